@@ -1,0 +1,123 @@
+"""Reopening a lost port with full-jitter exponential backoff, reporting loss and recovery once."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drivers.errors import DeviceDisconnected
+from drivers.link import SerialLink
+
+log = logging.getLogger(__name__)
+
+INITIAL_BACKOFF_S = 0.2
+MAX_BACKOFF_S = 10.0
+
+
+@dataclass
+class Backoff:
+    """Full-jitter exponential backoff: delay drawn from [0, min(cap, base·2^n)]."""
+
+    base_s: float = INITIAL_BACKOFF_S
+    cap_s: float = MAX_BACKOFF_S
+    rng: random.Random | None = None
+    attempts: int = 0
+
+    def next_delay_s(self) -> float:
+        """The delay before the next attempt; grows with each call until `reset()`."""
+        ceiling = min(self.cap_s, self.base_s * (2**self.attempts))
+        self.attempts = min(self.attempts + 1, 32)
+        return (self.rng or random).uniform(0.0, ceiling)
+
+    def reset(self) -> None:
+        """Back to the shortest delay (after a successful reconnect)."""
+        self.attempts = 0
+
+
+LinkStateListener = Callable[[bool, str], None]
+"""Called as listener(connected, reason) once on loss and once on recovery."""
+
+
+class ReconnectingLink:
+    """Owns one port; `acquire()` hands out an open link, `lost()` reports a failure."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int,
+        on_change: LinkStateListener | None = None,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        opener: Callable[[str, int], SerialLink] | None = None,
+    ) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self._on_change = on_change
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        self._open = opener or (lambda url, baud: SerialLink(url, baudrate=baud))
+        self._link: SerialLink | None = None
+        self._connected_reported: bool | None = None
+        self._next_attempt_s = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def connected(self) -> bool:
+        """True while a link is open."""
+        return self._link is not None
+
+    @property
+    def next_attempt_s(self) -> float:
+        """Clock time of the next reopen attempt after a loss."""
+        return self._next_attempt_s
+
+    def acquire(self) -> SerialLink:
+        """The open link, reopening it if the backoff allows; DeviceDisconnected otherwise."""
+        with self._lock:
+            if self._link is not None:
+                return self._link
+            now = self._clock()
+            if now < self._next_attempt_s:
+                raise DeviceDisconnected("port not available yet (waiting to retry)")
+            try:
+                self._link = self._open(self.url, self.baudrate)
+            except DeviceDisconnected as exc:
+                self._schedule_retry(now)
+                self._report(connected=False, reason=str(exc))
+                raise
+            self._backoff.reset()
+            self._report(connected=True, reason="port open")
+            return self._link
+
+    def lost(self, reason: str) -> None:
+        """Close the current link after a failure and schedule the reopen."""
+        with self._lock:
+            if self._link is not None:
+                self._link.close()
+                self._link = None
+            self._schedule_retry(self._clock())
+            self._report(connected=False, reason=reason)
+
+    def close(self) -> None:
+        """Close for good (no report)."""
+        with self._lock:
+            if self._link is not None:
+                self._link.close()
+                self._link = None
+
+    def _schedule_retry(self, now: float) -> None:
+        self._next_attempt_s = now + self._backoff.next_delay_s()
+
+    def _report(self, *, connected: bool, reason: str) -> None:
+        if self._connected_reported is connected:
+            return
+        if self._connected_reported is not None or not connected:
+            log.warning("device %s %s", "recovered" if connected else "lost", reason)
+        self._connected_reported = connected
+        if self._on_change is not None:
+            self._on_change(connected, reason)

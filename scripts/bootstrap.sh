@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Bring a fresh Debian 12 machine to a working dev/test setup; quick and silent when already done.
+#   1. system packages (apt-get, as root; otherwise one message naming what to install)
+#   2. .venv with the pinned Python dependencies (requirements/lock.txt) and the project, editable
+#   3. the single-face Simplified-Chinese font Kivy needs (DESIGN.md §3), generated, never committed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(
+  mosquitto          # the local broker for `make run` and the tests
+  libzbar0           # pyzbar's decoder
+  libgl1 libegl1 libgles2 libgl1-mesa-dri  # Mesa GL: Kivy offscreen/Xvfb rendering
+  libmtdev1          # Kivy's input provider library
+  xvfb xauth         # screenshots and UI tests on a virtual screen
+  fonts-noto-cjk     # source of the Simplified-Chinese font (face 2 of the .ttc)
+  espeak-ng          # offline read-aloud, Mandarin and English
+  python3-venv       # venv/ensurepip for Debian's python3
+)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: missing system packages; as root run:" >&2
+    echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "bootstrap: $PYTHON is older than 3.11; set PYTHON=python3.11" >&2
+  exit 1
+fi
+
+stamp_input=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+stamp=.venv/.bootstrap-stamp
+if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$stamp_input" ]]; then
+  echo "bootstrap: preparing .venv"
+  [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/lock.txt
+  log=$(mktemp)
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e . >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  echo "$stamp_input" > "$stamp"
+fi
+
+.venv/bin/python scripts/make_font.py

@@ -62,15 +62,27 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     raw = Path(args.file).read_bytes()
     data = parse_hex_capture(raw.decode("ascii", errors="replace")) if args.hex else raw
     decode: Callable[..., Iterator[Record]] = _tool(module_name).decode_capture
-    _emit(decode(data, **options))
+    _emit(decode(data, **options, **_qr_options(args)))
     return 0
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    options = {"protocol": args.protocol} if args.kind == "bp" else {}
+    options: dict[str, Any] = {"protocol": args.protocol} if args.kind == "bp" else {}
+    options.update(_qr_options(args))
     probe: Callable[..., Iterator[Record]] = _tool(PROBE_KINDS[args.kind]).probe
     _emit(probe(args.url, args.timeout, **options))
     return 0
+
+
+def _qr_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.kind != "qrscan":
+        return {}
+    options: dict[str, Any] = {}
+    if args.suffix is not None:
+        options["suffix"] = args.suffix
+    if getattr(args, "max_payload", None) is not None:
+        options["max_payload"] = args.max_payload
+    return options
 
 
 def _cmd_qr(args: argparse.Namespace) -> int:
@@ -128,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("kind", choices=sorted(DECODE_KINDS))
     decode.add_argument("file")
     decode.add_argument("--hex", action="store_true", help="the file is a hex dump, not raw bytes")
+    decode.add_argument("--suffix", help="qrscan: line suffix cr, lf or crlf (default: guessed)")
+    decode.add_argument("--max-payload", type=int, help="qrscan: longest payload accepted")
     decode.set_defaults(run=_cmd_decode)
 
     probe = sub.add_parser("probe", help="talk to a real or simulated device")
@@ -137,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--protocol", default="suntech", help="BP protocol (suntech, omron9030)")
     probe.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
+    probe.add_argument("--suffix", help="qrscan: line suffix cr, lf or crlf (default cr)")
     probe.set_defaults(run=_cmd_probe)
 
     simulate = sub.add_parser("simulate", help="run a device simulator on a pty, print its path")

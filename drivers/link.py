@@ -90,13 +90,14 @@ class SerialLink:
 
 
 def start_in_process_simulator(url: str) -> PtySimulatorHost:
-    """Start the simulator a `sim://KIND?scenario=NAME` URL names and return its host."""
+    """Start the simulator `sim://KIND?scenario=NAME&option=value` names; return its host."""
     from drivers.simulation import PtySimulatorHost, make_simulator
 
     parts = urlsplit(url)
     kind = parts.netloc or parts.path.lstrip("/")
-    scenario = parse_qs(parts.query).get("scenario", ["default"])[0]
-    host = PtySimulatorHost(make_simulator(kind, scenario))
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    scenario = query.pop("scenario", "default")
+    host = PtySimulatorHost(make_simulator(kind, scenario, **query))
     host.start()
     return host
 

@@ -57,15 +57,18 @@ SIMULATOR_KINDS: Mapping[str, tuple[str, Mapping[str, str]]] = {
 }
 
 
-def make_simulator(kind: str, scenario: str = "default") -> DeviceSimulator:
-    """Build the simulator for a device kind and scenario name (ValueError if either is unknown)."""
+def make_simulator(kind: str, scenario: str = "default", **options: str) -> DeviceSimulator:
+    """Build the simulator for a device kind and scenario (ValueError if either is unknown)."""
     try:
-        module_name, options = SIMULATOR_KINDS[kind]
+        module_name, fixed_options = SIMULATOR_KINDS[kind]
     except KeyError:
         known = ", ".join(sorted(SIMULATOR_KINDS))
         raise ValueError(f"unknown simulator kind {kind!r}; known: {known}") from None
     factory: Callable[..., DeviceSimulator] = importlib.import_module(module_name).make_simulator
-    return factory(scenario, **options)
+    try:
+        return factory(scenario, **{**options, **fixed_options})
+    except TypeError as exc:
+        raise ValueError(f"bad options for the {kind} simulator: {exc}") from None
 
 
 class PtySimulatorHost:

@@ -1,0 +1,97 @@
+"""QR table: ms/frame with and without a code (640×480, 1280×720) and success on a perturbation set.
+
+Every backend decodes the same generated frames in the same run. A decode counts as a success
+only if the exact payload comes back; any other text is a wrong decode (must stay 0).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass, replace
+
+from bench.runner import Figure
+from drivers.camera.backends import BACKENDS, DEFAULT_BACKEND, Frame, QrDecoder, to_gray
+from drivers.camera.synth import Perturbation, SceneSpec, perturbation_set, render_scene
+
+SET_SEED = 2024
+TIMING_CODE = "https://kiosk.example.org/checkin/Qr7Tk2Lm9Xc4"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure."""
+
+    scenes_per_case: int
+    repeats: int
+    set_size: int
+
+
+QUICK = Plan(scenes_per_case=2, repeats=3, set_size=48)
+FULL = Plan(scenes_per_case=4, repeats=7, set_size=200)
+
+
+def _key(name: str) -> str:
+    return name.replace("+", "_")
+
+
+def _timing_frames(plan: Plan) -> dict[str, list[Frame]]:
+    """Gray frames per case (`with_code_480p`, `without_code_720p`, …)."""
+    cases: dict[str, list[Frame]] = {}
+    for size in ("480p", "720p"):
+        with_code, without = [], []
+        for index in range(plan.scenes_per_case):
+            spec = SceneSpec(TIMING_CODE, size, Perturbation(height_frac=0.3), seed=100 + index)
+            with_code.append(to_gray(render_scene(spec)))
+            without.append(to_gray(render_scene(replace(spec, text=""))))
+        cases[f"with_code_{size}"] = with_code
+        cases[f"without_code_{size}"] = without
+    return cases
+
+
+def _median_ms(decoder: QrDecoder, frames: list[Frame], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        for frame in frames:
+            started = time.perf_counter()
+            decoder.decode(frame)
+            samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def run(quick: bool) -> list[Figure]:
+    """Measure every backend side by side; see the module docstring."""
+    plan = QUICK if quick else FULL
+    timing = _timing_frames(plan)
+    scenes = [
+        (s.text, to_gray(render_scene(s))) for s in perturbation_set(plan.set_size, seed=SET_SEED)
+    ]
+    decoders = {name: factory() for name, factory in BACKENDS.items()}
+    figures: list[Figure] = [
+        Figure("qr.set_size", len(scenes), "frames", f"seed {SET_SEED}, 480p and 720p mixed"),
+    ]
+    rates: dict[str, float] = {}
+    empty_cost: dict[str, float] = {}
+    for name, decoder in decoders.items():
+        print(f"   qr: {name}", file=sys.stderr, flush=True)
+        decoder.decode(timing["with_code_480p"][0])  # warm-up (lazy init, caches)
+        for case, frames in timing.items():
+            ms = _median_ms(decoder, frames, plan.repeats)
+            if case == "without_code_720p":
+                empty_cost[name] = ms
+            figures.append(Figure(f"qr.{_key(name)}.ms_{case}", ms, "ms", "median per frame"))
+        successes = wrong = 0
+        for text, frame in scenes:
+            found = decoder.decode(frame)
+            successes += text in found
+            wrong += sum(1 for t in found if t != text)
+        rates[name] = successes / len(scenes)
+        figures.append(Figure(f"qr.{_key(name)}.success_rate", rates[name], "", "exact payload"))
+        figures.append(Figure(f"qr.{_key(name)}.wrong_decodes", wrong, "", "must be 0"))
+    best = max(rates, key=lambda n: (round(rates[n], 3), -empty_cost[n]))
+    figures.append(
+        Figure("qr.best_backend", best, "", "highest success, then cheapest empty frame")
+    )
+    figures.append(Figure("qr.default_backend", DEFAULT_BACKEND, "", "drivers/camera/backends.py"))
+    return figures

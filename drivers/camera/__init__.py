@@ -1,0 +1,1 @@
+"""Camera QR decoding: capture sources, decoder backends, a worker-thread scanner."""

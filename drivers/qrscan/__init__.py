@@ -1,0 +1,1 @@
+"""Serial QR/barcode scanners: suffix-terminated ASCII lines, Honeywell trigger/menu commands."""

@@ -1,0 +1,55 @@
+"""`python -m drivers qr IMAGE...`: kind, length and a short digest per code, never the text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from drivers.camera.tool import decode_images
+from tests.drivers.camera.scenes import LONG_TOKEN, SHORT_TOKEN
+
+
+def digest8(text: str) -> str:
+    """First 8 hex digits of SHA-256."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def test_decode_images_records(scene_dir: Path) -> None:
+    """Each image yields its file and codes; a directory expands; a missing file is an error."""
+    records = list(
+        decode_images(
+            [scene_dir / "short_480p.png", scene_dir / "empty_480p.png", scene_dir / "nope.png"]
+        )
+    )
+    assert records[0]["codes"] == [
+        {"kind": "url", "length": len(SHORT_TOKEN), "sha256_8": digest8(SHORT_TOKEN)}
+    ]
+    assert records[1]["codes"] == []
+    assert records[2] == {"file": str(scene_dir / "nope.png"), "error": "unreadable image"}
+    by_file = {Path(r["file"]).name: r for r in decode_images([scene_dir], backend="pyzbar")}
+    assert by_file["long_720p.png"]["codes"][0]["sha256_8"] == digest8(LONG_TOKEN)
+    assert by_file["other_480p.png"]["codes"][0]["kind"] == "numeric"
+
+
+def test_cli_qr_prints_json_lines_without_payloads(scene_dir: Path) -> None:
+    """The technician command prints one JSON object per image and no payload text."""
+    root = Path(__file__).resolve().parents[3]
+    images = [str(scene_dir / "short_720p.png"), str(scene_dir / "long_720p.png")]
+    result = subprocess.run(
+        [sys.executable, "-m", "drivers", "qr", *images],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in records] == images
+    assert [r["codes"][0]["length"] for r in records] == [len(SHORT_TOKEN), len(LONG_TOKEN)]
+    output = result.stdout + result.stderr
+    assert "Qr7Tk2Lm9Xc4" not in output
+    assert "Lp3Lp3" not in output

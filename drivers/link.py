@@ -8,6 +8,7 @@ and opens its slave end: the driver exercises the same bytes and tty as in the f
 from __future__ import annotations
 
 import contextlib
+import termios
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from drivers.simulation import PtySimulatorHost
 
 SIM_SCHEME = "sim"
+# What pyserial lets escape when the port vanishes: SerialException/OSError on read and write,
+# termios.error from flush/drain on a dead pty, TypeError when its fd was already closed.
+PORT_LOST = (serial.SerialException, OSError, TypeError, termios.error)
 MAX_READ_BYTES = 4096
 
 
@@ -55,8 +59,7 @@ class SerialLink:
                 return b""
             waiting = min(self._serial.in_waiting, MAX_READ_BYTES - 1)
             return first + (self._serial.read(waiting) if waiting else b"")
-        except (serial.SerialException, OSError, TypeError) as exc:
-            # TypeError: pyserial's posix read on a port closed under it (fd is None).
+        except PORT_LOST as exc:
             raise DeviceDisconnected(f"{_describe(self.url)} lost during read") from exc
 
     def write(self, data: bytes) -> None:
@@ -64,17 +67,19 @@ class SerialLink:
         try:
             self._serial.write(data)
             self._serial.flush()
-        except (serial.SerialException, OSError, TypeError) as exc:
+        except PORT_LOST as exc:
             raise DeviceDisconnected(f"{_describe(self.url)} lost during write") from exc
 
     def reset_input(self) -> None:
-        """Drop unread input (stale bytes from before a request)."""
-        with contextlib.suppress(serial.SerialException, OSError, TypeError):
+        """Drop unread input (stale bytes from before a request); DeviceDisconnected if lost."""
+        try:
             self._serial.reset_input_buffer()
+        except PORT_LOST as exc:
+            raise DeviceDisconnected(f"{_describe(self.url)} lost") from exc
 
     def close(self) -> None:
         """Close the port and stop an in-process simulator; idempotent."""
-        with contextlib.suppress(serial.SerialException, OSError):
+        with contextlib.suppress(*PORT_LOST):
             self._serial.close()
         self._stop_sim()
 

@@ -172,7 +172,8 @@ class PtySimulatorHost:
             os.write(self._wake_w, b"x")
 
     def _serve(self) -> None:
-        wake_at: float | None = None
+        # Poll once before waiting: a push-only device may have something to say unprompted.
+        wake_at: float | None = time.monotonic()
         while not self._stopping:
             master = self._master
             timeout = None if wake_at is None else max(0.0, wake_at - time.monotonic())
@@ -212,6 +213,9 @@ class PtySimulatorHost:
         if out.data and len(self._outgoing) + len(out.data) <= MAX_PENDING_OUTPUT_BYTES:
             self._outgoing.extend(out.data)
         if out.unplug:
+            # Say what was due first (best effort, as a device sends before its cable goes).
+            if self._master is not None and self._outgoing:
+                self._write_to_driver(self._master)
             self._close_pty()
             return None
         return out.wake_at_s

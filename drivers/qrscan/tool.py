@@ -35,7 +35,7 @@ def record(event: ScannerEvent) -> Record:
             "volatile": event.volatile,
         }
     assert isinstance(event, FrameError)
-    return {"error": event.reason, "offset": event.offset, "length": event.length}
+    return {"error": event.reason, "offset": event.offset}
 
 
 def decode_capture(data: bytes, *, suffix: str = "auto", max_payload: int = 0) -> Iterator[Record]:

@@ -31,12 +31,12 @@ def sample_capture() -> bytes:
 
 EXPECTED = [
     {"kind": "qr", "token_kind": "url", "length": len(SAMPLE_URL)},
-    {"error": "non_printable", "offset": 43, "length": 5},
+    {"error": "non_printable", "offset": 43},
     {"kind": "menu_reply", "text": "TRGMOD0", "statuses": ["ack"], "volatile": True},
     {"kind": "qr", "token_kind": "numeric", "length": 16},
-    {"error": "non_printable", "offset": 74, "length": 6},
+    {"error": "non_printable", "offset": 74},
     {"kind": "qr", "token_kind": "unknown", "length": 12},
-    {"error": "truncated", "offset": 93, "length": 9},
+    {"error": "truncated", "offset": 93},
 ]
 
 

@@ -1,0 +1,1 @@
+"""China 2nd-generation ID-card reader (SAM module, GA 467): frames, decoder, protocol, device."""

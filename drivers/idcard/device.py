@@ -1,0 +1,139 @@
+"""High-level ID-card reader: `read_card`, `sam_id`, `status`, `reset` over a reconnecting port."""
+
+from __future__ import annotations
+
+import termios
+import threading
+import time
+from collections.abc import Callable
+
+from drivers.errors import DeviceDisconnected
+from drivers.idcard.card import IdCard
+from drivers.idcard.decoder import FrameDecoder
+from drivers.idcard.frames import READ_SAM_ID, RESET, STATUS, Command, Response, format_sam_id
+from drivers.idcard.protocol import Done, ReaderProtocol, Send
+from drivers.link import SerialLink
+from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+
+DEFAULT_BAUDRATE = 115200
+# Longest single blocking read, so a stuck port never hides a deadline for long.
+MAX_READ_SLICE_S = 0.5
+# Bound on draining stale input before a request (each read returns up to 4 KB).
+MAX_STALE_READS = 8
+
+
+class IdCardReader:
+    """A SAM ID-card reader on a serial port; one call at a time (calls are serialised)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = DEFAULT_BAUDRATE,
+        on_link_change: LinkStateListener | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff | None = None,
+        fingerprint: bool = False,
+        appended_address: bool = False,
+        request_timeout_s: float | None = None,
+    ) -> None:
+        self._clock = clock
+        self._links = ReconnectingLink(
+            url, baudrate=baudrate, on_change=on_link_change, backoff=backoff, clock=clock
+        )
+        self._decoder = FrameDecoder()
+        self._protocol = ReaderProtocol(
+            fingerprint=fingerprint,
+            appended_address=appended_address,
+            request_timeout_s=request_timeout_s,
+        )
+        self._lock = threading.Lock()
+        self.discarded_frames = 0
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open."""
+        return self._links.connected
+
+    def read_card(self, timeout_s: float) -> IdCard | None:
+        """Poll for a card up to `timeout_s` and read it; None when no card was presented.
+
+        A request already sent when the deadline passes still gets its own timeout.
+        Raises DeviceDisconnected (the next call reconnects), DeviceTimeout or a SamFault.
+        """
+        result = self._run(lambda proto, now: proto.start_read_card(now, timeout_s))
+        assert result is None or isinstance(result, IdCard)
+        return result
+
+    def sam_id(self) -> str:
+        """The SAM module's id, formatted as vendors print it."""
+        return format_sam_id(self._single(READ_SAM_ID).data)
+
+    def status(self) -> str:
+        """ "ok" when the SAM reports itself ready; a SamFault otherwise."""
+        self._single(STATUS)
+        return "ok"
+
+    def reset(self) -> None:
+        """Reset the SAM module."""
+        self._single(RESET)
+
+    def close(self) -> None:
+        """Close the port for good."""
+        self._links.close()
+
+    def __enter__(self) -> IdCardReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _single(self, command: Command) -> Response:
+        result = self._run(lambda proto, now: proto.start_request(command, now))
+        assert isinstance(result, Response)
+        return result
+
+    def _drop_stale_input(self, link: SerialLink) -> None:
+        """Discard a late answer to an earlier attempt so it is not taken for the next one.
+
+        Reads rather than `reset_input()`: tcflush on a vanished pty raises termios.error,
+        which SerialLink.reset_input does not translate; reads report the loss properly.
+        """
+        for _ in range(MAX_STALE_READS):
+            if not link.read(0.0):
+                break
+        self._decoder.reset()
+
+    def _run(self, start: Callable[[ReaderProtocol, float], None]) -> IdCard | Response | None:
+        with self._lock:
+            link = self._links.acquire()
+            protocol = self._protocol
+            start(protocol, self._clock())
+            try:
+                while True:
+                    now = self._clock()
+                    action = protocol.poll(now)
+                    if isinstance(action, Done):
+                        return action.result
+                    if isinstance(action, Send):
+                        self._drop_stale_input(link)
+                        link.write(action.data)
+                        continue
+                    data = link.read(max(0.0, min(action.until_s - now, MAX_READ_SLICE_S)))
+                    for item in self._decoder.feed(data):
+                        if not isinstance(item, Command | Response):
+                            self.discarded_frames += 1
+                        protocol.receive(item, self._clock())
+            except DeviceDisconnected as exc:
+                protocol.abort()
+                self._links.lost(str(exc))
+                raise
+            except termios.error as exc:
+                # SerialLink.write's flush (tcdrain) on a vanished pty raises termios.error,
+                # which is not an OSError and escapes SerialLink's translation.
+                protocol.abort()
+                self._links.lost("port lost during write")
+                raise DeviceDisconnected("port lost during write") from exc
+            except BaseException:
+                protocol.abort()
+                raise

@@ -1,0 +1,71 @@
+"""Technician tool: replay captures and probe readers, one JSON-ready dict per record (masked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from drivers.errors import FrameError
+from drivers.idcard.card import IdCard, decode_text_block, with_media
+from drivers.idcard.decoder import FrameDecoder
+from drivers.idcard.device import IdCardReader
+from drivers.idcard.frames import Command, Response, parse_read_data
+from drivers.idcard.status import SW3_SUCCESS
+
+Record = dict[str, Any]
+
+
+def card_record(card: IdCard) -> Record:
+    """The masked JSON record of a card (clear name, number and address never appear)."""
+    return {
+        "card_type": card.card_type.value,
+        "name_masked": card.name_masked,
+        "sex": card.sex.value,
+        "nation": card.nation,
+        "birth": card.birth,
+        "id_number_masked": card.id_number_masked,
+        "id_number_valid": card.id_number_valid,
+        "valid_from": card.valid_from,
+        "valid_to": card.valid_to,
+        "authority": card.authority,
+        "address_masked": card.address_masked,
+    }
+
+
+def _card_of(response: Response) -> IdCard | None:
+    """The card in a successful read response; None for every other response."""
+    if response.sw3 != SW3_SUCCESS:
+        return None
+    try:
+        read = parse_read_data(response.data)
+    except FrameError:
+        return None  # SAM id, select, appended address: not a card
+    return with_media(decode_text_block(read.text), read.photo, read.fingerprint)
+
+
+def decode_capture(data: bytes, **options: str) -> Iterator[Record]:
+    """Cards and discards in a raw capture (reader side only, or both directions interleaved)."""
+    if options:
+        raise ValueError(f"unknown idcard decode options: {', '.join(sorted(options))}")
+    decoder = FrameDecoder()
+    located = decoder.feed_located(data)
+    located += [(error.offset, error) for error in decoder.flush()]
+    for offset, item in located:
+        if isinstance(item, FrameError):
+            yield {"error": item.reason, "offset": offset}
+        elif isinstance(item, Command):
+            continue  # host side of a two-way capture
+        else:
+            card = _card_of(item)
+            if card is not None:
+                yield card_record(card)
+
+
+def probe(url: str, timeout_s: float, **options: str) -> Iterator[Record]:
+    """Status and SAM id, then one read: a card record, or `{"kind": "no_card"}`."""
+    if options:
+        raise ValueError(f"unknown idcard probe options: {', '.join(sorted(options))}")
+    with IdCardReader(url) as reader:
+        yield {"kind": "status", "status": reader.status(), "sam_id": reader.sam_id()}
+        card = reader.read_card(timeout_s)
+        yield card_record(card) if card is not None else {"kind": "no_card", "timeout_s": timeout_s}

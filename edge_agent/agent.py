@@ -1,0 +1,413 @@
+"""The agent process: one thread runs connect/backoff, publishing, heartbeats and commands.
+
+Everything happens in `step()` on the caller's thread (paho callbacks included), so there
+are no locks; clocks, randomness and free-disk are injectable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from config import KioskConfig
+from edge_agent import presence
+from edge_agent.actions import Actions, Validator
+from edge_agent.commands import Rejected, Verifier, load_public_key, result_data
+from edge_agent.contract import Identity, topics_for
+from edge_agent.heartbeat import heartbeat_data
+from edge_agent.link import (
+    CONNECT_TIMEOUT_S,
+    Acked,
+    Connected,
+    Disconnected,
+    LinkError,
+    LinkSettings,
+    Message,
+    MqttLink,
+    TlsSettings,
+    Will,
+)
+from edge_agent.outbox import HeartbeatShed, Limits, Outbox, OutboxError, disk_free_bytes
+from edge_agent.publisher import Publisher
+from edge_agent.reconnect import Backoff, LinkStateLog
+
+log = logging.getLogger(__name__)
+
+BYTES_PER_MB = 1024 * 1024
+OUTBOX_FILE = "outbox.sqlite3"
+STATUS_FILE = "agent-status.json"
+UI_TEXTS_FILE = "ui-texts.yaml"
+STATUS_EVERY_S = 1.0
+ALERT_CHECK_EVERY_S = 1.0
+ALERT_MIN_INTERVAL_S = 300.0
+PURGE_EVERY_S = 60.0
+SHUTDOWN_ACK_WAIT_S = 2.0
+
+
+def identity_of(config: KioskConfig) -> Identity:
+    """The contract identity of this kiosk."""
+    return Identity(config.identity.city, config.identity.centre, config.identity.kiosk)
+
+
+def outbox_path(config: KioskConfig) -> Path:
+    """Where the shared outbox lives."""
+    return config.paths.data_dir / OUTBOX_FILE
+
+
+def open_outbox(config: KioskConfig, **options: Any) -> Outbox:
+    """The outbox for this kiosk (the kiosk process and the agent both call this)."""
+    limits = Limits(
+        max_bytes=int(config.agent.outbox_max_mb * BYTES_PER_MB),
+        min_free_disk_bytes=int(config.agent.min_free_disk_mb * BYTES_PER_MB),
+        heartbeat_ttl_s=config.agent.heartbeat_ttl_s,
+    )
+    return Outbox(outbox_path(config), identity_of(config), limits=limits, **options)
+
+
+def link_settings(config: KioskConfig) -> LinkSettings:
+    """Broker URL, client id, TLS files and credentials from config."""
+    mqtt = config.mqtt
+    tls = None
+    if mqtt.tls.ca_file is not None:
+        tls = TlsSettings(mqtt.tls.ca_file, mqtt.tls.cert_file, mqtt.tls.key_file)
+    password = None
+    if mqtt.password_file is not None:
+        password = mqtt.password_file.read_text(encoding="utf-8").strip()
+    ident = config.identity
+    return LinkSettings(
+        url=mqtt.broker_url,
+        client_id=f"kiosk-{ident.city}-{ident.centre}-{ident.kiosk}",
+        keepalive_s=mqtt.keepalive_s,
+        tls=tls,
+        username=mqtt.username,
+        password=password,
+    )
+
+
+@dataclass
+class AgentStatus:
+    """What `python -m edge_agent status` shows; written to DATA_DIR/agent-status.json."""
+
+    link: str = "starting"
+    outbox_depth: int = 0
+    oldest_unsent_age_s: float | None = None
+    last_error: str | None = None
+    delivered: int = 0
+    connects: int = 0
+    updated_at: float = 0.0
+    pid: int = 0
+
+
+class Agent:
+    """Store-and-forward from the outbox to the city broker, plus presence and commands."""
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        free_disk: Callable[[], int] | None = None,
+        validators: Mapping[str, Validator] | None = None,
+        poll_s: float = 0.02,
+    ) -> None:
+        self.config = config
+        self.identity = identity_of(config)
+        self.topics = topics_for(config.mqtt.topic_prefix, self.identity)
+        self._clock = clock
+        self._mono = monotonic
+        self._poll_s = poll_s
+        data_dir = config.paths.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._free_disk = free_disk or disk_free_bytes(data_dir)
+        self.outbox = open_outbox(config, clock=clock, free_disk=self._free_disk)
+        self.settings = link_settings(config)
+        agent = config.agent
+        self.backoff = Backoff(
+            agent.backoff_initial_s,
+            agent.backoff_max_s,
+            agent.stable_after_s,
+            monotonic,
+            rng or random.Random(),
+        )
+        self.publisher = Publisher(
+            self.outbox,
+            self.topics.events,
+            clock,
+            inflight_max=agent.inflight_max,
+            batch_max_events=agent.batch_max_events,
+            batch_max_bytes=agent.batch_max_bytes,
+            on_refused=self._refused,
+        )
+        self.verifier = Verifier(
+            load_public_key(config.commands.city_public_key, config.commands.city_public_key_file),
+            f"{self.identity.city}/{self.identity.centre}/{self.identity.kiosk}",
+            config.commands.max_clock_skew_s,
+            self.outbox.remember_nonce,
+        )
+        self.actions = Actions(
+            data_dir,
+            {"catalogue": config.paths.catalogue, "ui_texts": data_dir / UI_TEXTS_FILE},
+            validators=dict(validators or {}),
+            diagnostics=self._diagnostics,
+            clock=clock,
+        )
+        self.status = AgentStatus(pid=os.getpid())
+        self.link: MqttLink | None = None
+        self.state_log = LinkStateLog()
+        self.started_at = datetime.fromtimestamp(clock(), UTC)
+        self._started_mono = monotonic()
+        self._next_attempt = monotonic()
+        self._connect_deadline: float | None = None
+        self._next_heartbeat = monotonic()
+        self._next_status = monotonic()
+        self._next_alert_check = monotonic()
+        self._next_purge = monotonic() + PURGE_EVERY_S
+        self._last_alert: dict[str, float] = {}
+        self.connect_times: list[float] = []
+
+    # main loop -------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until `stop` is set, then go offline cleanly."""
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.shutdown()
+
+    def step(self) -> None:
+        """One iteration: connect if due, network I/O, publish, timers."""
+        now = self._mono()
+        if self.link is None:
+            if now >= self._next_attempt:
+                self._try_connect(now)
+            else:
+                time.sleep(min(self._poll_s, self._next_attempt - now))
+        if self.link is not None:
+            for event in self.link.poll(self._poll_s):
+                self._handle(event)
+            if self.link is not None and self.link.connected:
+                try:
+                    self.publisher.pump(self.link)
+                except LinkError as exc:
+                    self._went_down(exc.reason)
+                self.backoff.tick()
+            elif self._connect_deadline is not None and self._mono() > self._connect_deadline:
+                self._drop_link("connect timeout")
+        self._timers()
+
+    def _try_connect(self, now: float) -> None:
+        will = Will(self.topics.status, presence.status_payload(self._offline("connection_lost")))
+        link = MqttLink(self.settings, will)
+        self.status.link = "connecting"
+        try:
+            link.connect()
+        except LinkError as exc:
+            self._went_down(exc.reason)
+            return
+        self.link = link
+        self._connect_deadline = now + CONNECT_TIMEOUT_S
+
+    def _handle(self, event: object) -> None:
+        if isinstance(event, Acked):
+            self.publisher.acked(event.mid, refused=event.refused, reason=event.reason)
+        elif isinstance(event, Connected):
+            self._on_connected()
+        elif isinstance(event, Disconnected):
+            self._went_down(event.reason)
+        elif isinstance(event, Message) and event.topic == self.topics.commands:
+            self._on_command(event.payload)
+
+    def _on_connected(self) -> None:
+        assert self.link is not None
+        self._connect_deadline = None
+        self.connect_times.append(self._mono())
+        self.backoff.connected()
+        self.state_log.went_up()
+        self.status.link = "connected"
+        self.status.connects += 1
+        self.publisher.reset()
+        birth = presence.birth(
+            self.identity,
+            boot_id=self.outbox.boot_id,
+            last_seq=self.outbox.last_seq(),
+            started_at=self.started_at,
+            now=datetime.fromtimestamp(self._clock(), UTC),
+            config_version=self.actions.versions().get("catalogue"),
+        )
+        self.link.subscribe(self.topics.commands)
+        try:
+            self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
+        except LinkError as exc:
+            self._went_down(exc.reason)
+
+    def _went_down(self, reason: str) -> None:
+        self._drop_link(reason)
+
+    def _drop_link(self, reason: str) -> None:
+        if self.link is not None:
+            self.link.abort()
+        self.link = None
+        self._connect_deadline = None
+        self.backoff.disconnected()
+        self.state_log.went_down(reason)
+        self.status.link = "disconnected"
+        self.status.last_error = reason[:200]
+        self._next_attempt = self._mono() + self.backoff.next_delay_s()
+
+    def _offline(self, reason: Any) -> dict[str, Any]:
+        return presence.offline(
+            self.identity,
+            boot_id=self.outbox.boot_id,
+            last_seq=self.outbox.last_seq(),
+            reason=reason,
+            now=datetime.fromtimestamp(self._clock(), UTC),
+        )
+
+    def shutdown(self) -> None:
+        """Publish agent.offline (shutdown), wait briefly for its PUBACK, disconnect."""
+        link, self.link = self.link, None
+        if link is not None and link.connected:
+            try:
+                mid = link.publish(
+                    self.topics.status,
+                    presence.status_payload(self._offline("shutdown")),
+                    retain=True,
+                )
+                deadline = self._mono() + SHUTDOWN_ACK_WAIT_S
+                acked = False
+                while not acked and self._mono() < deadline and link.connected:
+                    for event in link.poll(0.05):
+                        if isinstance(event, Acked):
+                            if event.mid == mid:
+                                acked = True
+                            else:
+                                self.publisher.acked(
+                                    event.mid, refused=event.refused, reason=event.reason
+                                )
+            except LinkError:
+                log.info("link lost during shutdown")
+            link.close()
+        self.status.link = "stopped"
+        self._write_status()
+        self.outbox.close()
+
+    # commands --------------------------------------------------------------------------------
+
+    def _on_command(self, payload: bytes) -> None:
+        try:
+            command = self.verifier.verify(payload, self._clock())
+        except Rejected as rejected:
+            log.warning("command rejected: %s", rejected.reason)
+            data = result_data(
+                rejected.command_id, rejected.command_type, "rejected", rejected.reason
+            )
+        else:
+            try:
+                data = self.actions.run(command)
+            except OSError as exc:
+                data = result_data(
+                    command["id"],
+                    command["type"],
+                    "failed",
+                    "execution_failed",
+                    {"problem": type(exc).__name__},
+                )
+        try:
+            self.outbox.put("command.result", data)
+        except OutboxError as exc:
+            log.error("could not store a command result: %s", exc)
+
+    def _diagnostics(self) -> dict[str, Any]:
+        return {
+            "outbox_depth": self.outbox.depth(),
+            "free_disk_mb": round(self._free_disk() / BYTES_PER_MB, 1),
+            "link": self.status.link,
+            "connects": self.status.connects,
+        }
+
+    # timers ----------------------------------------------------------------------------------
+
+    def _timers(self) -> None:
+        now = self._mono()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.config.agent.heartbeat_interval_s
+            self._heartbeat(now)
+        if now >= self._next_alert_check:
+            self._next_alert_check = now + ALERT_CHECK_EVERY_S
+            self._alerts()
+        if now >= self._next_purge:
+            self._next_purge = now + PURGE_EVERY_S
+            self.outbox.purge_expired()
+        if now >= self._next_status:
+            self._next_status = now + STATUS_EVERY_S
+            self._write_status()
+
+    def _heartbeat(self, now: float) -> None:
+        data = heartbeat_data(
+            self.outbox,
+            free_disk_bytes=self._free_disk,
+            uptime_s=now - self._started_mono,
+            now=self._clock(),
+        )
+        try:
+            self.outbox.put("heartbeat", data)
+        except HeartbeatShed:
+            log.info("heartbeat shed: outbox full")
+        except OutboxError as exc:
+            log.warning("heartbeat not stored: %s", exc)
+
+    def _alert(self, kind: str, message: str, detail: dict[str, Any]) -> None:
+        now = self._mono()
+        last = self._last_alert.get(kind)
+        if last is not None and now - last < ALERT_MIN_INTERVAL_S:
+            return
+        self._last_alert[kind] = now
+        # Tiny and rare: allowed past the size cap so the city hears about a full outbox.
+        try:
+            self.outbox.put(
+                "agent.alert", {"kind": kind, "message": message, "detail": detail}, force=True
+            )
+        except OutboxError as exc:
+            log.error("could not store an alert: %s", exc)
+
+    def _alerts(self) -> None:
+        if not self.outbox.has_alerts():
+            return
+        full, shed = self.outbox.take_alerts()
+        if full is not None:
+            self._alert(
+                "outbox_full", "outbox full: the kiosk could not store an event", {"reason": full}
+            )
+        if shed:
+            self._alert("outbox_shedding", "heartbeats shed for space", {"count": shed})
+
+    def _refused(self, reason: str, count: int) -> None:
+        self._alert(
+            "publish_refused", "the broker refused events", {"reason": reason[:80], "count": count}
+        )
+
+    def _write_status(self) -> None:
+        self.status.outbox_depth = self.outbox.depth()
+        age = self.outbox.oldest_unsent_age_s()
+        self.status.oldest_unsent_age_s = None if age is None else round(age, 3)
+        self.status.delivered = self.publisher.delivered
+        self.status.updated_at = self._clock()
+        path = self.config.paths.data_dir / STATUS_FILE
+        temp = path.with_name(f".{path.name}.tmp")
+        try:
+            temp.write_text(json.dumps(asdict(self.status)), encoding="utf-8")
+            os.replace(temp, path)
+        except OSError as exc:
+            log.debug("status file not written: %s", exc)

@@ -1,0 +1,308 @@
+"""The only module that imports paho: one MQTT v5 connection, driven from the caller's thread.
+
+paho's return codes and reason codes become typed values here. A fresh paho client is made
+per connection, so nothing unacknowledged lingers in paho's own (RAM-only, unbounded) queue:
+the durable outbox is the only queue. TLS is configured before connecting and a TLS failure
+is an error - there is no code path that retries without TLS.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5.0
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+REFUSAL_MIN = 0x80  # MQTT v5: reason codes >= 0x80 are failures
+
+
+class LinkError(ConnectionError):
+    """The connection could not be made or was lost; `reason` is short and free of secrets."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """Files for TLS: the CA that signs the broker, and an optional client certificate."""
+
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Everything needed to reach the broker."""
+
+    url: str
+    client_id: str
+    keepalive_s: int = 30
+    tls: TlsSettings | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def host(self) -> str:
+        """Broker host name or address."""
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        """Broker port (scheme default when absent)."""
+        parts = urlsplit(self.url)
+        return parts.port or DEFAULT_PORTS[parts.scheme]
+
+    @property
+    def wants_tls(self) -> bool:
+        """True for mqtts:// URLs."""
+        return urlsplit(self.url).scheme == "mqtts"
+
+
+@dataclass(frozen=True)
+class Will:
+    """The message the broker publishes for us if we vanish."""
+
+    topic: str
+    payload: bytes
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class Connected:
+    """CONNACK success."""
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The connection ended (or CONNACK refused); `reason` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Acked:
+    """The broker answered a QoS 1 publish: `refused` when its reason code is >= 0x80."""
+
+    mid: int
+    refused: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """An incoming message on a subscribed topic."""
+
+    topic: str
+    payload: bytes
+
+
+LinkEvent = Connected | Disconnected | Acked | Message
+
+
+class _TrackingContext(ssl.SSLContext):
+    """An SSLContext that remembers its sockets, so a failed handshake's socket can be closed."""
+
+    sockets: list[ssl.SSLSocket]
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        """As SSLContext.wrap_socket, remembering the socket."""
+        sock = super().wrap_socket(*args, **kwargs)
+        if not hasattr(self, "sockets"):
+            self.sockets = []
+        self.sockets.append(sock)
+        return sock
+
+    def close_all(self) -> None:
+        """Close every socket this context wrapped."""
+        for sock in getattr(self, "sockets", []):
+            sock.close()
+
+
+def _reason_text(code: Any) -> str:
+    if isinstance(code, ReasonCode):
+        return str(code.getName())
+    if isinstance(code, MQTTErrorCode):
+        return str(mqtt.error_string(code))
+    return str(code)
+
+
+def _is_refusal(code: Any) -> bool:
+    return isinstance(code, ReasonCode) and code.value >= REFUSAL_MIN
+
+
+@dataclass
+class MqttLink:
+    """One connection attempt and its lifetime; make a new one to reconnect."""
+
+    settings: LinkSettings
+    will: Will | None = None
+    _events: list[LinkEvent] = field(default_factory=list)
+    _client: mqtt.Client | None = None
+    _connected: bool = False
+
+    def connect(self) -> None:
+        """Open TCP (+TLS) and send CONNECT; CONNACK arrives via poll(). LinkError on failure."""
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.settings.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            reconnect_on_failure=False,
+        )
+        client.connect_timeout = CONNECT_TIMEOUT_S
+        client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(0)  # our publisher bounds the window itself
+        if self.settings.wants_tls:
+            tls = self.settings.tls
+            if tls is None:
+                raise LinkError("mqtts:// needs a CA file")
+            context = _TrackingContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.load_verify_locations(cafile=str(tls.ca_file))
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if tls.cert_file is not None:
+                context.load_cert_chain(
+                    str(tls.cert_file), str(tls.key_file) if tls.key_file else None
+                )
+            client.tls_set_context(context)
+        elif self.settings.tls is not None:
+            raise LinkError("TLS files are configured but the URL is mqtt://; use mqtts://")
+        if self.settings.username is not None:
+            client.username_pw_set(self.settings.username, self.settings.password)
+        if self.will is not None:
+            client.will_set(self.will.topic, self.will.payload, qos=1, retain=self.will.retain)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        self._client = client
+        try:
+            rc = client.connect(
+                self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s
+            )
+        except ssl.SSLError as exc:
+            raise LinkError(f"tls: {exc.reason or type(exc).__name__}") from None
+        except (TimeoutError, OSError) as exc:
+            raise LinkError(f"connect: {type(exc).__name__}: {exc.strerror or exc}") from None
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            raise LinkError(f"connect: {_reason_text(rc)}")
+
+    @staticmethod
+    def _close_tracked(client: mqtt.Client) -> None:
+        # paho drops the socket of a failed handshake without closing it.
+        context = getattr(client, "_ssl_context", None)
+        if isinstance(context, _TrackingContext):
+            context.close_all()
+
+    @property
+    def connected(self) -> bool:
+        """True between CONNACK success and the disconnect."""
+        return self._connected
+
+    def poll(self, timeout_s: float) -> list[LinkEvent]:
+        """Run network I/O for up to `timeout_s` and return what happened."""
+        client = self._client
+        if client is not None:
+            try:
+                rc = client.loop(timeout=timeout_s)
+            except ssl.SSLError as exc:
+                rc = MQTTErrorCode.MQTT_ERR_CONN_LOST
+                self._lost(f"tls: {exc.reason or type(exc).__name__}")
+            if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
+                self._lost(_reason_text(rc))
+        events, self._events = self._events, []
+        return events
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
+        """Send at QoS 1 and return the message id; LinkError if not connected."""
+        client = self._client
+        if client is None or not self._connected:
+            raise LinkError("not connected")
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_QUEUE_SIZE):
+            self._lost(_reason_text(info.rc))
+            raise LinkError(f"publish: {_reason_text(info.rc)}")
+        return int(info.mid)
+
+    def subscribe(self, topic: str) -> None:
+        """Subscribe at QoS 1."""
+        if self._client is not None:
+            self._client.subscribe(topic, qos=1)
+
+    def want_write(self) -> bool:
+        """True when paho has bytes waiting to go out."""
+        return self._client is not None and self._client.want_write()
+
+    def close(self) -> None:
+        """Disconnect cleanly (the broker does not publish the Will)."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if self._connected:
+            client.disconnect()
+            try:
+                client.loop(timeout=0.1)
+            except (OSError, ssl.SSLError):
+                log.debug("socket already gone while disconnecting")
+        self._connected = False
+        sock = client.socket()
+        if sock is not None:
+            sock.close()  # paho normally has closed it already; never leak it
+
+    def abort(self) -> None:
+        """Drop the socket without DISCONNECT (tests, shutdown after a loss)."""
+        client, self._client = self._client, None
+        self._connected = False
+        if client is not None:
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
+
+    def _lost(self, reason: str) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
+        self._connected = False
+        self._events.append(Disconnected(reason))
+
+    # paho callbacks (run inside poll/publish on the caller's thread) ---------------------------
+
+    def _on_connect(
+        self, _c: mqtt.Client, _u: Any, _f: Any, code: ReasonCode, _p: Properties | None
+    ) -> None:
+        if code.is_failure:
+            self._lost(f"refused: {_reason_text(code)}")
+            return
+        self._connected = True
+        self._events.append(Connected())
+
+    def _on_disconnect(
+        self, _c: mqtt.Client, _u: Any, _f: Any, code: ReasonCode, _p: Properties | None
+    ) -> None:
+        if self._client is None:
+            return
+        self._client = None
+        self._connected = False
+        self._events.append(Disconnected(_reason_text(code)))
+
+    def _on_publish(
+        self, _c: mqtt.Client, _u: Any, mid: int, code: ReasonCode, _p: Properties | None
+    ) -> None:
+        self._events.append(Acked(mid, _is_refusal(code), _reason_text(code)))
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self._events.append(Message(message.topic, bytes(message.payload)))

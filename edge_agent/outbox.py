@@ -1,0 +1,418 @@
+"""The durable outbox: kiosk and agent processes share one SQLite file (WAL, synchronous=FULL).
+
+`put()` returns only once the event is on disk. The per-boot `seq` is taken in the same
+transaction as the insert, so every process writing to the file shares one sequence.
+Storage is bounded: heartbeats are shed first, oldest first; other events are never dropped
+silently - `OutboxFull` tells the caller, and a pending alert is left for the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edge_agent.contract import Event, Identity, new_event, validate_event
+from edge_agent.schema import SCHEMA_VERSION, SchemaMismatch, migrate
+
+BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
+BUSY_TIMEOUT_S = 30.0
+# Event types that may be shed (oldest first) when space runs out, and that expire.
+SHEDDABLE_TYPES = frozenset({"heartbeat"})
+CLASS_KEEP = 0
+CLASS_SHED = 1
+DEVICE_STATES = frozenset({"ok", "fault", "disconnected", "unknown"})
+
+Clock = Callable[[], float]
+FreeDisk = Callable[[], int]
+
+
+class OutboxError(Exception):
+    """Root of outbox errors."""
+
+
+class OutboxFull(OutboxError):
+    """No room for an event that must not be dropped; the kiosk should tell the resident."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"outbox full: {reason}")
+        self.reason = reason
+
+
+class HeartbeatShed(OutboxError):
+    """A heartbeat did not fit even after shedding older ones; it was dropped and counted."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One stored event: `rowid` orders the outbox, `payload` is the event's JSON bytes."""
+
+    rowid: int
+    event_id: str
+    type: str
+    payload: bytes
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Storage bounds: payload bytes cap, free-disk watermark, heartbeat TTL."""
+
+    max_bytes: int = 256 * 1024 * 1024
+    min_free_disk_bytes: int = 200 * 1024 * 1024
+    heartbeat_ttl_s: float = 3600.0
+
+
+def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
+    """The kernel's boot id (a UUID that changes every boot); a random one if unavailable."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        return str(uuid.UUID(text))
+    except (OSError, ValueError):
+        return str(uuid.uuid4())
+
+
+def disk_free_bytes(path: Path) -> FreeDisk:
+    """A free-disk function for the filesystem holding `path`."""
+    return lambda: shutil.disk_usage(path).free
+
+
+def connect_db(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with FULL durability and a generous busy timeout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One user at a time, but it may be handed to another thread (the agent runs in its own).
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Outbox:
+    """The shared store-and-forward queue; one instance per process (not thread-safe)."""
+
+    def __init__(
+        self,
+        path: Path,
+        identity: Identity,
+        *,
+        boot_id: str | None = None,
+        limits: Limits | None = None,
+        clock: Clock = time.time,
+        free_disk: FreeDisk | None = None,
+        validate: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.identity = identity
+        self.boot_id = boot_id or read_boot_id()
+        self.limits = limits or Limits()
+        self._clock = clock
+        self._free_disk = free_disk or disk_free_bytes(self.path.parent)
+        self._validate = validate
+        self._conn = connect_db(self.path)
+        migrate(self._conn)
+
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        self._conn.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front: seq allocation cannot race.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _next_seq(self, conn: sqlite3.Connection, count: int = 1) -> int:
+        conn.execute(
+            "INSERT OR IGNORE INTO boot_seq(boot_id, last_seq) VALUES (?, 0)", (self.boot_id,)
+        )
+        row = conn.execute(
+            "UPDATE boot_seq SET last_seq = last_seq + ? WHERE boot_id = ? RETURNING last_seq",
+            (count, self.boot_id),
+        ).fetchone()
+        return int(row[0]) - count + 1
+
+    def put(self, event_type: str, data: Mapping[str, Any], *, force: bool = False) -> Event:
+        """Store one new event durably and return it; OutboxFull if it cannot be kept."""
+        return self.put_many([(event_type, data)], force=force)[0]
+
+    def put_many(
+        self, items: Iterable[tuple[str, Mapping[str, Any]]], *, force: bool = False
+    ) -> list[Event]:
+        """Store several events in one transaction (group commit); all or none."""
+        pending = list(items)
+        now = self._clock()
+        moment = datetime.fromtimestamp(now, UTC)
+        events: list[Event] = []
+        try:
+            with self._write() as conn:
+                first = self._next_seq(conn, len(pending))
+                encoded: list[tuple[Event, bytes]] = []
+                for offset, (event_type, data) in enumerate(pending):
+                    event = new_event(
+                        event_type,
+                        data,
+                        identity=self.identity,
+                        boot_id=self.boot_id,
+                        seq=first + offset,
+                        now=moment,
+                    )
+                    if self._validate:
+                        validate_event(event)
+                    encoded.append((event, encode(event)))
+                size = sum(len(payload) for _, payload in encoded)
+                shed_only = all(e["type"] in SHEDDABLE_TYPES for e, _ in encoded)
+                if not force:
+                    self._make_room(conn, size, now, shed_only=shed_only)
+                for event, payload in encoded:
+                    shed = event["type"] in SHEDDABLE_TYPES
+                    conn.execute(
+                        "INSERT INTO events(event_id, type, klass, payload, size, created_at,"
+                        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            event["id"],
+                            event["type"],
+                            CLASS_SHED if shed else CLASS_KEEP,
+                            payload,
+                            len(payload),
+                            now,
+                            now + self.limits.heartbeat_ttl_s if shed else None,
+                        ),
+                    )
+                    events.append(event)
+        except _Shed:
+            self._bump_shed()
+            raise HeartbeatShed from None
+        except _Full as full:
+            self._flag_full(full.reason, now)
+            raise OutboxFull(full.reason) from None
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc).lower():
+                raise
+            self._flag_full("disk_full", now)
+            raise OutboxFull("disk_full") from None
+        return events
+
+    def _make_room(
+        self, conn: sqlite3.Connection, size: int, now: float, *, shed_only: bool
+    ) -> None:
+        conn.execute("DELETE FROM events WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+        reason = self._lack_of_room(conn, size)
+        while reason is not None:
+            victim = conn.execute(
+                "SELECT rowid FROM events WHERE klass = ? ORDER BY rowid LIMIT 1", (CLASS_SHED,)
+            ).fetchone()
+            if victim is None:
+                break
+            conn.execute("DELETE FROM events WHERE rowid = ?", victim)
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'shed_count'"
+            )
+            reason = self._lack_of_room(conn, size)
+        if reason is None:
+            return
+        # Both roll this transaction back; the caller records the outcome in a new one.
+        if shed_only:
+            raise _Shed
+        raise _Full(reason)
+
+    def _lack_of_room(self, conn: sqlite3.Connection, size: int) -> str | None:
+        used = int(conn.execute("SELECT bytes FROM totals").fetchone()[0])
+        if used + size > self.limits.max_bytes:
+            return "size_cap"
+        if self._free_disk() - size < self.limits.min_free_disk_bytes:
+            return "disk_low"
+        return None
+
+    def _bump_shed(self) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'shed_count'"
+            )
+
+    def _flag_full(self, reason: str, now: float) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('full_reason', ?)", (reason,)
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('full_since', ?)", (str(now),)
+                )
+        except sqlite3.OperationalError:
+            pass  # the disk is truly full; the kiosk still gets OutboxFull
+
+    # The agent's side -----------------------------------------------------------------------
+
+    def peek(
+        self, *, after_rowid: int = 0, upto_rowid: int | None = None, limit: int = 100
+    ) -> list[Row]:
+        """Oldest rows after `after_rowid` (and up to `upto_rowid`), skipping expired ones."""
+        now = self._clock()
+        cur = self._conn.execute(
+            "SELECT rowid, event_id, type, payload, created_at FROM events"
+            " WHERE rowid > ? AND rowid <= ? AND (expires_at IS NULL OR expires_at > ?)"
+            " ORDER BY rowid LIMIT ?",
+            (after_rowid, upto_rowid if upto_rowid is not None else 2**62, now, limit),
+        )
+        return [Row(r[0], r[1], r[2], _blob(r[3]), r[4]) for r in cur]
+
+    def delete(self, rowids: Iterable[int]) -> None:
+        """Remove delivered rows (after PUBACK) in one transaction."""
+        ids = list(rowids)
+        with self._write() as conn:
+            conn.executemany("DELETE FROM events WHERE rowid = ?", ((i,) for i in ids))
+
+    def purge_expired(self) -> int:
+        """Drop expired heartbeats; returns how many."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM events WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (self._clock(),),
+            )
+            return cur.rowcount
+
+    def max_rowid(self) -> int:
+        """The newest row id (0 when empty)."""
+        row = self._conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()
+        return int(row[0])
+
+    def depth(self) -> int:
+        """Events waiting to be delivered."""
+        return int(self._conn.execute("SELECT count FROM totals").fetchone()[0])
+
+    def stored_bytes(self) -> int:
+        """Payload bytes waiting to be delivered."""
+        return int(self._conn.execute("SELECT bytes FROM totals").fetchone()[0])
+
+    def oldest_unsent_age_s(self) -> float | None:
+        """Age of the oldest waiting event, None when empty."""
+        row = self._conn.execute("SELECT MIN(created_at) FROM events").fetchone()
+        return None if row[0] is None else max(0.0, self._clock() - float(row[0]))
+
+    def last_seq(self) -> int:
+        """The highest seq handed out in this boot (0 if none)."""
+        row = self._conn.execute(
+            "SELECT last_seq FROM boot_seq WHERE boot_id = ?", (self.boot_id,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def shed_count(self) -> int:
+        """How many heartbeats were shed for space since the counter was last taken."""
+        return int(self._meta("shed_count") or 0)
+
+    def has_alerts(self) -> bool:
+        """True when a full outbox or shed heartbeats wait to be reported (a cheap read)."""
+        return self._meta("full_reason") is not None or self.shed_count() > 0
+
+    def take_alerts(self) -> tuple[str | None, int]:
+        """(full reason or None, shed count) and reset both: the agent reports them once."""
+        with self._write() as conn:
+            reason = conn.execute("SELECT value FROM meta WHERE key = 'full_reason'").fetchone()
+            shed = conn.execute("SELECT value FROM meta WHERE key = 'shed_count'").fetchone()
+            conn.execute("DELETE FROM meta WHERE key IN ('full_reason', 'full_since')")
+            conn.execute("UPDATE meta SET value = '0' WHERE key = 'shed_count'")
+        return (None if reason is None else str(reason[0])), int(shed[0]) if shed else 0
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # Kiosk-reported state -------------------------------------------------------------------
+
+    def set_device_state(self, device: str, state: str) -> None:
+        """The kiosk reports a device's state (ok/fault/disconnected/unknown) for heartbeats."""
+        if state not in DEVICE_STATES:
+            raise ValueError(f"device state must be one of {sorted(DEVICE_STATES)}")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO device_state(device, state, updated_at) VALUES (?, ?, ?)",
+                (device, state, self._clock()),
+            )
+
+    def device_states(self) -> dict[str, str]:
+        """Last reported state per device."""
+        cur = self._conn.execute("SELECT device, state FROM device_state ORDER BY device")
+        return {str(d): str(s) for d, s in cur}
+
+    def report_kiosk_alive(self) -> None:
+        """The kiosk process calls this on a timer; heartbeats carry whether it is recent."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('kiosk_alive_at', ?)",
+                (str(self._clock()),),
+            )
+
+    def kiosk_alive_at(self) -> float | None:
+        """When the kiosk last reported itself alive."""
+        value = self._meta("kiosk_alive_at")
+        return None if value is None else float(value)
+
+    # Command nonces (survive restarts) -------------------------------------------------------
+
+    def remember_nonce(self, nonce: str, expires_at: float, now: float) -> bool:
+        """Record a command nonce until `expires_at`; False if it was already seen (a replay)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM nonces WHERE expires_at < ?", (now,))
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO nonces(nonce, expires_at) VALUES (?, ?)", (nonce, expires_at)
+            )
+            return cur.rowcount == 1
+
+
+class _Shed(Exception):
+    """Internal: the new heartbeat was shed for lack of room."""
+
+
+class _Full(Exception):
+    """Internal: no room for a must-keep event."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _blob(value: bytes | str) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def encode(event: Event) -> bytes:
+    """Compact UTF-8 JSON of one event, as stored and as packed into batches."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "HeartbeatShed",
+    "Limits",
+    "Outbox",
+    "OutboxError",
+    "OutboxFull",
+    "Row",
+    "SchemaMismatch",
+    "connect_db",
+    "disk_free_bytes",
+    "encode",
+    "read_boot_id",
+]

@@ -1,0 +1,83 @@
+"""Agent-driven reconnects: exponential backoff with full jitter, reset only once stable.
+
+paho's own backoff has no jitter: 200 kiosks behind one restarted broker would reconnect
+within 0.2 s of each other (DESIGN.md §4). Full jitter draws each delay uniformly from
+[0, min(cap, base * 2**attempt)].
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Backoff:
+    """Delays between connection attempts; `clock` is monotonic seconds."""
+
+    initial_s: float
+    max_s: float
+    stable_after_s: float
+    clock: Callable[[], float]
+    rng: random.Random = field(default_factory=random.Random)
+    attempt: int = 0
+    _connected_at: float | None = None
+
+    def next_delay_s(self) -> float:
+        """The wait before the next attempt; each call widens the window (up to max_s)."""
+        window = min(self.max_s, self.initial_s * (2 ** min(self.attempt, 30)))
+        self.attempt += 1
+        return self.rng.uniform(0.0, window)
+
+    def connected(self) -> None:
+        """A connection succeeded; the backoff resets only if it lasts stable_after_s."""
+        self._connected_at = self.clock()
+
+    def disconnected(self) -> None:
+        """The connection ended: keep growing unless it had been stable."""
+        if (
+            self._connected_at is not None
+            and self.clock() - self._connected_at >= self.stable_after_s
+        ):
+            self.attempt = 0
+        self._connected_at = None
+
+    def tick(self) -> None:
+        """Call periodically while connected: resets the attempt count once stable."""
+        if (
+            self._connected_at is not None
+            and self.clock() - self._connected_at >= self.stable_after_s
+        ):
+            self.attempt = 0
+
+
+@dataclass
+class LinkStateLog:
+    """Logs once when the broker goes away and once when it comes back (not per attempt)."""
+
+    logger: logging.Logger = log
+    up: bool | None = None
+    failures: int = 0
+
+    def went_up(self) -> None:
+        """A connection is established."""
+        if self.up is not True:
+            if self.up is False:
+                self.logger.warning(
+                    "broker reachable again after %d failed attempts", self.failures
+                )
+            else:
+                self.logger.info("connected to broker")
+        self.up = True
+        self.failures = 0
+
+    def went_down(self, reason: str) -> None:
+        """A connection attempt failed or the connection was lost."""
+        self.failures += 1
+        if self.up is not False:
+            self.logger.warning("broker unreachable (%s); retrying with backoff", reason[:120])
+        self.up = False

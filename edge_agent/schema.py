@@ -1,0 +1,124 @@
+"""Outbox schema versions: `PRAGMA user_version`, every migration in one transaction.
+
+Version 1 (first release): events(id, event_id, type, payload, created_at) and boot_seq.
+Version 2: shedding class, payload size, heartbeat expiry (one hour for migrated rows),
+running totals kept by triggers,
+device states reported by the kiosk, command nonces and agent meta.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 2
+
+_V1 = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE boot_seq (boot_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+"""
+
+_V1_TO_V2 = """
+ALTER TABLE events ADD COLUMN klass INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN expires_at REAL;
+UPDATE events SET payload = CAST(payload AS BLOB);
+UPDATE events SET size = length(payload);
+UPDATE events SET klass = 1, expires_at = created_at + 3600.0
+    WHERE type = 'heartbeat';
+CREATE INDEX events_klass ON events(klass, id);
+CREATE INDEX events_expiry ON events(expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE totals (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    count INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+INSERT INTO totals VALUES (1, (SELECT count(*) FROM events),
+                              (SELECT COALESCE(SUM(size), 0) FROM events));
+CREATE TRIGGER events_ins AFTER INSERT ON events BEGIN
+    UPDATE totals SET count = count + 1, bytes = bytes + NEW.size;
+END;
+CREATE TRIGGER events_del AFTER DELETE ON events BEGIN
+    UPDATE totals SET count = count - 1, bytes = bytes - OLD.size;
+END;
+CREATE TABLE device_state (device TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('shed_count', '0');
+"""
+
+# version reached -> script that gets there from the one before
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V1_TO_V2}
+
+EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": ("id", "event_id", "type", "payload", "created_at", "klass", "size", "expires_at"),
+    "boot_seq": ("boot_id", "last_seq"),
+    "totals": ("only", "count", "bytes"),
+    "device_state": ("device", "state", "updated_at"),
+    "nonces": ("nonce", "expires_at"),
+    "meta": ("key", "value"),
+}
+
+
+class SchemaMismatch(Exception):
+    """The database is newer than this code or its tables are not what its version says."""
+
+
+def _statements(script: str) -> list[str]:
+    # Split on statement ends, keeping trigger bodies (which contain ';') whole.
+    out: list[str] = []
+    buffer = ""
+    for line in script.strip().splitlines():
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError("incomplete SQL statement in migration")
+    return out
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to SCHEMA_VERSION in one transaction and check it; returns it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"outbox schema version {version} is newer than this agent ({SCHEMA_VERSION})"
+            )
+        if version == 0 and _tables(conn):
+            raise SchemaMismatch("outbox file has tables but no schema version")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(MIGRATIONS[target]):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        check_schema(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return SCHEMA_VERSION
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    return {str(r[0]) for r in rows}
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse a database whose tables or columns differ from the current version's."""
+    tables = _tables(conn)
+    if tables != set(EXPECTED_COLUMNS):
+        raise SchemaMismatch(f"outbox tables {sorted(tables)} differ from the expected ones")
+    for table, columns in EXPECTED_COLUMNS.items():
+        found = tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})"))
+        if found != columns:
+            raise SchemaMismatch(f"outbox table {table} has columns {found}, expected {columns}")

@@ -1,0 +1,259 @@
+"""Signed city commands: each rejection reason, atomic set_config + rollback, MQTT round trip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.publish as mqtt_publish
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge_agent.actions import Actions
+from edge_agent.commands import (
+    Rejected,
+    Verifier,
+    load_private_key,
+    load_public_key,
+    make_command,
+    sign_command,
+)
+from edge_agent.contract import Identity, new_event, validate_event
+from edge_agent.outbox import Outbox
+from tests.edge_agent.conftest import (
+    DEV_KEY,
+    DEV_PUBLIC_KEY,
+    PREFIX,
+    REPO,
+    TARGET,
+    CitySubscriber,
+    write_config,
+)
+from tests.edge_agent.test_agent_broker import AGENT_ENV, AgentThread
+from tests.fixtures.broker import MosquittoBroker
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+KEY = load_private_key(DEV_KEY)
+
+
+def signed(command_type: str = "ping", target: str = TARGET, **kwargs: Any) -> bytes:
+    args = kwargs.pop("args", {})
+    command = make_command(command_type, target, args, now=kwargs.pop("now", NOW), **kwargs)
+    return json.dumps(sign_command(KEY, command)).encode()
+
+
+@pytest.fixture
+def verifier(tmp_sqlite: Path) -> Verifier:
+    box = Outbox(tmp_sqlite, Identity("440300", "c1", "k1"))
+    return Verifier(load_public_key(DEV_PUBLIC_KEY, None), TARGET, 60.0, box.remember_nonce)
+
+
+def reason(verifier: Verifier, payload: bytes, now: datetime = NOW) -> str:
+    with pytest.raises(Rejected) as rejected:
+        verifier.verify(payload, now.timestamp())
+    return rejected.value.reason
+
+
+def test_good_command_verifies_once_then_is_a_replay(verifier: Verifier) -> None:
+    """A correctly signed, targeted, current command passes; the same bytes again are replayed."""
+    payload = signed()
+    assert verifier.verify(payload, NOW.timestamp())["type"] == "ping"
+    assert reason(verifier, payload) == "replayed"
+
+
+def test_nonce_cache_survives_a_restart(tmp_sqlite: Path) -> None:
+    """A replay is caught by a new Verifier on the same outbox file (agent restarted)."""
+    payload = signed()
+    for expected in (None, "replayed"):
+        box = Outbox(tmp_sqlite, Identity("440300", "c1", "k1"))
+        check = Verifier(load_public_key(DEV_PUBLIC_KEY, None), TARGET, 60.0, box.remember_nonce)
+        if expected is None:
+            check.verify(payload, NOW.timestamp())
+        else:
+            assert reason(check, payload) == expected
+        box.close()
+
+
+def test_forged_signature_is_rejected(verifier: Verifier) -> None:
+    """Signed with another key, or tampered after signing: bad_signature."""
+    other = Ed25519PrivateKey.generate()
+    forged = sign_command(other, make_command("ping", TARGET, now=NOW))
+    assert reason(verifier, json.dumps(forged).encode()) == "bad_signature"
+    tampered = json.loads(signed())
+    tampered["command"]["args"] = {"x": 1}
+    assert reason(verifier, json.dumps(tampered).encode()) == "bad_signature"
+    tampered["signature"] = "not base64!"
+    assert reason(verifier, json.dumps(tampered).encode()) == "bad_signature"
+
+
+def test_no_configured_key_means_nothing_runs(tmp_sqlite: Path) -> None:
+    """Without a city key every command is rejected: the transport is never trusted alone."""
+    box = Outbox(tmp_sqlite, Identity("440300", "c1", "k1"))
+    keyless = Verifier(None, TARGET, 60.0, box.remember_nonce)
+    assert reason(keyless, signed()) == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b"\xff\xfe not json", "malformed"),
+        (b"[]", "malformed"),
+        (b'{"command": {}, "signature": 5}', "malformed"),
+    ],
+)
+def test_malformed_messages_are_rejected(verifier: Verifier, payload: bytes, expected: str) -> None:
+    """Garbage on the commands topic is rejected as malformed, never executed."""
+    assert reason(verifier, payload) == expected
+
+
+def test_unknown_wrong_target_expired_and_future_commands(verifier: Verifier) -> None:
+    """Each check gives its own reason."""
+    assert reason(verifier, signed("format_disk")) == "unknown_type"
+    assert reason(verifier, signed(target="440300/c1/other")) == "wrong_kiosk"
+    late = NOW.replace(hour=9)
+    assert reason(verifier, signed(expires_in_s=300), late) == "expired"
+    early = NOW.replace(hour=7)
+    assert reason(verifier, signed(), early) == "not_yet_valid"
+    body = make_command("ping", TARGET, now=NOW)
+    body["extra"] = True
+    assert reason(verifier, json.dumps(sign_command(KEY, body)).encode()) == "malformed"
+
+
+def make_actions(tmp_path: Path, **kwargs: Any) -> Actions:
+    return Actions(
+        tmp_path / "data",
+        {"catalogue": tmp_path / "catalogue.yaml", "ui_texts": tmp_path / "data" / "ui.yaml"},
+        **kwargs,
+    )
+
+
+def set_config(kind: str, version: str, content: str) -> dict[str, Any]:
+    return make_command(
+        "set_config", TARGET, {"kind": kind, "version": version, "content": content}
+    )
+
+
+def check_result(data: dict[str, Any]) -> None:
+    event = new_event(
+        "command.result",
+        data,
+        identity=Identity("440300", "c1", "k1"),
+        boot_id="7a1f5a0e-5b7c-4c8e-9d3a-2f6c1b0e4d11",
+        seq=1,
+    )
+    validate_event(event)
+
+
+def test_set_config_swaps_atomically_and_records_the_version(tmp_path: Path) -> None:
+    """A good catalogue replaces the file whole, its version is recorded, the kiosk is told."""
+    actions = make_actions(tmp_path)
+    (tmp_path / "catalogue.yaml").write_text("version: '1'\nservices: []\n")
+    result = actions.run(set_config("catalogue", "2", "version: '2'\nservices: [a]\n"))
+    check_result(result)
+    assert result["status"] == "ok"
+    assert (tmp_path / "catalogue.yaml").read_text() == "version: '2'\nservices: [a]\n"
+    assert actions.versions() == {"catalogue": "2"}
+    reload = json.loads((tmp_path / "data" / "requests" / "reload_config.json").read_text())
+    assert reload["kind"] == "catalogue"
+    assert not list(tmp_path.glob(".catalogue.yaml.tmp*"))
+
+
+@pytest.mark.parametrize(
+    ("version", "content"),
+    [
+        ("3", "version: '3'\nservices: [unclosed\n"),
+        ("3", "[1, 2]"),
+        ("3", "version: '4'\n"),
+        ("", "version: ''\n"),
+    ],
+)
+def test_bad_set_config_leaves_the_old_file(tmp_path: Path, version: str, content: str) -> None:
+    """Malformed YAML, wrong shape or a version mismatch: rejected, the old file untouched."""
+    actions = make_actions(tmp_path)
+    (tmp_path / "catalogue.yaml").write_text("version: '1'\n")
+    result = actions.run(set_config("catalogue", version, content))
+    check_result(result)
+    assert (result["status"], result["reason"]) == ("rejected", "invalid_payload")
+    assert (tmp_path / "catalogue.yaml").read_text() == "version: '1'\n"
+    assert actions.versions() == {}
+
+
+def test_failure_after_swap_rolls_back(tmp_path: Path) -> None:
+    """If the post-swap check fails, the previous file is restored and the result says so."""
+
+    def refuse(_kind: str, _path: Path) -> None:
+        raise ValueError("kiosk cannot load it")
+
+    actions = make_actions(tmp_path, after_swap=refuse)
+    (tmp_path / "catalogue.yaml").write_text("version: '1'\n")
+    result = actions.run(set_config("catalogue", "2", "version: '2'\n"))
+    check_result(result)
+    assert (result["status"], result["reason"]) == ("failed", "execution_failed")
+    assert (tmp_path / "catalogue.yaml").read_text() == "version: '1'\n"
+
+
+def test_custom_validator_hook_is_used(tmp_path: Path) -> None:
+    """A validator hook for ui_texts can refuse a well-formed document."""
+
+    def needs_zh(content: bytes) -> None:
+        if b"zh:" not in content:
+            raise ValueError("missing zh texts")
+
+    actions = make_actions(tmp_path, validators={"ui_texts": needs_zh})
+    bad = actions.run(set_config("ui_texts", "1", "version: '1'\nen: {}\n"))
+    assert bad["reason"] == "invalid_payload"
+    good = actions.run(set_config("ui_texts", "1", "version: '1'\nzh: {}\n"))
+    assert good["status"] == "ok"
+
+
+def test_restart_and_diagnostics_leave_requests_for_the_kiosk(tmp_path: Path) -> None:
+    """restart_kiosk and run_diagnostics write request files the kiosk process watches."""
+    actions = make_actions(tmp_path, diagnostics=lambda: {"outbox_depth": 0})
+    for kind in ("restart_kiosk", "run_diagnostics"):
+        result = actions.run(make_command(kind, TARGET))
+        check_result(result)
+        assert result["status"] == "ok"
+        assert (tmp_path / "data" / "requests" / f"{kind}.json").exists()
+
+
+@pytest.mark.broker
+def test_commands_over_mqtt_are_answered_with_reasons(
+    tmp_path: Path, mosquitto: MosquittoBroker, city: CitySubscriber
+) -> None:
+    """Signed (by the CLI) ping -> ok; forged and replayed -> rejected with reason, as events."""
+    path = write_config(tmp_path / "kiosk", mosquitto.url)
+    runner = AgentThread(path)
+    try:
+        assert city.wait_for(lambda: any(s["type"] == "agent.online" for s in city.status))
+        out = subprocess.run(
+            [
+                *(sys.executable, "-m", "edge_agent", "sign", "--key", str(DEV_KEY)),
+                *("--type", "ping", "--target", TARGET),
+            ],
+            cwd=REPO,
+            env=AGENT_ENV,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        forged = json.loads(out)
+        forged["command"]["args"] = {"evil": True}
+        topic = f"{PREFIX}/440300/c1/k1/commands"
+        for payload in (out, out, json.dumps(forged).encode()):
+            mqtt_publish.single(topic, payload, qos=1, hostname=mosquitto.host, port=mosquitto.port)
+
+        def results() -> list[dict[str, Any]]:
+            return [e["data"] for e in city.unique("command.result").values()]
+
+        assert city.wait_for(lambda: len(results()) == 3)
+        assert [(r["status"], r["reason"]) for r in results()] == [
+            ("ok", None),
+            ("rejected", "replayed"),
+            ("rejected", "bad_signature"),
+        ]
+    finally:
+        runner.close()

@@ -40,7 +40,9 @@ def field(default: Any = dataclasses.MISSING, *, check: Check | None = None, doc
 
 
 def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    if not path or key.startswith("["):
+        return f"{path}{key}"
+    return f"{path}.{key}"
 
 
 def _type_name(tp: Any) -> str:

@@ -1,0 +1,145 @@
+"""Local SQLite history of consenting residents' BP readings, keyed by pseudonym only.
+
+The key is the HMAC pseudonym (64 hex characters); anything else, such as an ID number, is
+refused. Retention is bounded twice: at most `max_per_subject` readings per resident and none
+older than `retention_days` (purged on every write and on open).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kiosk.core.ports import StoredReading
+
+SCHEMA_VERSION = 1
+DEFAULT_MAX_PER_SUBJECT = 30
+DEFAULT_RETENTION_DAYS = 365
+_PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
+_SCHEMA_V1 = """
+CREATE TABLE reading (
+    subject TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    systolic INTEGER NOT NULL,
+    diastolic INTEGER NOT NULL,
+    pulse INTEGER
+);
+CREATE INDEX reading_by_subject ON reading (subject, taken_at);
+"""
+
+
+class HistorySchemaError(RuntimeError):
+    """The database file has a schema version this code does not know."""
+
+
+def _check_subject(subject: str) -> None:
+    if not _PSEUDONYM.match(subject):
+        raise ValueError("history is keyed by a 64-hex pseudonym only")
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class BpHistory:
+    """A ReadingHistory in one SQLite file (WAL, synchronous=FULL); use from one thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_per_subject: int = DEFAULT_MAX_PER_SUBJECT,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._max_per_subject = max_per_subject
+        self._retention = timedelta(days=retention_days)
+        self._wall_clock = wall_clock
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._migrate()
+        self.purge()
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version == SCHEMA_VERSION:
+            return
+        if version != 0:
+            raise HistorySchemaError(f"unknown history schema version {version}")
+        with self._transaction():
+            for statement in _SCHEMA_V1.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def add(self, subject: str, reading: StoredReading) -> None:
+        """Store one reading, then trim this subject to its newest `max_per_subject`."""
+        _check_subject(subject)
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO reading VALUES (?, ?, ?, ?, ?)",
+                (
+                    subject,
+                    _utc_text(reading.taken_at),
+                    reading.systolic,
+                    reading.diastolic,
+                    reading.pulse,
+                ),
+            )
+            self._db.execute(
+                "DELETE FROM reading WHERE subject = ? AND rowid NOT IN ("
+                " SELECT rowid FROM reading WHERE subject = ?"
+                " ORDER BY taken_at DESC, rowid DESC LIMIT ?)",
+                (subject, subject, self._max_per_subject),
+            )
+        self.purge()
+
+    def recent(self, subject: str, limit: int) -> list[StoredReading]:
+        """The newest `limit` readings of `subject`, oldest first."""
+        _check_subject(subject)
+        rows = self._db.execute(
+            "SELECT taken_at, systolic, diastolic, pulse FROM reading WHERE subject = ?"
+            " ORDER BY taken_at DESC, rowid DESC LIMIT ?",
+            (subject, limit),
+        ).fetchall()
+        return [StoredReading(_parse(t), s, d, p) for t, s, d, p in reversed(rows)]
+
+    def purge(self) -> int:
+        """Delete readings older than the retention period; returns how many went."""
+        cutoff = _utc_text(self._wall_clock() - self._retention)
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM reading WHERE taken_at < ?", (cutoff,))
+        return cursor.rowcount
+
+    def count(self) -> int:
+        """Readings stored (all subjects)."""
+        (n,) = self._db.execute("SELECT count(*) FROM reading").fetchone()
+        return int(n)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, ROLLBACK on error (autocommit connection)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

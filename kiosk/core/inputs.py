@@ -1,0 +1,315 @@
+"""Everything that can happen to a session, as typed values (touches, devices, time, system).
+
+Device inputs are the core's own small values; adapters build them from the drivers' types
+(`CardIdentity` from an `IdCard`, `QrShown` from a `QrScanned`, `BpMeasured` from a `BpResult`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["zh", "en"]
+DeviceName = Literal["idcard", "bp", "qrscan", "camera"]
+EndReason = Literal["completed", "user_exit", "idle_timeout", "error", "kiosk_restart"]
+CardType = Literal["resident", "hkmotw_permit", "foreign_pr_2017", "foreign_pr_2023"]
+SearchVia = Literal["browse", "search", "popular"]
+
+# --- touches and navigation intents -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartServices:
+    """办事: the resident chose the service catalogue on the attract screen."""
+
+
+@dataclass(frozen=True)
+class StartHealth:
+    """测血压: the resident chose the health check on the attract screen."""
+
+
+@dataclass(frozen=True)
+class SkipIdentify:
+    """Continue without a card or code (catalogue browsing, anonymous BP)."""
+
+
+@dataclass(frozen=True)
+class Back:
+    """One step back within the current screen, or leave it at its top level."""
+
+
+@dataclass(frozen=True)
+class Exit:
+    """退出: the resident is done; rating follows if a service was used, then the wipe."""
+
+
+@dataclass(frozen=True)
+class Finish:
+    """办结: the service (or the health check) is finished; go to the rating."""
+
+
+@dataclass(frozen=True)
+class SelectCategory:
+    """Open one catalogue category."""
+
+    category_id: str
+
+
+@dataclass(frozen=True)
+class Search:
+    """Search the catalogue (keywords or pinyin initials); an empty query clears the search."""
+
+    query: str
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """Open one catalogue item's detail."""
+
+    item_id: str
+    via: SearchVia = "browse"
+
+
+@dataclass(frozen=True)
+class GiveConsent:
+    """The identified resident agrees that this reading is stored and sent under a pseudonym."""
+
+
+@dataclass(frozen=True)
+class DeclineConsent:
+    """The resident declines: the reading is shown and sent without any subject."""
+
+
+@dataclass(frozen=True)
+class StartMeasuring:
+    """The resident sits, has the cuff on, and presses start."""
+
+
+@dataclass(frozen=True)
+class CancelMeasuring:
+    """Stop the running measurement (the meter is told to abort)."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Measure again after a result or a device error."""
+
+
+@dataclass(frozen=True)
+class SelectLevel:
+    """Choose a rating level: 5 非常满意 … 1 非常不满意."""
+
+    level: int
+
+
+@dataclass(frozen=True)
+class ToggleReason:
+    """Tick or untick one optional reason (offered for levels 1 and 2 only)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class SubmitRating:
+    """Send the chosen rating (a level must be chosen)."""
+
+
+@dataclass(frozen=True)
+class SkipRating:
+    """Rating is voluntary: leave without rating."""
+
+
+@dataclass(frozen=True)
+class Continue:
+    """继续办理 on the idle countdown."""
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    """中文/English toggle."""
+
+    language: Language
+
+
+@dataclass(frozen=True)
+class SetLargeText:
+    """大字 toggle."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SetVoice:
+    """语音 (read aloud) toggle."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SetHighContrast:
+    """High-contrast theme toggle."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class TechnicianGesture:
+    """The hidden gesture was recognised (see technician.CornerTapGesture)."""
+
+
+@dataclass(frozen=True)
+class PinEntered:
+    """A technician PIN was typed; it is checked and never kept."""
+
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RunSelfTest:
+    """Diagnostics: exercise one device (read a card, measure, scan)."""
+
+    device: DeviceName
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardIdentity:
+    """A card read, reduced to what the core needs. Clear PII: consumed at once, never stored."""
+
+    card_type: CardType
+    name: str = field(repr=False)
+    id_number: str = field(repr=False)
+    id_number_valid: bool
+    card_expired: bool | None = None
+    read_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class CardReadFault:
+    """Reading a placed card failed; `reason` is a key: card_moved, card_unreadable, …."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class QrShown:
+    """A code was read. The token stays with the adapter that routes it; the core sees its kind."""
+
+    kind: str
+    length: int
+    source: Literal["camera", "scanner"]
+
+
+@dataclass(frozen=True)
+class CuffPressure:
+    """Live cuff pressure while measuring."""
+
+    mmhg: int
+
+
+@dataclass(frozen=True)
+class BpMeasured:
+    """A finished measurement: vitals, or `error_key` (a drivers.bp.messages key) on failure."""
+
+    systolic: int | None
+    diastolic: int | None
+    pulse: int | None
+    mean: int | None
+    error_key: str | None
+    device_protocol: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the meter produced a reading."""
+        return self.error_key is None and self.systolic is not None and self.diastolic is not None
+
+
+@dataclass(frozen=True)
+class DeviceFault:
+    """A device failed or vanished; `message` is PII-free driver text (capped to 200 chars)."""
+
+    device: DeviceName
+    kind: Literal["disconnected", "timeout", "fault"]
+    code: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceRecovered:
+    """A device works again after `down_s` seconds."""
+
+    device: DeviceName
+    down_s: float
+
+
+# --- time and system --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes: `now_s` on the session's monotonic clock (drive it about once a second)."""
+
+    now_s: float
+
+
+@dataclass(frozen=True)
+class Wipe:
+    """Wipe everything now and return to the attract screen (e.g. the kiosk is restarting)."""
+
+    reason: EndReason = "kiosk_restart"
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """The agent's outbox state for the diagnostics screen."""
+
+    depth: int
+    oldest_age_s: float | None
+    broker_connected: bool
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One recent log line for diagnostics (already redacted; redacted again on the way in)."""
+
+    text: str
+
+
+Touch = (
+    StartServices
+    | StartHealth
+    | SkipIdentify
+    | Back
+    | Exit
+    | Finish
+    | SelectCategory
+    | Search
+    | OpenItem
+    | GiveConsent
+    | DeclineConsent
+    | StartMeasuring
+    | CancelMeasuring
+    | Retry
+    | SelectLevel
+    | ToggleReason
+    | SubmitRating
+    | SkipRating
+    | Continue
+    | SetLanguage
+    | SetLargeText
+    | SetVoice
+    | SetHighContrast
+    | TechnicianGesture
+    | PinEntered
+    | RunSelfTest
+)
+DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
+SystemInput = Tick | Wipe | DeviceFault | DeviceRecovered | OutboxStatus | LogLine
+Input = Touch | DeviceInput | SystemInput
+
+TOUCH_TYPES: tuple[type, ...] = Touch.__args__
+DEVICE_TYPES: tuple[type, ...] = DeviceInput.__args__
+SYSTEM_TYPES: tuple[type, ...] = SystemInput.__args__
+INPUT_TYPES: tuple[type, ...] = TOUCH_TYPES + DEVICE_TYPES + SYSTEM_TYPES

@@ -1,0 +1,75 @@
+"""The session's per-resident state: everything here is personal and is replaced at every wipe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kiosk.core.bp_classification import MAX_MMHG, Classification, classify
+from kiosk.core.inputs import BpMeasured
+from kiosk.core.ports import StoredReading
+from kiosk.core.views import CatalogueMode
+
+Flow = Literal["services", "health"]
+
+
+@dataclass(frozen=True)
+class MeasurementOutcome:
+    """The last measurement: values with their classification, or an error key (never both)."""
+
+    systolic: int | None
+    diastolic: int | None
+    pulse: int | None
+    mean: int | None
+    classification: Classification | None
+    error_key: str | None  # i18n suffix under bp.error.*; None for a good reading
+
+    @classmethod
+    def failed(cls, error_key: str) -> MeasurementOutcome:
+        """A measurement that produced no values."""
+        return cls(None, None, None, None, None, error_key)
+
+
+def outcome_of(result: BpMeasured) -> MeasurementOutcome:
+    """Classify a meter result; impossible values become the `out_of_range` error."""
+    if not result.ok or result.systolic is None or result.diastolic is None:
+        return MeasurementOutcome.failed(result.error_key or "device_error")
+    try:
+        classification = classify(result.systolic, result.diastolic)
+    except ValueError:
+        return MeasurementOutcome.failed("out_of_range")
+    pulse = result.pulse if result.pulse is not None and 0 < result.pulse <= MAX_MMHG else None
+    mean = result.mean if result.mean is not None and 0 < result.mean <= MAX_MMHG else None
+    return MeasurementOutcome(result.systolic, result.diastolic, pulse, mean, classification, None)
+
+
+@dataclass
+class ResidentState:
+    """One resident's session. Holds a pseudonym and a masked name, never clear ID data."""
+
+    session_id: str | None = None
+    started_s: float = 0.0
+    flow: Flow | None = None
+    subject: str | None = None  # HMAC pseudonym of the ID number
+    masked_name: str = ""
+    card_expired: bool = False
+    card_problem: str | None = None  # key under card.fault.*
+    qr_kind: str | None = None
+    consent: bool = False
+    used_service: bool = False  # something was done: the rating follows on exit
+    # catalogue navigation
+    mode: CatalogueMode = "categories"
+    category_id: str | None = None
+    query: str = ""
+    item_id: str | None = None
+    detail_return: CatalogueMode = "categories"
+    last_item_id: str | None = None
+    services_viewed: int = 0
+    # health
+    device_activity_s: float = 0.0
+    cuff_mmhg: int | None = None
+    outcome: MeasurementOutcome | None = None
+    trend: tuple[StoredReading, ...] = ()
+    # rating
+    rating_level: int | None = None
+    rating_reasons: frozenset[str] = field(default_factory=frozenset)

@@ -1,0 +1,508 @@
+"""The kiosk session: applies inputs through machine.TABLE, keeps per-resident state, renders views.
+
+Sans-I/O: no clock, device or database is touched except through what the constructor is given.
+The host feeds every touch, device value and a `Tick` about once a second, runs the returned
+`Step.commands`, and redraws from `Session.views` (or a subscribed listener). Call it from one
+thread only (the UI main thread). About 500 lines: every table action is a method here, so the
+table and its actions can be read side by side; pure parts live in render, resident, diagnostics.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
+
+from config.privacy import pseudonymise
+from drivers.pii import mask_name
+from kiosk.core import events as ev
+from kiosk.core import inputs as i
+from kiosk.core import render
+from kiosk.core.diagnostics import DiagnosticsState
+from kiosk.core.events import EventSink, EventSinkError
+from kiosk.core.i18n import Strings, load_strings
+from kiosk.core.machine import (
+    IDLE_STATES,
+    Command,
+    InvalidInput,
+    State,
+    transition_for,
+)
+from kiosk.core.ports import Catalogue, NoHistory, ReadingHistory, StoredReading
+from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
+from kiosk.core.settings import SessionSettings
+from kiosk.core.technician import PinGate
+from kiosk.core.views import CatalogueView, CountdownView, Views
+
+log = logging.getLogger(__name__)
+
+LARGE_TEXT_SCALE = 1.4
+MEASUREMENT_STALL_S = 240.0  # no cuff pressure or result for this long: the meter is stuck
+TREND_LIMIT = 10
+MAX_QUERY_CHARS = 64
+MAX_CUFF_MMHG = 400
+CARD_FAULT_KEYS = frozenset(
+    {"card_moved", "card_unreadable", "card_auth_failed", "unsupported_card", "reader_unavailable"}
+)
+SELF_TESTS = {
+    "idcard": Command.SELF_TEST_IDCARD,
+    "bp": Command.SELF_TEST_BP,
+    "qrscan": Command.SELF_TEST_QRSCAN,
+    "camera": Command.SELF_TEST_CAMERA,
+}
+_ACTIVITY_TYPES = (*i.TOUCH_TYPES, i.CardIdentity, i.QrShown, i.CuffPressure)
+
+
+class Step(NamedTuple):
+    """What one input did: the action taken, the states before/after, work for the host."""
+
+    action: str
+    previous: State
+    state: State
+    commands: tuple[Command, ...]
+
+
+Listener = Callable[[Step, Views], None]
+
+
+class Session:
+    """The kiosk's one session state machine (one per process, lives across residents)."""
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        *,
+        sink: EventSink,
+        catalogue: Catalogue,
+        pseudonym_key: bytes,
+        clock: Callable[[], float],
+        wall_clock: Callable[[], datetime],
+        history: ReadingHistory | None = None,
+        pin_gate: PinGate | None = None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.settings = settings
+        self._sink = sink
+        self._catalogue = catalogue
+        self._key = pseudonym_key
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._history = history if history is not None else NoHistory()
+        self._new_id = new_id
+        self._listeners: list[Listener] = []
+        self._diag = DiagnosticsState(pin_gate)  # kiosk-wide, not personal
+        self._state = State.ATTRACT
+        self._commands: list[Command] = []
+        self._now_s = clock()
+        self._reset_resident()
+        self._views = self._render()
+
+    # --- public ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The screen shown now."""
+        return self._state
+
+    @property
+    def views(self) -> Views:
+        """All view-models as of the last step."""
+        return self._views
+
+    @property
+    def strings(self) -> Strings:
+        """The catalogue of the current language, for static labels."""
+        return load_strings(self._language)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(step, views)` after every step."""
+        self._listeners.append(listener)
+
+    def handle(self, event: i.Input) -> Step:
+        """Apply one input; InvalidTransition/InvalidInput leave the session unchanged."""
+        previous = self._state
+        transition = transition_for(previous, type(event))
+        self._now_s = event.now_s if isinstance(event, i.Tick) else self._clock()
+        self._commands = []
+        result: State | None = getattr(self, f"_do_{transition.action}")(event)
+        target = transition.next if transition.next is not None else result
+        assert target is not None, transition  # the table says "action decides"
+        if isinstance(event, _ACTIVITY_TYPES) or target is not previous:
+            # every step gets its own full idle period
+            self._last_activity_s = self._now_s
+        if previous is State.HEALTH_MEASURING and target not in (
+            State.HEALTH_MEASURING,
+            State.HEALTH_RESULT,
+        ):
+            self._commands.append(Command.ABORT_BP)
+        self._state = target
+        if target is not previous:
+            log.info("session %s -> %s (%s)", previous.name, target.name, transition.action)
+        self._views = self._render()
+        step = Step(transition.action, previous, target, tuple(self._commands))
+        for listener in list(self._listeners):
+            listener(step, self._views)
+        return step
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @property
+    def _language(self) -> i.Language:
+        return self._accessibility[0]
+
+    def _reset_resident(self) -> None:
+        s = self.settings
+        self._resident = ResidentState()
+        # language, large text, scale, high contrast, voice: back to the configured defaults
+        self._accessibility: tuple[i.Language, bool, float, bool, bool] = (
+            s.language,
+            s.text_scale > 1.0,
+            s.text_scale,
+            s.high_contrast,
+            s.voice,
+        )
+        self._last_activity_s = self._now_s
+        self._countdown_started_s = 0.0
+        self._resume_state: State | None = None
+        self._catalogue_memo: tuple[tuple[object, ...], CatalogueView] | None = None
+
+    def _emit(self, event_type: str, data: ev.Data) -> None:
+        try:
+            self._sink.put(event_type, data)
+        except EventSinkError:
+            # a full outbox must never block a resident or a wipe; diagnostics show the count
+            self._diag.dropped_events += 1
+            log.warning("event %s dropped: the sink refused it", event_type)
+
+    def _start(self, flow: Flow) -> None:
+        r = self._resident
+        r.session_id, r.started_s, r.flow = self._new_id(), self._now_s, flow
+        _, large, _, contrast, voice = self._accessibility
+        self._emit(
+            "session.started",
+            ev.session_started(
+                r.session_id,
+                flow,
+                self._language,
+                large_text=large,
+                voice=voice,
+                high_contrast=contrast,
+            ),
+        )
+
+    def _wipe(self, reason: i.EndReason) -> State:
+        r = self._resident
+        if r.session_id is not None:
+            self._emit(
+                "session.ended",
+                ev.session_ended(
+                    r.session_id,
+                    reason,
+                    self._now_s - r.started_s,
+                    identified=r.subject is not None,
+                    services_viewed=r.services_viewed,
+                ),
+            )
+        self._reset_resident()
+        return State.ATTRACT
+
+    def _after_identify(self) -> State:
+        if self._resident.flow == "health":
+            return State.HEALTH_CONSENT if self._resident.subject else State.HEALTH_GUIDE
+        return State.SERVICES
+
+    def _render(self) -> Views:
+        strings, r, devices = self.strings, self._resident, self._diag.device_map()
+        shown = self._resume_state if self._state is State.COUNTDOWN else self._state
+        countdown_left = self._countdown_started_s + self.settings.countdown_s - self._now_s
+        return Views(
+            state=self._state,
+            accessibility=render.accessibility_view(*self._accessibility),
+            attract=render.attract_view(strings, self.settings.centre_name, self._wall_clock()),
+            identify=render.identify_view(strings, r, devices),
+            catalogue=self._catalogue_view(strings),
+            health=render.health_view(strings, r, shown or State.ATTRACT, devices),
+            rating=render.rating_view(strings, r),
+            countdown=render.countdown_view(strings, countdown_left, self.settings.countdown_s)
+            if self._state is State.COUNTDOWN
+            else CountdownView(),
+            diagnostics=self._diag.view(strings),
+        )
+
+    def _catalogue_view(self, strings: Strings) -> CatalogueView:
+        # memoised: ticks re-render every second and a pinyin search need not rerun each time
+        r = self._resident
+        key: tuple[object, ...] = (strings.language, self._catalogue.version, r.session_id)
+        key += (r.mode, r.category_id, r.query, r.item_id, r.masked_name)
+        if self._catalogue_memo is None or self._catalogue_memo[0] != key:
+            self._catalogue_memo = (key, render.catalogue_view(strings, r, self._catalogue))
+        return self._catalogue_memo[1]
+
+    # --- actions (named in machine.TABLE) ---------------------------------------------------
+
+    def _do_ignore(self, event: i.Input) -> None:
+        """A device value that means nothing on this screen: dropped unseen."""
+
+    def _do_tick(self, event: i.Tick) -> State:
+        state, now = self._state, event.now_s
+        if state in IDLE_STATES and now - self._last_activity_s >= self.settings.idle_timeout_s:
+            self._countdown_started_s, self._resume_state = now, state
+            return State.COUNTDOWN
+        countdown_over = now - self._countdown_started_s >= self.settings.countdown_s
+        if state is State.COUNTDOWN and countdown_over:
+            return self._wipe("idle_timeout")
+        if (
+            state is State.HEALTH_MEASURING
+            and now - self._resident.device_activity_s >= MEASUREMENT_STALL_S
+        ):
+            self._commands.append(Command.ABORT_BP)
+            self._resident.outcome = MeasurementOutcome.failed("timeout")
+            return State.HEALTH_RESULT
+        return state
+
+    def _do_wipe(self, event: i.Wipe) -> None:
+        self._wipe(event.reason)
+
+    def _do_set_accessibility(self, event: i.Input) -> None:
+        language, large, scale, contrast, voice = self._accessibility
+        if isinstance(event, i.SetLanguage):
+            language = event.language
+        elif isinstance(event, i.SetLargeText):
+            large = event.enabled
+            scale = max(self.settings.text_scale, LARGE_TEXT_SCALE) if large else 1.0
+        elif isinstance(event, i.SetHighContrast):
+            contrast = event.enabled
+        elif isinstance(event, i.SetVoice):
+            voice = event.enabled
+        self._accessibility = (language, large, scale, contrast, voice)
+
+    def _do_start_services(self, event: i.StartServices) -> None:
+        self._start("services")
+
+    def _do_start_health(self, event: i.StartHealth) -> None:
+        self._start("health")
+
+    def _do_identify_card(self, event: i.CardIdentity) -> State:
+        r = self._resident
+        if r.session_id is None:
+            self._start("services")
+        elif r.subject is not None:
+            return self._state  # a second card mid-session is ignored: one resident at a time
+        assert r.session_id is not None
+        r.subject = pseudonymise(event.id_number, self._key)
+        r.masked_name = mask_name(event.name)
+        r.card_expired = bool(event.card_expired)
+        r.card_problem = None
+        self._emit(
+            "card.read",
+            ev.card_read(
+                r.session_id,
+                event.card_type,
+                r.subject,
+                self.settings.pseudonym_key_id,
+                id_number_valid=event.id_number_valid,
+                card_expired=event.card_expired,
+                read_ms=event.read_ms,
+            ),
+        )
+        return self._state if self._state is State.SERVICES else self._after_identify()
+
+    def _do_identify_qr(self, event: i.QrShown) -> State:
+        r = self._resident
+        if r.session_id is None:
+            self._start("services")
+        r.qr_kind = event.kind
+        self._emit("qr.scanned", ev.qr_scanned(r.session_id, event.source, event.kind))
+        # the token is verified online by the adapter; locally a code identifies no one
+        return self._state if self._state is State.SERVICES else self._after_identify()
+
+    def _do_card_fault(self, event: i.CardReadFault) -> None:
+        reason = event.reason if event.reason in CARD_FAULT_KEYS else "unknown"
+        self._resident.card_problem = reason
+
+    def _do_skip_identify(self, event: i.SkipIdentify) -> State:
+        return self._after_identify()
+
+    def _do_exit(self, event: i.Input) -> State:
+        if self._resident.used_service:
+            return State.RATING
+        return self._wipe("user_exit")
+
+    def _do_select_category(self, event: i.SelectCategory) -> None:
+        known = {c.category_id for c in self._catalogue.categories(self._language)}
+        if event.category_id not in known:
+            raise InvalidInput("unknown catalogue category")
+        r = self._resident
+        r.mode, r.category_id, r.item_id, r.query = "items", event.category_id, None, ""
+
+    def _do_search(self, event: i.Search) -> None:
+        r = self._resident
+        r.query = event.query.strip()[:MAX_QUERY_CHARS]
+        r.mode, r.item_id = ("search" if r.query else "categories"), None
+
+    def _do_open_item(self, event: i.OpenItem) -> None:
+        detail = self._catalogue.detail(event.item_id, self._language)
+        if detail is None:
+            raise InvalidInput("unknown catalogue item")
+        r = self._resident
+        assert r.session_id is not None
+        if r.mode != "detail":
+            r.detail_return = r.mode
+        r.mode, r.item_id, r.last_item_id = "detail", detail.item_id, detail.item_id
+        r.services_viewed += 1
+        r.used_service = True
+        self._emit(
+            "service.selected",
+            ev.service_selected(
+                r.session_id,
+                detail.item_id,
+                detail.category_id,
+                self._catalogue.version,
+                handling=detail.handling,
+                via=event.via,
+            ),
+        )
+
+    def _do_services_back(self, event: i.Back) -> State:
+        r = self._resident
+        if r.mode == "detail":
+            r.mode, r.item_id = r.detail_return, None
+        elif r.mode in ("items", "search"):
+            r.mode, r.category_id, r.query = "categories", None, ""
+        else:
+            return self._do_exit(event)
+        return State.SERVICES
+
+    def _do_finish(self, event: i.Finish) -> None:
+        self._resident.used_service = True
+
+    def _do_consent(self, event: i.GiveConsent) -> None:
+        r = self._resident
+        r.consent = True
+        if r.subject is not None:
+            r.trend = tuple(self._history.recent(r.subject, TREND_LIMIT))
+
+    def _do_decline_consent(self, event: i.DeclineConsent) -> None:
+        self._resident.consent = False
+        self._resident.trend = ()
+
+    def _do_start_measuring(self, event: i.StartMeasuring) -> None:
+        r = self._resident
+        r.device_activity_s, r.cuff_mmhg, r.outcome = self._now_s, None, None
+        self._commands.append(Command.START_BP)
+
+    def _do_cuff_pressure(self, event: i.CuffPressure) -> None:
+        self._resident.device_activity_s = self._now_s
+        self._resident.cuff_mmhg = min(max(event.mmhg, 0), MAX_CUFF_MMHG)
+
+    def _do_bp_result(self, event: i.BpMeasured) -> None:
+        r = self._resident
+        assert r.session_id is not None
+        outcome = r.outcome = outcome_of(event)
+        shared = r.subject if r.consent else None  # subject only when identified and consenting
+        taken_at = self._wall_clock()
+        self._emit(
+            "bp.measured",
+            ev.bp_measured(
+                r.session_id,
+                subject=shared,
+                consent=shared is not None,
+                key_id=self.settings.pseudonym_key_id,
+                taken_at=taken_at,
+                systolic=outcome.systolic,
+                diastolic=outcome.diastolic,
+                pulse=outcome.pulse,
+                mean=outcome.mean,
+                category=outcome.classification.category if outcome.classification else None,
+                error_key=outcome.error_key,
+                device_protocol=event.device_protocol,
+            ),
+        )
+        r.cuff_mmhg = None
+        if outcome.systolic is None or outcome.diastolic is None:
+            return
+        r.used_service = True
+        if shared is not None:
+            reading = StoredReading(taken_at, outcome.systolic, outcome.diastolic, outcome.pulse)
+            self._history.add(shared, reading)
+            r.trend = tuple(self._history.recent(shared, TREND_LIMIT))
+
+    def _do_measuring_fault(self, event: i.DeviceFault) -> State:
+        self._do_device_fault(event)
+        if event.device != "bp":
+            return State.HEALTH_MEASURING
+        self._resident.outcome = MeasurementOutcome.failed("meter_unavailable")
+        self._resident.cuff_mmhg = None
+        return State.HEALTH_RESULT
+
+    def _do_cancel_measuring(self, event: i.CancelMeasuring) -> None:
+        self._resident.cuff_mmhg = None
+
+    def _do_retry(self, event: i.Retry) -> None:
+        self._resident.outcome, self._resident.cuff_mmhg = None, None
+
+    def _do_select_level(self, event: i.SelectLevel) -> None:
+        if event.level not in render.RATING_LEVELS:
+            raise InvalidInput("rating levels are 1..5")
+        r = self._resident
+        r.rating_level = event.level
+        if event.level not in render.REASON_LEVELS:
+            r.rating_reasons = frozenset()
+
+    def _do_toggle_reason(self, event: i.ToggleReason) -> None:
+        r = self._resident
+        if r.rating_level not in render.REASON_LEVELS or event.reason not in render.RATING_REASONS:
+            raise InvalidInput("reasons are offered for levels 1 and 2 only, from the fixed list")
+        r.rating_reasons = r.rating_reasons ^ {event.reason}
+
+    def _do_submit_rating(self, event: i.SubmitRating) -> None:
+        r = self._resident
+        if r.rating_level is None:
+            raise InvalidInput("choose a level before submitting")
+        assert r.session_id is not None
+        reasons = tuple(x for x in render.RATING_REASONS if x in r.rating_reasons)
+        self._emit(
+            "rating.submitted",
+            ev.rating_submitted(r.session_id, r.rating_level, reasons, r.last_item_id),
+        )
+        self._wipe("completed")
+
+    def _do_skip_rating(self, event: i.Input) -> None:
+        self._wipe("completed")
+
+    def _do_resume(self, event: i.Continue) -> State:
+        target = self._resume_state or State.ATTRACT
+        self._resume_state = None
+        return target
+
+    def _do_open_pin(self, event: i.TechnicianGesture) -> None:
+        self._diag.pin_message = ""
+
+    def _do_check_pin(self, event: i.PinEntered) -> State:
+        if self._diag.check_pin(event.pin, self.strings):
+            return State.DIAGNOSTICS
+        return State.DIAGNOSTICS_PIN
+
+    def _do_self_test(self, event: i.RunSelfTest) -> None:
+        self._commands.append(SELF_TESTS[event.device])
+
+    def _do_close_diagnostics(self, event: i.Input) -> None:
+        self._diag.pin_message = ""
+
+    def _do_device_fault(self, event: i.DeviceFault) -> None:
+        data = self._diag.device_fault(event)
+        if data is not None:
+            self._emit("device.fault", data)
+
+    def _do_device_recovered(self, event: i.DeviceRecovered) -> None:
+        data = self._diag.device_recovered(event)
+        if data is not None:
+            self._emit("device.recovered", data)
+
+    def _do_outbox_status(self, event: i.OutboxStatus) -> None:
+        self._diag.outbox_status(event)
+
+    def _do_log_line(self, event: i.LogLine) -> None:
+        self._diag.log_line(event)

@@ -1,0 +1,37 @@
+"""What the session takes from the kiosk config (defaults mirror config.model.Ui)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.model import KioskConfig
+from kiosk.core.inputs import Language
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What the session takes from the kiosk config."""
+
+    centre_name: str = ""
+    language: Language = "zh"
+    idle_timeout_s: float = 60.0
+    countdown_s: float = 20.0
+    text_scale: float = 1.0
+    high_contrast: bool = False
+    voice: bool = False
+    pseudonym_key_id: str = "1"
+
+    @classmethod
+    def from_config(cls, config: KioskConfig) -> SessionSettings:
+        """Settings from a loaded KioskConfig."""
+        ui = config.ui
+        return cls(
+            centre_name=config.identity.centre_name,
+            language=ui.language,
+            idle_timeout_s=ui.idle_timeout_s,
+            countdown_s=ui.countdown_s,
+            text_scale=ui.text_scale,
+            high_contrast=ui.high_contrast,
+            voice=ui.voice,
+            pseudonym_key_id=config.privacy.pseudonym_key_id,
+        )

@@ -1,0 +1,196 @@
+"""View-models: frozen snapshots of what each screen shows, rebuilt after every step.
+
+Screens bind to these and to `Strings` for static labels; they hold only masked personal data
+(the masked name in a greeting) and the current resident's readings, all gone after a wipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kiosk.core.inputs import DeviceName, Language
+from kiosk.core.machine import State
+from kiosk.core.ports import CategoryEntry, ItemDetail, ItemSummary
+
+CatalogueMode = Literal["categories", "items", "search", "detail"]
+HealthPhase = Literal["consent", "guide", "measuring", "result"]
+
+
+@dataclass(frozen=True)
+class AccessibilityView:
+    """Language and 适老化 modes; back to the configured defaults at every wipe."""
+
+    language: Language
+    large_text: bool
+    text_scale: float  # multiply every font size by this (1.0 unless large_text)
+    high_contrast: bool
+    voice: bool
+
+
+@dataclass(frozen=True)
+class AttractView:
+    """The attract screen: centre name and the kiosk's local date and time."""
+
+    centre_name: str
+    date_text: str
+    time_text: str
+
+
+@dataclass(frozen=True)
+class IdentifyView:
+    """Identification: the prompt, a card-read problem if any, and the masked greeting."""
+
+    flow: Literal["services", "health"] | None = None
+    prompt: str = ""
+    problem: str = ""  # plain words for a card fault; "" when none
+    greeting: str = ""  # `张*，您好` once identified; masked only
+    card_notice: str = ""  # e.g. the card has expired (informative; nobody is refused)
+    identified: bool = False
+    card_reader_ok: bool = True
+    qr_ok: bool = True
+
+
+@dataclass(frozen=True)
+class CatalogueView:
+    """The catalogue: categories, one category's items, search results, or one item's detail."""
+
+    mode: CatalogueMode = "categories"
+    categories: tuple[CategoryEntry, ...] = ()
+    category_id: str | None = None
+    category_title: str = ""
+    items: tuple[ItemSummary, ...] = ()
+    query: str = ""
+    results: tuple[ItemSummary, ...] = ()
+    no_results: bool = False
+    detail: ItemDetail | None = None
+    handling_text: str = ""  # the detail's handling in words (办理方式)
+    greeting: str = ""
+    card_notice: str = ""
+
+
+@dataclass(frozen=True)
+class BpResultView:
+    """A measurement result: category in words + colour + icon, advice, or an error in words."""
+
+    ok: bool
+    systolic: int | None = None
+    diastolic: int | None = None
+    pulse: int | None = None
+    category: str | None = None  # contract value, e.g. "grade_1"
+    category_text: str = ""
+    colour: str = ""
+    icon: str = ""
+    severity: int | None = None
+    advice_text: str = ""
+    error_key: str | None = None
+    error_text: str = ""
+    disclaimer: str = ""
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One past reading on the trend plot."""
+
+    date_text: str
+    systolic: int
+    diastolic: int
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """The health hut screens."""
+
+    phase: HealthPhase = "guide"
+    identified: bool = False
+    consented: bool = False
+    greeting: str = ""
+    consent_text: str = ""
+    cuff_pressure_mmhg: int | None = None
+    result: BpResultView | None = None
+    trend: tuple[TrendPoint, ...] = ()
+    meter_ok: bool = True
+
+
+@dataclass(frozen=True)
+class RatingLevelView:
+    """One of the five 好差评 levels."""
+
+    level: int
+    text: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    """One optional reason (levels 1–2 only)."""
+
+    reason: str
+    text: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class RatingView:
+    """好差评: five levels, reasons for the two lowest, submit once a level is chosen."""
+
+    levels: tuple[RatingLevelView, ...] = ()
+    selected: int | None = None
+    reasons: tuple[ReasonView, ...] = ()
+    can_submit: bool = False
+
+
+@dataclass(frozen=True)
+class CountdownView:
+    """The full-screen idle countdown with its one big 继续办理 button."""
+
+    remaining_s: int = 0
+    total_s: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceStateView:
+    """One device's state for diagnostics."""
+
+    device: DeviceName
+    ok: bool
+    kind: str = ""  # disconnected | timeout | fault when not ok
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    """The outbox and broker link as the agent last reported them."""
+
+    depth: int
+    oldest_age_s: float | None
+    broker_connected: bool
+
+
+@dataclass(frozen=True)
+class DiagnosticsView:
+    """Technician screens: PIN feedback, devices, outbox, recent redacted log lines."""
+
+    pin_message: str = ""
+    locked_for_s: int = 0
+    devices: tuple[DeviceStateView, ...] = ()
+    outbox: OutboxView | None = None
+    log_lines: tuple[str, ...] = ()
+    dropped_events: int = 0
+
+
+@dataclass(frozen=True)
+class Views:
+    """Every view-model at once, plus the state that picks the screen."""
+
+    state: State
+    accessibility: AccessibilityView
+    attract: AttractView
+    identify: IdentifyView = field(default_factory=IdentifyView)
+    catalogue: CatalogueView = field(default_factory=CatalogueView)
+    health: HealthView = field(default_factory=HealthView)
+    rating: RatingView = field(default_factory=RatingView)
+    countdown: CountdownView = field(default_factory=CountdownView)
+    diagnostics: DiagnosticsView = field(default_factory=DiagnosticsView)

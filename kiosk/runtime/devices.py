@@ -1,0 +1,333 @@
+"""Device workers: one thread per serial device (and the camera), each turning driver results
+into core inputs through `post`. Link loss and recovery become DeviceFault / DeviceRecovered.
+
+Each worker owns its driver object: nothing else touches a port, so no locking around I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from config.model import Camera, Device, KioskConfig
+from drivers.bp.device import BloodPressureMeter
+from drivers.bp.events import BpResult
+from drivers.camera.backends import make_decoder
+from drivers.camera.scanner import CameraScanner
+from drivers.camera.source import open_source
+from drivers.errors import DeviceDisconnected, DriverError
+from drivers.idcard.device import IdCardReader
+from drivers.qrscan.device import QrScanner
+from drivers.qrscan.frames import Suffix
+from drivers.simulation import PtySimulatorHost, make_simulator
+from kiosk.core import inputs as i
+from kiosk.core.machine import Command
+from kiosk.runtime import adapters
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[i.Input], None]
+CARD_POLL_S = 1.0  # each read_card call polls (>= 300 ms apart) for this long
+QR_POLL_S = 1.0
+BP_TIMEOUT_S = 180.0
+RECONNECT_PAUSE_S = 0.5  # a worker whose port is down waits this long between attempts
+SIM_PREFIX = "sim://"
+ABSENT_POLLS_BEFORE_REREAD = 2  # the same card is reported again only after it was lifted
+
+
+class DeviceStateSink(Protocol):
+    """Where device states go for the agent's heartbeat (the outbox)."""
+
+    def set_device_state(self, device: str, state: str) -> None:
+        """Record the device's state: ok, fault, disconnected, unknown."""
+
+
+class _LinkWatch:
+    """Turns a driver's link listener calls into DeviceFault/DeviceRecovered inputs."""
+
+    def __init__(self, device: i.DeviceName, post: Post, states: DeviceStateSink | None) -> None:
+        self.device = device
+        self._post = post
+        self._states = states
+        self._down_since: float | None = None
+
+    def __call__(self, connected: bool, reason: str) -> None:
+        if connected:
+            if self._down_since is not None:
+                down_s = time.monotonic() - self._down_since
+                self._post(i.DeviceRecovered(self.device, round(down_s, 3)))
+            self._down_since = None
+            self._set_state("ok")
+        else:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+            self._post(i.DeviceFault(self.device, "disconnected", None, reason[:200]))
+            self._set_state("disconnected")
+
+    def fault(self, error: DriverError) -> None:
+        self._post(adapters.device_fault(self.device, error))
+        self._set_state("disconnected" if isinstance(error, DeviceDisconnected) else "fault")
+
+    def _set_state(self, state: str) -> None:
+        if self._states is not None:
+            try:
+                self._states.set_device_state(self.device, state)
+            except Exception:
+                log.exception("could not record the %s state", self.device)
+
+
+class _Worker:
+    """A daemon thread running `loop_once` until stopped."""
+
+    name = "device"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        self.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.loop_once()
+            except DeviceDisconnected:
+                self._stop.wait(RECONNECT_PAUSE_S)
+
+    def loop_once(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the driver."""
+
+
+class CardWorker(_Worker):
+    """Polls the ID-card reader; reports each card once per presentation."""
+
+    name = "idcard"
+
+    def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
+        super().__init__()
+        self._post = post
+        self._watch = watch
+        self.reader = IdCardReader(
+            device.port, baudrate=device.baudrate or 115200, on_link_change=watch
+        )
+        self._last_card: bytes | None = None  # a digest, never the number itself
+        self._absent_polls = 0
+
+    def loop_once(self) -> None:
+        started = time.monotonic()
+        try:
+            card = self.reader.read_card(timeout_s=CARD_POLL_S)
+        except DeviceDisconnected:
+            raise
+        except DriverError as error:
+            self._post(adapters.card_fault(error))
+            return
+        if card is None:
+            self._absent_polls += 1
+            if self._absent_polls >= ABSENT_POLLS_BEFORE_REREAD:
+                self._last_card = None
+            return
+        self._absent_polls = 0
+        digest = hashlib.sha256(card.id_number.encode()).digest()
+        if digest == self._last_card:
+            return
+        self._last_card = digest
+        read_ms = (time.monotonic() - started) * 1000
+        self._post(adapters.card_identity(card, read_ms=read_ms, today=date.today()))
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+class QrScanWorker(_Worker):
+    """Reads the serial QR scanner; tokens are dropped here, only kind and length go on."""
+
+    name = "qrscan"
+
+    def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
+        super().__init__()
+        self._post = post
+        options = dict(device.options)
+        self.scanner = QrScanner(
+            device.port,
+            suffix=Suffix.parse(str(options.get("suffix", "CR"))).value,
+            baudrate=device.baudrate or 9600,
+            on_link_change=watch,
+        )
+
+    def loop_once(self) -> None:
+        scanned = self.scanner.scan(timeout_s=QR_POLL_S)
+        if scanned is not None:
+            self._post(adapters.qr_shown(scanned))
+
+    def close(self) -> None:
+        self.scanner.close()
+
+
+class BpWorker(_Worker):
+    """Runs measurements on request; abort is checked between the meter's events."""
+
+    name = "bp"
+
+    def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
+        super().__init__()
+        self._post = post
+        self._watch = watch
+        self.protocol = device.protocol
+        self.meter = BloodPressureMeter(
+            device.port, protocol=device.protocol, baudrate=device.baudrate, on_link_change=watch
+        )
+        self._requests: queue.Queue[Command] = queue.Queue(maxsize=8)
+        self._abort = threading.Event()
+
+    def request(self, command: Command) -> None:
+        """START_BP or ABORT_BP from the session."""
+        if command is Command.ABORT_BP:
+            self._abort.set()
+            return
+        self._abort.clear()
+        try:
+            self._requests.put_nowait(command)
+        except queue.Full:
+            log.warning("measurement requests are piling up; ignoring one")
+
+    def stop(self) -> None:
+        self._abort.set()
+        super().stop()
+
+    def loop_once(self) -> None:
+        try:
+            self._requests.get(timeout=0.5)
+        except queue.Empty:
+            return
+        if self._abort.is_set():
+            return
+        events = self.meter.measure_events(BP_TIMEOUT_S)
+        try:
+            for event in events:
+                if self._abort.is_set():
+                    break  # closing the generator aborts the measurement on the meter
+                if isinstance(event, BpResult):
+                    self._post(adapters.bp_measured(event, self.protocol))
+                else:
+                    self._post(i.CuffPressure(event.mmhg))
+        except DriverError as error:
+            self._watch.fault(error)
+        finally:
+            events.close()
+
+    def close(self) -> None:
+        self.meter.close()
+
+
+class DeviceHub:
+    """Starts a worker per configured device and routes the session's device commands."""
+
+    def __init__(
+        self, config: KioskConfig, post: Post, *, states: DeviceStateSink | None = None
+    ) -> None:
+        self._post = post
+        self._states = states
+        self.workers: dict[str, _Worker] = {}
+        self.camera_config: Camera = config.camera
+        makers: dict[str, Callable[[Device, Post, _LinkWatch], _Worker]] = {
+            "idcard": CardWorker,
+            "bp": BpWorker,
+            "qrscan": QrScanWorker,
+        }
+        self._simulators: dict[str, PtySimulatorHost] = {}
+        self._camera: CameraScanner | None = None
+        for kind, device in config.devices.items():
+            if not device.enabled or kind not in makers:
+                continue
+            attached = self._attach_simulator(kind, device)
+            watch = _LinkWatch(kind, post, states)  # type: ignore[arg-type]
+            try:
+                self.workers[kind] = makers[kind](attached, post, watch)
+            except DriverError as error:
+                log.warning("device %s unavailable at start: %s", kind, error)
+                watch.fault(error)
+
+    def _attach_simulator(self, kind: str, device: Device) -> Device:
+        # A sim:// device gets its simulator here, on a pty the hub owns, so that the dev panel
+        # can drive it and the driver opens a plain tty path exactly as in the field.
+        if not device.port.startswith(SIM_PREFIX):
+            return device
+        parts = urlsplit(device.port)
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        scenario = query.pop("scenario", "default")
+        host = PtySimulatorHost(make_simulator(parts.netloc, scenario, **query))
+        host.start()
+        self._simulators[kind] = host
+        return dataclasses.replace(device, port=host.port_path)
+
+    def start(self) -> None:
+        """Start every worker thread."""
+        for worker in self.workers.values():
+            worker.start()
+
+    def stop(self) -> None:
+        """Stop every worker and close the ports."""
+        for worker in self.workers.values():
+            worker.stop()
+        for host in self._simulators.values():
+            host.stop()
+        self.set_camera_active(False)
+
+    def execute(self, command: Command) -> None:
+        """Carry out a command from a session step."""
+        bp = self.workers.get("bp")
+        if command in (Command.START_BP, Command.ABORT_BP, Command.SELF_TEST_BP):
+            if isinstance(bp, BpWorker):
+                bp.request(Command.ABORT_BP if command is Command.ABORT_BP else Command.START_BP)
+            else:
+                self._post(i.DeviceFault("bp", "disconnected", None, "no meter configured"))
+            return
+        log.info("self-test %s requested", command.value)
+
+    def set_camera_active(self, active: bool) -> None:
+        """Run the camera only while it is needed (identifying, diagnostics): it costs a core."""
+        if active == (self._camera is not None) or self.camera_config.source is None:
+            return
+        if not active:
+            assert self._camera is not None
+            self._camera.stop()
+            self._camera = None
+            return
+        try:
+            source = open_source(self.camera_config.source)
+        except (OSError, ValueError) as error:
+            self._post(i.DeviceFault("camera", "disconnected", None, str(error)[:200]))
+            return
+        self._camera = CameraScanner(
+            source,
+            make_decoder(self.camera_config.backend),
+            on_scan=lambda scanned: self._post(adapters.qr_shown(scanned)),
+        )
+        self._camera.start()
+
+    @property
+    def camera(self) -> CameraScanner | None:
+        """The running camera scanner (for a small diagnostics preview), if active."""
+        return self._camera
+
+    def simulator(self, kind: str) -> PtySimulatorHost | None:
+        """The simulator standing in for a sim:// device (dev panel, tests), if any."""
+        return self._simulators.get(kind)

@@ -1,0 +1,1 @@
+"""Tests of kiosk/core: the session state machine, flows, privacy, events, technician access."""

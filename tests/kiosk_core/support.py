@@ -1,0 +1,329 @@
+"""Shared rig for kiosk core tests: clocks, a contract-validating sink, a small catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from edge_agent.contract import Identity, new_event, validate_event
+from kiosk.core import inputs as i
+from kiosk.core.machine import State
+from kiosk.core.ports import (
+    CategoryEntry,
+    ItemDetail,
+    ItemSummary,
+    ReadingHistory,
+    StoredReading,
+)
+from kiosk.core.session import Session
+from kiosk.core.settings import SessionSettings
+from kiosk.core.technician import PinGate, hash_pin
+
+KEY = bytes(range(32))
+BOOT_ID = "00000000-0000-4000-8000-000000000000"
+IDENTITY = Identity(city="440300", centre="futian-01", kiosk="k1")
+PIN = "2580"
+PIN_HASH = hash_pin(PIN, iterations=1000, salt=b"0123456789abcdef")
+START_WALL = datetime(2026, 11, 23, 8, 15, tzinfo=UTC)
+NAME = "张三丰"
+ID_NUMBER = "11010519491231002X"
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, start_s: float = 1000.0) -> None:
+        self.now_s = start_s
+        self.start_s = start_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def advance(self, seconds: float) -> float:
+        """Move forward and return the new time."""
+        self.now_s += seconds
+        return self.now_s
+
+    def wall(self) -> datetime:
+        """The wall clock that moves with this one."""
+        return START_WALL + timedelta(seconds=self.now_s - self.start_s)
+
+
+class ContractSink:
+    """An EventSink that wraps every event in an envelope and validates it against the contract."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def put(self, event_type: str, data: dict[str, Any]) -> None:
+        """Build, validate and keep the event."""
+        event = new_event(
+            event_type, data, identity=IDENTITY, boot_id=BOOT_ID, seq=len(self.events) + 1
+        )
+        validate_event(event)
+        self.events.append(event)
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        """The data of every event of one type, in order."""
+        return [e["data"] for e in self.events if e["type"] == event_type]
+
+    def types(self) -> list[str]:
+        """Event types in order."""
+        return [e["type"] for e in self.events]
+
+
+_ITEMS = (
+    ItemDetail(
+        "yb-001",
+        "medical_insurance",
+        "医保参保登记",
+        "办理城乡居民医保参保",
+        ("身份证",),
+        "here",
+        "本机",
+        None,
+        "周一至周五 9:00-17:00",
+    ),
+    ItemDetail(
+        "yb-002",
+        "medical_insurance",
+        "医保异地就医备案",
+        "异地就医前备案",
+        ("身份证", "备案表"),
+        "online",
+        "国家医保服务平台",
+        "https://example.gov.cn/yb",
+        "全天",
+    ),
+    ItemDetail(
+        "gjj-001",
+        "housing_fund",
+        "公积金提取",
+        "提取住房公积金",
+        ("身份证", "银行卡"),
+        "window",
+        "3号窗口",
+        None,
+        "周一至周五 9:00-17:00",
+    ),
+)
+
+
+class StaticCatalogue:
+    """A three-item catalogue implementing the Catalogue port."""
+
+    version = "test-1"
+
+    def categories(self, language: str) -> Sequence[CategoryEntry]:
+        """Two categories."""
+        return (
+            CategoryEntry("medical_insurance", "医保" if language == "zh" else "Medical", 2),
+            CategoryEntry("housing_fund", "公积金" if language == "zh" else "Housing fund", 1),
+        )
+
+    def items(self, category_id: str, language: str) -> Sequence[ItemSummary]:
+        """Items of one category."""
+        return tuple(
+            ItemSummary(d.item_id, d.category_id, d.title)
+            for d in _ITEMS
+            if d.category_id == category_id
+        )
+
+    def search(self, query: str, language: str, limit: int) -> Sequence[ItemSummary]:
+        """Substring search on titles."""
+        return tuple(
+            ItemSummary(d.item_id, d.category_id, d.title) for d in _ITEMS if query in d.title
+        )[:limit]
+
+    def detail(self, item_id: str, language: str) -> ItemDetail | None:
+        """One item."""
+        return next((d for d in _ITEMS if d.item_id == item_id), None)
+
+
+ITEM_IDS = tuple(d.item_id for d in _ITEMS)
+CATEGORY_IDS = ("medical_insurance", "housing_fund")
+
+
+@dataclass
+class Rig:
+    """A session with its clock and sink."""
+
+    session: Session
+    clock: FakeClock
+    sink: ContractSink
+    settings: SessionSettings = field(default_factory=SessionSettings)
+
+    def tick(self, seconds: float) -> State:
+        """Advance the clock and deliver a Tick; returns the new state."""
+        return self.session.handle(i.Tick(self.clock.advance(seconds))).state
+
+    def send(self, *events: i.Input) -> State:
+        """Deliver inputs in order; returns the final state."""
+        for event in events:
+            self.session.handle(event)
+        return self.session.state
+
+
+def make_rig(
+    history: ReadingHistory | None = None,
+    *,
+    pin_hash: str | None = PIN_HASH,
+    settings: SessionSettings | None = None,
+) -> Rig:
+    """A fresh session at the attract screen."""
+    clock = FakeClock()
+    sink = ContractSink()
+    settings = settings or SessionSettings(centre_name="福田区政务服务中心")
+    gate = PinGate(pin_hash, max_failures=5, lockout_s=300.0, clock=clock)
+    session = Session(
+        settings,
+        sink=sink,
+        catalogue=StaticCatalogue(),
+        pseudonym_key=KEY,
+        clock=clock,
+        wall_clock=clock.wall,
+        history=history,
+        pin_gate=gate,
+    )
+    return Rig(session, clock, sink, settings)
+
+
+def card(name: str = NAME, id_number: str = ID_NUMBER) -> i.CardIdentity:
+    """A resident card read."""
+    return i.CardIdentity("resident", name, id_number, id_number_valid=True, read_ms=420.0)
+
+
+GOOD_READING = i.BpMeasured(128, 84, 72, 99, None, "suntech")
+
+# Paths from the attract screen into each state (anonymous unless the path says otherwise).
+PATHS: dict[State, tuple[i.Input, ...]] = {
+    State.ATTRACT: (),
+    State.IDENTIFY: (i.StartServices(),),
+    State.SERVICES: (i.StartServices(), i.SkipIdentify()),
+    State.HEALTH_CONSENT: (i.StartHealth(), card()),
+    State.HEALTH_GUIDE: (i.StartHealth(), i.SkipIdentify()),
+    State.HEALTH_MEASURING: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring()),
+    State.HEALTH_RESULT: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring(), GOOD_READING),
+    State.RATING: (i.StartServices(), i.SkipIdentify(), i.Finish()),
+    State.DIAGNOSTICS_PIN: (i.TechnicianGesture(),),
+    State.DIAGNOSTICS: (i.TechnicianGesture(), i.PinEntered(PIN)),
+}
+
+
+def rig_in(state: State, history: ReadingHistory | None = None) -> Rig:
+    """A rig driven into `state` (COUNTDOWN via an idle services screen)."""
+    rig = make_rig(history)
+    if state is State.COUNTDOWN:
+        rig.send(*PATHS[State.SERVICES])
+        rig.tick(rig.settings.idle_timeout_s)
+    else:
+        rig.send(*PATHS[state])
+    assert rig.session.state is state
+    return rig
+
+
+# --- strategies -------------------------------------------------------------------------------
+
+CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
+names = st.text(CJK, min_size=2, max_size=4)
+id_numbers = st.from_regex(r"[1-6][0-9]{16}[0-9X]", fullmatch=True)
+levels = st.integers(min_value=0, max_value=6)
+mmhg = st.integers(min_value=1, max_value=300)
+devices = st.sampled_from(("idcard", "bp", "qrscan", "camera"))
+
+
+def card_identities(name: str, id_number: str) -> st.SearchStrategy[i.CardIdentity]:
+    """Card reads of one resident."""
+    return st.builds(
+        i.CardIdentity,
+        card_type=st.sampled_from(("resident", "hkmotw_permit")),
+        name=st.just(name),
+        id_number=st.just(id_number),
+        id_number_valid=st.booleans(),
+        card_expired=st.none() | st.booleans(),
+        read_ms=st.none() | st.floats(0, 5000),
+    )
+
+
+def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.Input]:
+    """Any input except Tick and Wipe (which tests drive on purpose), with plausible values."""
+    return st.one_of(
+        st.sampled_from(
+            [
+                i.StartServices(),
+                i.StartHealth(),
+                i.SkipIdentify(),
+                i.Back(),
+                i.Exit(),
+                i.Finish(),
+                i.GiveConsent(),
+                i.DeclineConsent(),
+                i.StartMeasuring(),
+                i.CancelMeasuring(),
+                i.Retry(),
+                i.SubmitRating(),
+                i.SkipRating(),
+                i.Continue(),
+                i.TechnicianGesture(),
+            ]
+        ),
+        st.builds(i.SelectCategory, st.sampled_from(CATEGORY_IDS)),
+        st.builds(i.Search, st.sampled_from(("医保", "公积金", "", "zzz", name))),
+        st.builds(i.OpenItem, st.sampled_from(ITEM_IDS), st.sampled_from(("browse", "search"))),
+        st.builds(i.SelectLevel, levels),
+        st.builds(i.ToggleReason, st.sampled_from(("waited_too_long", "other", "bogus"))),
+        st.builds(i.SetLanguage, st.sampled_from(("zh", "en"))),
+        st.builds(i.SetLargeText, st.booleans()),
+        st.builds(i.SetVoice, st.booleans()),
+        st.builds(i.SetHighContrast, st.booleans()),
+        st.builds(i.PinEntered, st.sampled_from((PIN, "0000"))),
+        st.builds(i.RunSelfTest, devices),
+        card_identities(name, id_number),
+        st.builds(i.CardReadFault, st.sampled_from(("card_moved", "weird"))),
+        st.builds(
+            i.QrShown,
+            st.sampled_from(("medical_insurance_code", "health_code", "url")),
+            st.integers(1, 300),
+            st.sampled_from(("camera", "scanner")),
+        ),
+        st.builds(i.CuffPressure, mmhg),
+        st.builds(
+            i.BpMeasured,
+            mmhg,
+            mmhg,
+            st.none() | st.integers(30, 200),
+            st.none() | mmhg,
+            st.none() | st.sampled_from(("movement", "cuff_leak", "weird_key")),
+        ),
+        st.builds(
+            i.DeviceFault,
+            devices,
+            st.sampled_from(("disconnected", "timeout", "fault")),
+            st.none() | st.just("E2"),
+            st.just("no answer"),
+        ),
+        st.builds(i.DeviceRecovered, devices, st.floats(0, 100)),
+        st.builds(
+            i.OutboxStatus, st.integers(0, 100), st.none() | st.floats(0, 100), st.booleans()
+        ),
+        st.builds(i.LogLine, st.sampled_from(("link up", f"card {id_number} read"))),
+    )
+
+
+class MemoryHistory:
+    """A ReadingHistory in a dict (the SQLite one has its own tests)."""
+
+    def __init__(self) -> None:
+        self.readings: dict[str, list[StoredReading]] = {}
+
+    def add(self, subject: str, reading: StoredReading) -> None:
+        """Keep the reading."""
+        self.readings.setdefault(subject, []).append(reading)
+
+    def recent(self, subject: str, limit: int) -> list[StoredReading]:
+        """The newest `limit`, oldest first."""
+        return self.readings.get(subject, [])[-limit:]

@@ -15,6 +15,8 @@ SYSTEM_PACKAGES=(
   fonts-noto-cjk     # source of the Simplified-Chinese font (face 2 of the .ttc)
   espeak-ng          # offline read-aloud, Mandarin and English
   python3-venv       # venv/ensurepip for Debian's python3
+  shellcheck         # the tests lint deploy/*.sh
+  systemd            # systemd-analyze verifies deploy/systemd units in the tests
 )
 
 missing=()

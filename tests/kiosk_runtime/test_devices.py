@@ -117,12 +117,14 @@ def test_a_measurement_streams_cuff_pressure_then_the_result(
 
 
 def test_a_scanned_code_reaches_the_core_as_kind_and_length_only(
-    hub_and_inbox: tuple[DeviceHub, Inbox],
+    hub_and_inbox: tuple[DeviceHub, Inbox], states: States
 ) -> None:
     """The token stays in the driver; the core gets QrShown(kind, length, source)."""
     hub, inbox = hub_and_inbox
     simulator = hub.simulator("qrscan")
     assert simulator is not None
+    # pyserial flushes input on open (DESIGN.md §2.4): scan only once the port is open.
+    assert states.ok["qrscan"].wait(WAIT_S)
     simulator.control("present https://service.example/t/abcdef")
     shown = inbox.wait_for(i.QrShown)
     assert shown == i.QrShown(

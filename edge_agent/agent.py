@@ -195,8 +195,13 @@ class Agent:
             else:
                 time.sleep(min(self._poll_s, self._next_attempt - now))
         if self.link is not None:
-            for event in self.link.poll(self._poll_s):
-                self._handle(event)
+            events = self.link.poll(self._poll_s)
+            acks = [(e.mid, e.refused, e.reason) for e in events if isinstance(e, Acked)]
+            if acks:
+                self.publisher.acked_many(acks)
+            for event in events:
+                if not isinstance(event, Acked):
+                    self._handle(event)
             if self.link is not None and self.link.connected:
                 try:
                     self.publisher.pump(self.link)

@@ -8,7 +8,6 @@ silently - `OutboxFull` tells the caller, and a pending alert is left for the ag
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import time
@@ -18,13 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from edge_agent.contract import Event, Identity, new_event, validate_event
+from edge_agent.contract import Event, Identity
+from edge_agent.db import BUSY_TIMEOUT_S, begin_immediate, connect_db
+from edge_agent.envelopes import build_batch, encode, new_event_ids
+from edge_agent.fastcheck import check_event
 from edge_agent.schema import SCHEMA_VERSION, SchemaMismatch, migrate
 
 BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
-BUSY_TIMEOUT_S = 30.0
 # Event types that may be shed (oldest first) when space runs out, and that expire.
 SHEDDABLE_TYPES = frozenset({"heartbeat"})
 CLASS_KEEP = 0
@@ -51,8 +52,7 @@ class HeartbeatShed(OutboxError):
     """A heartbeat did not fit even after shedding older ones; it was dropped and counted."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One stored event: `rowid` orders the outbox, `payload` is the event's JSON bytes."""
 
     rowid: int
@@ -83,19 +83,6 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
 def disk_free_bytes(path: Path) -> FreeDisk:
     """A free-disk function for the filesystem holding `path`."""
     return lambda: shutil.disk_usage(path).free
-
-
-def connect_db(path: Path) -> sqlite3.Connection:
-    """A connection in WAL mode with FULL durability and a generous busy timeout."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # One user at a time, but it may be handed to another thread (the agent runs in its own).
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-    )
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
 
 
 class Outbox:
@@ -135,7 +122,7 @@ class Outbox:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front: seq allocation cannot race.
-        self._conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(self._conn)
         try:
             yield self._conn
         except BaseException:
@@ -163,44 +150,40 @@ class Outbox:
         """Store several events in one transaction (group commit); all or none."""
         pending = list(items)
         now = self._clock()
-        moment = datetime.fromtimestamp(now, UTC)
-        events: list[Event] = []
+        # Built, checked and encoded before the write lock is taken, numbered from a guess (only
+        # seq is spliced in under the lock); renumbered and checked again only if another
+        # process took those numbers meanwhile.
+        batch = build_batch(
+            pending,
+            identity=self.identity,
+            boot_id=self.boot_id,
+            first_seq=self.last_seq() + 1,
+            moment=datetime.fromtimestamp(now, UTC),
+            ids=new_event_ids(len(pending), now),
+        )
+        self._check(batch.events)
         try:
             with self._write() as conn:
                 first = self._next_seq(conn, len(pending))
-                encoded: list[tuple[Event, bytes]] = []
-                for offset, (event_type, data) in enumerate(pending):
-                    event = new_event(
-                        event_type,
-                        data,
-                        identity=self.identity,
-                        boot_id=self.boot_id,
-                        seq=first + offset,
-                        now=moment,
-                    )
-                    if self._validate:
-                        validate_event(event)
-                    encoded.append((event, encode(event)))
-                size = sum(len(payload) for _, payload in encoded)
-                shed_only = all(e["type"] in SHEDDABLE_TYPES for e, _ in encoded)
+                if first != batch.first_seq:
+                    batch.renumber(first)
+                    self._check(batch.events)
+                rows = [
+                    self._row(event, payload, now)
+                    for event, payload in zip(batch.events, batch.payloads(), strict=True)
+                ]
+                shed_only = all(row[2] == CLASS_SHED for row in rows)
                 if not force:
-                    self._make_room(conn, size, now, shed_only=shed_only)
-                for event, payload in encoded:
-                    shed = event["type"] in SHEDDABLE_TYPES
-                    conn.execute(
-                        "INSERT INTO events(event_id, type, klass, payload, size, created_at,"
-                        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            event["id"],
-                            event["type"],
-                            CLASS_SHED if shed else CLASS_KEEP,
-                            payload,
-                            len(payload),
-                            now,
-                            now + self.limits.heartbeat_ttl_s if shed else None,
-                        ),
-                    )
-                    events.append(event)
+                    self._make_room(conn, sum(row[4] for row in rows), now, shed_only=shed_only)
+                conn.executemany(
+                    "INSERT INTO events(event_id, type, klass, payload, size, created_at,"
+                    " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                conn.execute(
+                    "UPDATE totals SET count = count + ?, bytes = bytes + ?",
+                    (len(rows), sum(row[4] for row in rows)),
+                )
         except _Shed:
             self._bump_shed()
             raise HeartbeatShed from None
@@ -212,20 +195,36 @@ class Outbox:
                 raise
             self._flag_full("disk_full", now)
             raise OutboxFull("disk_full") from None
-        return events
+        return batch.events
+
+    def _check(self, events: list[Event]) -> None:
+        if self._validate:
+            for event in events:
+                check_event(event)
+
+    def _row(
+        self, event: Event, payload: bytes, now: float
+    ) -> tuple[str, str, int, bytes, int, float, float | None]:
+        if event["type"] in SHEDDABLE_TYPES:
+            expires = now + self.limits.heartbeat_ttl_s
+            return (event["id"], event["type"], CLASS_SHED, payload, len(payload), now, expires)
+        return (event["id"], event["type"], CLASS_KEEP, payload, len(payload), now, None)
 
     def _make_room(
         self, conn: sqlite3.Connection, size: int, now: float, *, shed_only: bool
     ) -> None:
-        conn.execute("DELETE FROM events WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+        _expire(conn, now)
         reason = self._lack_of_room(conn, size)
         while reason is not None:
             victim = conn.execute(
-                "SELECT rowid FROM events WHERE klass = ? ORDER BY rowid LIMIT 1", (CLASS_SHED,)
+                # 1 is CLASS_SHED, written out so that the partial index events_shed is used.
+                "SELECT rowid FROM events WHERE klass = 1 ORDER BY rowid LIMIT 1"
             ).fetchone()
             if victim is None:
                 break
-            conn.execute("DELETE FROM events WHERE rowid = ?", victim)
+            _removed(
+                conn, conn.execute("DELETE FROM events WHERE rowid = ? RETURNING size", victim)
+            )
             conn.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'shed_count'"
             )
@@ -276,22 +275,28 @@ class Outbox:
             " ORDER BY rowid LIMIT ?",
             (after_rowid, upto_rowid if upto_rowid is not None else 2**62, now, limit),
         )
-        return [Row(r[0], r[1], r[2], _blob(r[3]), r[4]) for r in cur]
+        # A tuple, not a dataclass: the agent builds one per event it sends (~0.5 us less each).
+        return [
+            Row(*r) if type(r[3]) is bytes else Row(r[0], r[1], r[2], _blob(r[3]), r[4])
+            for r in cur
+        ]
 
     def delete(self, rowids: Iterable[int]) -> None:
         """Remove delivered rows (after PUBACK) in one transaction."""
-        ids = list(rowids)
+        ids = sorted(set(rowids))
         with self._write() as conn:
-            conn.executemany("DELETE FROM events WHERE rowid = ?", ((i,) for i in ids))
+            sizes: list[int] = []
+            for first, last in _runs(ids):  # delivered rows are mostly contiguous
+                cur = conn.execute(
+                    "DELETE FROM events WHERE rowid BETWEEN ? AND ? RETURNING size", (first, last)
+                )
+                sizes.extend(int(r[0]) for r in cur)
+            _subtract(conn, sizes)
 
     def purge_expired(self) -> int:
         """Drop expired heartbeats; returns how many."""
         with self._write() as conn:
-            cur = conn.execute(
-                "DELETE FROM events WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                (self._clock(),),
-            )
-            return cur.rowcount
+            return _expire(conn, self._clock())
 
     def max_rowid(self) -> int:
         """The newest row id (0 when empty)."""
@@ -393,16 +398,46 @@ class _Full(Exception):
         self.reason = reason
 
 
+# The totals row is kept by the code, in the transaction that changes events (schema v3).
+
+
+def _subtract(conn: sqlite3.Connection, sizes: list[int]) -> int:
+    if sizes:
+        conn.execute(
+            "UPDATE totals SET count = count - ?, bytes = bytes - ?", (len(sizes), sum(sizes))
+        )
+    return len(sizes)
+
+
+def _removed(conn: sqlite3.Connection, cursor: sqlite3.Cursor) -> int:
+    return _subtract(conn, [int(r[0]) for r in cursor])
+
+
+def _expire(conn: sqlite3.Connection, now: float) -> int:
+    cursor = conn.execute(
+        "DELETE FROM events WHERE expires_at IS NOT NULL AND expires_at <= ? RETURNING size",
+        (now,),
+    )
+    return _removed(conn, cursor)
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive integers in sorted `ids`."""
+    runs: list[list[int]] = []
+    for value in ids:
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return [(first, last) for first, last in runs]
+
+
 def _blob(value: bytes | str) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
-def encode(event: Event) -> bytes:
-    """Compact UTF-8 JSON of one event, as stored and as packed into batches."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 __all__ = [
+    "BUSY_TIMEOUT_S",
     "SCHEMA_VERSION",
     "HeartbeatShed",
     "Limits",
@@ -414,5 +449,6 @@ __all__ = [
     "connect_db",
     "disk_free_bytes",
     "encode",
+    "new_event_ids",
     "read_boot_id",
 ]

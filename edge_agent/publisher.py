@@ -134,14 +134,25 @@ class Publisher:
 
     def acked(self, mid: int, *, refused: bool, reason: str) -> None:
         """A PUBACK: delete the rows, or quarantine them for this run if the broker refused."""
-        batch = self.inflight.pop(mid, None)
-        if batch is None:
-            return  # not ours (birth message) or from a connection we already gave up
-        if refused:
-            # Not lost: the rows stay in the outbox and are tried again after an agent restart.
-            self.quarantined.update(batch.rowids)
-            log.error("broker refused %d events (%s); holding them", len(batch.rowids), reason)
-            self.on_refused(reason, len(batch.rowids))
-            return
-        self.outbox.delete(batch.rowids)
-        self.delivered += len(batch.rowids)
+        self.acked_many([(mid, refused, reason)])
+
+    def acked_many(self, acks: list[tuple[int, bool, str]]) -> None:
+        """PUBACKs (mid, refused, reason) that arrived together: one delete for all of them.
+
+        Why: each delete takes the write lock the kiosk's put_many needs.
+        """
+        done: list[int] = []
+        for mid, refused, reason in acks:
+            batch = self.inflight.pop(mid, None)
+            if batch is None:
+                continue  # not ours (birth message) or from a connection we already gave up
+            if refused:
+                # Not lost: the rows stay in the outbox and are tried again after a restart.
+                self.quarantined.update(batch.rowids)
+                log.error("broker refused %d events (%s); holding them", len(batch.rowids), reason)
+                self.on_refused(reason, len(batch.rowids))
+            else:
+                done.extend(batch.rowids)
+        if done:
+            self.outbox.delete(done)
+            self.delivered += len(done)

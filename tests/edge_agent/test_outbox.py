@@ -103,6 +103,21 @@ def test_migrates_v1_database(tmp_sqlite: Path) -> None:
     conn.close()
 
 
+def test_refuses_a_current_schema_that_still_has_totals_triggers(tmp_sqlite: Path) -> None:
+    """Since v3 the code keeps the totals; a leftover trigger would count twice: refused."""
+    with open_box(tmp_sqlite) as box:
+        box.put("test", {})
+    conn = sqlite3.connect(tmp_sqlite)
+    conn.execute(
+        "CREATE TRIGGER events_ins AFTER INSERT ON events"
+        " BEGIN UPDATE totals SET count = count + 1; END"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaMismatch, match="trigger"):
+        open_box(tmp_sqlite)
+
+
 def test_refuses_newer_schema(tmp_sqlite: Path) -> None:
     """A database from a newer agent is refused, not touched."""
     conn = sqlite3.connect(tmp_sqlite)

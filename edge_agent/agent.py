@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from config import KioskConfig
+from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
 from edge_agent.actions import Actions, Validator
 from edge_agent.commands import Rejected, Verifier, load_public_key, result_data
@@ -51,6 +52,16 @@ ALERT_CHECK_EVERY_S = 1.0
 ALERT_MIN_INTERVAL_S = 300.0
 PURGE_EVERY_S = 60.0
 SHUTDOWN_ACK_WAIT_S = 2.0
+
+
+def _validate_catalogue(content: bytes) -> None:
+    """A replacement catalogue must pass the same validation as the shipped one."""
+    catalogue_from_bytes(content, "set_config catalogue")
+
+
+# set_config payloads are validated before the atomic swap; ConfigError is a ValueError, which
+# the actions turn into a rejected command.result listing the problems.
+DEFAULT_VALIDATORS: Mapping[str, Validator] = {"catalogue": _validate_catalogue}
 
 
 def identity_of(config: KioskConfig) -> Identity:
@@ -158,7 +169,7 @@ class Agent:
         self.actions = Actions(
             data_dir,
             {"catalogue": config.paths.catalogue, "ui_texts": data_dir / UI_TEXTS_FILE},
-            validators=dict(validators or {}),
+            validators={**DEFAULT_VALIDATORS, **(validators or {})},
             diagnostics=self._diagnostics,
             clock=clock,
         )

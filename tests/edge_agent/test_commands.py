@@ -11,6 +11,7 @@ from typing import Any
 
 import paho.mqtt.publish as mqtt_publish
 import pytest
+import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_agent.actions import Actions
@@ -257,3 +258,24 @@ def test_commands_over_mqtt_are_answered_with_reasons(
         ]
     finally:
         runner.close()
+
+
+def test_the_agent_validates_catalogues_like_the_shipped_one(tmp_path: Path) -> None:
+    """A replacement catalogue with mistakes is rejected with its problems; a real one swaps."""
+    from edge_agent.agent import DEFAULT_VALIDATORS
+
+    shipped = (Path(__file__).resolve().parents[2] / "config" / "catalogue.yaml").read_text(
+        encoding="utf-8"
+    )
+    actions = make_actions(tmp_path, validators=dict(DEFAULT_VALIDATORS))
+    (tmp_path / "catalogue.yaml").write_text(shipped, encoding="utf-8")
+    broken = shipped.replace("category: ", "category: x-", 1)
+    version = yaml.safe_load(shipped)["version"]
+    bad = actions.run(set_config("catalogue", version, broken))
+    check_result(bad)
+    assert (bad["status"], bad["reason"]) == ("rejected", "invalid_payload")
+    assert "category" in bad["detail"]["problem"]
+    assert (tmp_path / "catalogue.yaml").read_text(encoding="utf-8") == shipped
+    renewed = shipped.replace(f'version: "{version}"', 'version: "2026.12-test"', 1)
+    good = actions.run(set_config("catalogue", "2026.12-test", renewed))
+    assert good["status"] == "ok", good

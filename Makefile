@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test lint typecheck contracts pytest bench bench-quick screenshots clean
+.PHONY: setup run test lint typecheck contracts pytest bench bench-quick chaos chaos-quick screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -35,6 +35,15 @@ bench: setup
 
 bench-quick: setup
 	@$(PY) -m bench --quick
+
+chaos: setup
+	@$(PY) -m chaos
+
+chaos-quick: setup
+	@$(PY) -m chaos --quick
+
+screenshots: setup
+	@$(PY) -m scripts.screenshots
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

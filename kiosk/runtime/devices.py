@@ -61,9 +61,10 @@ class _LinkWatch:
 
     def __call__(self, connected: bool, reason: str) -> None:
         if connected:
-            if self._down_since is not None:
-                down_s = time.monotonic() - self._down_since
-                self._post(i.DeviceRecovered(self.device, round(down_s, 3)))
+            # Also on the first open (down 0 s): diagnostics then say "working", not "no fault
+            # reported"; the core sends device.recovered only for a device it knew was down.
+            down_s = 0.0 if self._down_since is None else time.monotonic() - self._down_since
+            self._post(i.DeviceRecovered(self.device, round(down_s, 3)))
             self._down_since = None
             self._set_state("ok")
         else:

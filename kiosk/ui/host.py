@@ -1,0 +1,236 @@
+"""The UI process's runtime: the session with its real adapters, the devices, speech, requests.
+
+Everything here runs on the Kivy main thread except `post`, which device workers call from their
+own threads: it only schedules the input onto the main thread (`schedule`), never touches the
+session. Kivy itself is not imported here; the app passes Clock-based callables in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from config.catalogue import load_catalogue
+from config.loader import ConfigError
+from config.model import KioskConfig
+from config.privacy import load_pseudonym_key
+from edge_agent.agent import STATUS_FILE, open_outbox
+from kiosk.core import inputs as i
+from kiosk.core.history import BpHistory
+from kiosk.core.machine import Command, KioskInputError, State
+from kiosk.core.session import Listener, Session, Step
+from kiosk.core.settings import SessionSettings
+from kiosk.core.technician import PinGate
+from kiosk.core.views import Views
+from kiosk.runtime.catalogue import CatalogueAdapter
+from kiosk.runtime.devices import DeviceHub
+from kiosk.runtime.outbox_sink import OutboxSink
+from kiosk.runtime.requests import KioskRequest, RequestWatcher
+from kiosk.runtime.speech import Speaker
+
+log = logging.getLogger(__name__)
+
+HISTORY_FILE = "bp-history.sqlite3"
+OUTBOX_STATUS_EVERY_S = 5.0
+MAX_LOG_LINES_PER_TICK = 20
+CAMERA_STATES = frozenset({State.IDENTIFY, State.DIAGNOSTICS})
+SELF_TEST_COMMANDS = (
+    Command.SELF_TEST_IDCARD,
+    Command.SELF_TEST_BP,
+    Command.SELF_TEST_QRSCAN,
+    Command.SELF_TEST_CAMERA,
+)
+Schedule = Callable[[Callable[[], None]], None]
+
+
+class OffsetClock:
+    """`time.monotonic()` plus an offset the tests and the screenshot script may advance."""
+
+    def __init__(self, base: Callable[[], float] = time.monotonic) -> None:
+        self._base = base
+        self.offset_s = 0.0
+
+    def __call__(self) -> float:
+        return self._base() + self.offset_s
+
+    def advance(self, seconds: float) -> None:
+        """Jump forward (e.g. past the idle timeout) without waiting."""
+        self.offset_s += seconds
+
+
+class _MainThreadStates:
+    """Device states from worker threads reach the outbox on the main thread (one connection)."""
+
+    def __init__(self, sink: OutboxSink, schedule: Schedule) -> None:
+        self._sink = sink
+        self._schedule = schedule
+
+    def set_device_state(self, device: str, state: str) -> None:
+        self._schedule(lambda: self._sink.set_device_state(device, state))
+
+
+def broker_connected(data_dir: Path) -> bool:
+    """What the agent last wrote in agent-status.json; False if absent or unreadable."""
+    try:
+        status = json.loads((data_dir / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(status, dict):
+        return False
+    connected = status.get("connected")
+    if isinstance(connected, bool):
+        return connected
+    return status.get("link") == "connected"
+
+
+class KioskHost:
+    """Owns the session and everything it talks to; the Kivy app only draws and forwards."""
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        schedule: Schedule,
+        clock: OffsetClock | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        speaker: Speaker | None = None,
+        log_source: Callable[[], list[str]] | None = None,
+    ) -> None:
+        self.config = config
+        self._schedule = schedule
+        self.clock = clock or OffsetClock()
+        self.data_dir = config.paths.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox = open_outbox(config)
+        self.sink = OutboxSink(self.outbox)
+        self.catalogue = CatalogueAdapter.from_file(config.paths.catalogue)
+        self.history = BpHistory(self.data_dir / HISTORY_FILE)
+        tech = config.technician
+        gate = PinGate(
+            tech.pin_hash,
+            max_failures=tech.max_failures,
+            lockout_s=tech.lockout_s,
+            clock=self.clock,
+        )
+        self.session = Session(
+            SessionSettings.from_config(config),
+            sink=self.sink,
+            catalogue=self.catalogue,
+            pseudonym_key=load_pseudonym_key(config.privacy),
+            clock=self.clock,
+            wall_clock=wall_clock,
+            history=self.history,
+            pin_gate=gate,
+        )
+        self.hub = DeviceHub(config, self.post, states=_MainThreadStates(self.sink, schedule))
+        self.speaker = speaker or Speaker()
+        self.requests = RequestWatcher(self.data_dir)
+        self._log_source = log_source
+        self._last_outbox_status_s = float("-inf")
+        self.on_restart: Callable[[], None] | None = None  # the app stops itself (exit code 0)
+        self.session.subscribe(self._after_step)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the device workers."""
+        self.hub.start()
+
+    def stop(self) -> None:
+        """Stop devices and speech, close the files (idempotent enough for on_stop)."""
+        self.speaker.stop()
+        self.hub.stop()
+        self.history.close()
+        self.outbox.close()
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def post(self, event: i.Input) -> None:
+        """Any thread: queue `event` for the main thread."""
+        self._schedule(lambda: self._handle_posted(event))
+
+    def _handle_posted(self, event: i.Input) -> None:
+        self.handle(event)
+
+    def handle(self, event: i.Input) -> Step | None:
+        """Main thread: apply one input; a refused input is logged (never its values)."""
+        try:
+            return self.session.handle(event)
+        except KioskInputError as exc:
+            log.warning("input refused: %s", exc)
+            return None
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(step, views)` after every step (the app redraws from it)."""
+        self.session.subscribe(listener)
+
+    @property
+    def views(self) -> Views:
+        """The current view-models."""
+        return self.session.views
+
+    def _after_step(self, step: Step, views: Views) -> None:
+        for command in step.commands:
+            self.hub.execute(command)
+        if step.state is not step.previous:
+            self.hub.set_camera_active(step.state in CAMERA_STATES)
+            if step.state is State.ATTRACT:
+                self.speaker.stop()  # every return to the attract screen is a wipe
+
+    # --- the one-second clock ---------------------------------------------------------------
+
+    def every_second(self) -> None:
+        """Tick the session, act on agent requests, feed log lines and the outbox state."""
+        self.handle(i.Tick(self.clock()))
+        for request in self.requests.take():
+            if self._act_on(request) == "stop":
+                return  # the app is stopping: nothing more to feed
+        if self._log_source is not None:
+            for line in self._log_source()[-MAX_LOG_LINES_PER_TICK:]:
+                self.handle(i.LogLine(line))
+        now = self.clock()
+        if now - self._last_outbox_status_s >= OUTBOX_STATUS_EVERY_S:
+            self._last_outbox_status_s = now
+            self.report_outbox()
+
+    def report_outbox(self) -> None:
+        """Outbox depth, oldest age and the agent's broker link → diagnostics; kiosk alive."""
+        try:
+            self.outbox.report_kiosk_alive()
+            status = i.OutboxStatus(
+                depth=self.outbox.depth(),
+                oldest_age_s=self.outbox.oldest_unsent_age_s(),
+                broker_connected=broker_connected(self.data_dir),
+            )
+        except Exception as exc:  # noqa: BLE001 — a busy or broken outbox must not stop the UI
+            log.warning("outbox status unavailable: %s", type(exc).__name__)
+            return
+        self.handle(status)
+
+    def _act_on(self, request: KioskRequest) -> str:
+        body: dict[str, Any] = request.body
+        if request.kind == "restart_kiosk":
+            log.info("restart requested by the city")
+            self.handle(i.Wipe("kiosk_restart"))
+            if self.on_restart is not None:
+                self.on_restart()
+            return "stop"
+        if request.kind == "run_diagnostics":
+            log.info("diagnostics requested by the city: running self-tests")
+            for command in SELF_TEST_COMMANDS:
+                self.hub.execute(command)
+        elif request.kind == "reload_config" and body.get("kind") == "catalogue":
+            try:
+                self.catalogue.swap(load_catalogue(self.config.paths.catalogue))
+            except (ConfigError, OSError) as exc:
+                log.warning("new catalogue not loaded: %s", type(exc).__name__)
+                return "failed"
+            log.info("catalogue switched to version %s", self.catalogue.version)
+        else:
+            log.info("request %s ignored by the kiosk", request.kind)
+        return "done"

@@ -1,0 +1,215 @@
+"""`make screenshots`: every screen in zh and en → build/screenshots/{zh,en}/NN-name.png.
+
+Each language runs in its own process (the Kivy Window is a singleton) on an offscreen window,
+with config/dev.yaml's simulated devices and a temporary data directory. The tour drives the
+app by touches; cards, QR codes and BP measurements come from the simulators over real ptys.
+A few past readings of the sample permit holder are seeded so the result shows a trend.
+
+Usage: python -m scripts.screenshots [--language zh|en] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "build" / "screenshots"
+LANGUAGES = ("zh", "en")
+TREND_SEED = ((142, 92), (138, 88), (135, 86), (131, 84), (128, 83), (126, 80))
+SEARCH_KEYS = ("Y", "L", "B", "X")
+
+
+def seed_history(config: Any, card: str) -> None:
+    """Past readings of a sample card holder, stored under the pseudonym only."""
+    from config.privacy import load_pseudonym_key, pseudonymise
+    from drivers.idcard.samples import SAMPLE_CARDS
+    from kiosk.core.history import BpHistory
+    from kiosk.core.ports import StoredReading
+    from kiosk.ui.host import HISTORY_FILE
+
+    subject = pseudonymise(SAMPLE_CARDS[card].id_number, load_pseudonym_key(config.privacy))
+    history = BpHistory(config.paths.data_dir / HISTORY_FILE)
+    now = datetime.now(UTC)
+    for days_ago, (systolic, diastolic) in zip(range(60, 0, -10), TREND_SEED, strict=False):
+        history.add(subject, StoredReading(now - timedelta(days=days_ago), systolic, diastolic, 72))
+    history.close()
+
+
+def online_item(host: Any) -> tuple[str, str]:
+    """(category id, item id) of the first catalogue item handled online (it shows a QR)."""
+    language = host.views.accessibility.language
+    for category in host.catalogue.categories(language):
+        for item in host.catalogue.items(category.category_id, language):
+            detail = host.catalogue.detail(item.item_id, language)
+            if detail is not None and detail.online_url:
+                return category.category_id, item.item_id
+    raise RuntimeError("the catalogue has no online item")
+
+
+class Tour:
+    """The pilot script: every screen, in order, one screenshot each (`run` is the script)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._numbers = iter(range(1, 100))
+
+    def shot(self, p: Any, name: str) -> Iterator[Any]:
+        """Screenshot as NN-name.png."""
+        yield from p.screenshot(self.out / f"{next(self._numbers):02d}-{name}.png")
+
+    def run(self, p: Any) -> Iterator[Any]:
+        """All parts of the tour."""
+        yield from self.services(p)
+        yield from self.health(p)
+        yield from self.idle_and_technician(p)
+        yield from self.accessibility(p)
+
+    def services(self, p: Any) -> Iterator[Any]:
+        """Attract, identify, catalogue (categories, items, QR detail, search), rating."""
+        from kiosk.core.machine import State
+
+        host = p.app.host
+        yield from self.shot(p, "attract")
+        yield from p.tap("start_services")
+        yield p.state(State.IDENTIFY)
+        yield from self.shot(p, "identify")
+        host.hub.simulator("idcard").control("insert resident")
+        yield p.state(State.SERVICES)
+        yield from self.shot(p, "services-categories-greeting")
+        category, item = online_item(host)
+        yield from p.tap(f"category_{category}")
+        yield p.until(lambda: host.views.catalogue.mode == "items", "items")
+        yield from self.shot(p, "services-items")
+        yield from p.tap(f"item_{item}")
+        yield p.until(lambda: host.views.catalogue.mode == "detail", "detail")
+        yield from self.shot(p, "service-detail-online-qr")
+        yield from p.tap("back")
+        yield from p.tap("back")
+        yield from p.tap("search_field")
+        for key in SEARCH_KEYS:
+            yield from p.tap(f"key_{key}")
+        yield p.until(lambda: host.views.catalogue.mode == "search", "search results")
+        yield from self.shot(p, "services-search-keyboard")
+        yield from p.tap("key_done")
+        yield from p.tap("finish")
+        yield p.state(State.RATING)
+        yield from p.tap("level_2")
+        yield from p.tap("reason_waited_too_long")
+        yield from self.shot(p, "rating-with-reasons")
+        yield from p.tap("submit")
+        yield p.state(State.ATTRACT)
+
+    def health(self, p: Any) -> Iterator[Any]:
+        """Identify for BP, consent, guide, measuring, result with trend, rating."""
+        from kiosk.core.machine import State
+
+        host = p.app.host
+        yield from p.tap("start_health")
+        yield p.state(State.IDENTIFY)
+        yield from self.shot(p, "identify-health")
+        host.hub.simulator("idcard").control("insert hkmotw_permit")
+        yield p.state(State.HEALTH_CONSENT)
+        yield from self.shot(p, "health-consent")
+        yield from p.tap("agree")
+        yield p.state(State.HEALTH_GUIDE)
+        yield from self.shot(p, "health-guide")
+        yield from p.tap("start_measuring")
+        yield p.until(lambda: (host.views.health.cuff_pressure_mmhg or 0) > 100, "cuff pressure")
+        yield from self.shot(p, "health-measuring")
+        yield p.state(State.HEALTH_RESULT)
+        yield from self.shot(p, "health-result-trend")
+        yield from p.tap("finish")
+        yield p.state(State.RATING)
+        yield from self.shot(p, "rating")
+        yield from p.tap("skip")
+        yield p.state(State.ATTRACT)
+
+    def idle_and_technician(self, p: Any) -> Iterator[Any]:
+        """The idle countdown, then the hidden gesture, a wrong PIN and diagnostics."""
+        from kiosk.core.machine import State
+
+        host = p.app.host
+        yield from p.tap("start_services")
+        yield from p.tap("skip")
+        yield p.state(State.SERVICES)
+        host.clock.advance(host.session.settings.idle_timeout_s + 1)
+        host.every_second()
+        yield p.state(State.COUNTDOWN)
+        yield from self.shot(p, "countdown")
+        yield from p.tap("continue")
+        yield from p.tap("exit")
+        yield p.state(State.ATTRACT)
+        for _ in range(5):
+            yield from p.tap_at(10, p.app.root.height - 10)
+        yield p.state(State.DIAGNOSTICS_PIN)
+        for digit in "1111":
+            yield from p.tap(f"pin_{digit}")
+        yield from p.tap("pin_ok")
+        yield p.until(lambda: bool(host.views.diagnostics.pin_message), "PIN message")
+        yield from self.shot(p, "diagnostics-pin-wrong")
+        for digit in "2580":
+            yield from p.tap(f"pin_{digit}")
+        yield from p.tap("pin_ok")
+        yield p.state(State.DIAGNOSTICS)
+        yield from self.shot(p, "diagnostics")
+        yield from p.tap("back")
+        yield p.state(State.ATTRACT)
+
+    def accessibility(self, p: Any) -> Iterator[Any]:
+        """High contrast with large text, on the attract screen and the catalogue."""
+        from kiosk.core.machine import State
+
+        yield from p.tap("access_contrast")
+        yield from p.tap("access_large_text")
+        yield from self.shot(p, "attract-high-contrast-large-text")
+        yield from p.tap("start_services")
+        yield from p.tap("skip")
+        yield p.state(State.SERVICES)
+        yield from self.shot(p, "services-high-contrast-large-text")
+
+
+def capture(language: str, out: Path) -> None:
+    """Run the tour in this process for one language."""
+    from kiosk.ui.scripted import dev_like_config, run_scripted
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-shots-") as data_dir:
+        config = dev_like_config(Path(data_dir), ui={"language": language})
+        seed_history(config, "hkmotw_permit")
+        for old in out.glob("*.png"):
+            old.unlink()
+        run_scripted(config, Tour(out).run)
+
+
+def main() -> int:
+    """Both languages, each in a child process; or one language here with --language."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", choices=LANGUAGES)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    if args.language:
+        capture(args.language, args.out / args.language)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="kiosk-home-") as kivy_home:
+        env = {**os.environ, "SDL_VIDEODRIVER": os.environ.get("SDL_VIDEODRIVER", "offscreen")}
+        env.update(KIVY_HOME=kivy_home, KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON")
+        for language in LANGUAGES:
+            argv = [sys.executable, "-m", "scripts.screenshots", "--language", language]
+            argv += ["--out", str(args.out)]
+            done = subprocess.run(argv, env=env, cwd=REPO, check=False)  # noqa: S603
+            if done.returncode != 0:
+                print(f"screenshots: {language} failed", file=sys.stderr)
+                return done.returncode
+            print(f"screenshots: {args.out / language}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

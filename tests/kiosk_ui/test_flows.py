@@ -1,0 +1,140 @@
+"""Whole flows on the real app, driven by touches offscreen; the outbox is checked afterwards.
+
+Each test runs one tour (tests/kiosk_ui/tours.py) in its own process: the Kivy Window is a
+per-process singleton. Devices are the simulators on real ptys (config/dev.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.idcard.samples import SAMPLE_CARDS
+from tests.kiosk_ui.tours import QR_TOKEN
+
+pytestmark = pytest.mark.ui
+REPO = Path(__file__).resolve().parents[2]
+TOUR_TIMEOUT_S = 90
+RESIDENT = SAMPLE_CARDS["resident"]
+
+
+def run_tour(name: str, tmp_path: Path, env: dict[str, str]) -> tuple[dict[str, Any], list[Any]]:
+    """Run a tour; (its notes, [(event type, payload dict)] from the outbox)."""
+    data_dir, notes = tmp_path / "data", tmp_path / "notes.json"
+    argv = [sys.executable, "-m", "tests.kiosk_ui.tours", name, str(data_dir), str(notes)]
+    done = subprocess.run(
+        argv, check=False, env=env, cwd=REPO, capture_output=True, text=True, timeout=TOUR_TIMEOUT_S
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    with sqlite3.connect(data_dir / "outbox.sqlite3") as db:
+        rows = db.execute("SELECT type, payload FROM events ORDER BY id").fetchall()
+    events = [(kind, json.loads(bytes(payload))) for kind, payload in rows]
+    return json.loads(notes.read_text(encoding="utf-8")), events
+
+
+def types_of(events: list[Any]) -> list[str]:
+    """Event types in order, heartbeats left out."""
+    return [kind for kind, _ in events if kind != "heartbeat"]
+
+
+def assert_no_clear_pii(events: list[Any], *secrets: str) -> None:
+    """No stored event contains any of `secrets` (names, ID numbers, QR tokens)."""
+    stored = json.dumps([payload for _, payload in events], ensure_ascii=False)
+    for secret in secrets:
+        assert secret not in stored
+
+
+def test_card_then_service_then_rating(tmp_path: Path, kivy_env: dict[str, str]) -> None:
+    """A card read greets the resident masked; opening an item and rating it are recorded."""
+    notes, events = run_tour("card_service_rating", tmp_path, kivy_env)
+    assert "*" in notes["greeting"]
+    assert RESIDENT.name not in notes["greeting"]
+    kinds = types_of(events)
+    for expected in ("session.started", "card.read", "service.selected", "rating.submitted"):
+        assert expected in kinds
+    assert kinds[-1] == "session.ended"
+    rating = next(p for k, p in events if k == "rating.submitted")
+    assert rating["data"]["level"] == 5
+    card = next(p for k, p in events if k == "card.read")
+    assert len(card["data"]["subject"]) == 64  # a pseudonym, never the number
+    assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)
+
+
+def test_qr_then_service(tmp_path: Path, kivy_env: dict[str, str]) -> None:
+    """A shown QR code starts a session; the token itself is never stored."""
+    notes, events = run_tour("qr_service", tmp_path, kivy_env)
+    assert notes["item_title"]
+    kinds = types_of(events)
+    assert "qr.scanned" in kinds
+    assert "service.selected" in kinds
+    assert "rating.submitted" not in kinds
+    assert_no_clear_pii(events, QR_TOKEN, "token-5c1e")
+
+
+def test_anonymous_bp_with_cuff_error_then_success(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """A cuff leak is explained in words; the retry gives a category; nothing names the resident."""
+    notes, events = run_tour("anonymous_bp", tmp_path, kivy_env)
+    assert notes["error_text"]
+    assert "/" in notes["values"]
+    assert notes["category"]
+    measured = [p["data"] for k, p in events if k == "bp.measured"]
+    assert len(measured) == 2
+    assert measured[0]["error_key"] == "cuff_leak"
+    assert measured[0]["observation"] is None
+    assert measured[1]["outcome"] == "ok"
+    assert measured[1]["classification"]
+    assert measured[1]["observation"] is not None
+    assert [m["subject"] for m in measured] == [None, None]
+    assert [m["consent"] for m in measured] == [False, False]
+
+
+def test_idle_countdown_then_wipe(tmp_path: Path, kivy_env: dict[str, str]) -> None:
+    """Idle → countdown (继续办理 resumes) → idle again → countdown runs out → wiped to attract."""
+    notes, events = run_tour("idle_wipe", tmp_path, kivy_env)
+    assert notes["countdown"] == ["5", "5"]
+    assert notes["after_wipe"] == {"catalogue_empty": True, "session_id_gone": True}
+    ended = [p["data"]["reason"] for k, p in events if k == "session.ended"]
+    assert ended == ["idle_timeout"]
+
+
+def test_technician_pin_locks_after_five_failures(tmp_path: Path, kivy_env: dict[str, str]) -> None:
+    """Five wrong PINs lock the keypad; the right PIN is then refused too."""
+    notes, _events = run_tour("pin_lockout", tmp_path, kivy_env)
+    wrong, locked, refused = notes["messages"][:4], notes["messages"][4], notes["messages"][5]
+    assert [m for m in wrong if "4" in m or "3" in m or "2" in m or "1" in m] == wrong
+    assert len(set(wrong)) == 4  # the remaining count goes down
+    assert "300" in locked
+    assert refused == locked  # the right PIN during the lockout: still locked, nothing checked
+    assert notes["state"] == "DIAGNOSTICS_PIN"
+
+
+def test_a_restart_request_wipes_and_stops_cleanly(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """restart_kiosk from the agent: session ended as kiosk_restart, process exits 0."""
+    notes, events = run_tour("restart_request", tmp_path, kivy_env)
+    assert notes["requested"]
+    ended = [p["data"]["reason"] for k, p in events if k == "session.ended"]
+    assert ended == ["kiosk_restart"]
+
+
+def test_every_screen_passes_the_accessibility_audit(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """Every screen, zh/en × normal/high contrast (+ large text): sizes, contrast, no clipping."""
+    notes, _events = run_tour("audit_all", tmp_path, kivy_env)
+    audited = notes["audit"]
+    screens = {key.split("/")[1] for key in audited}
+    assert len(screens) == 11
+    modes = {key.split("/")[2] for key in audited}
+    assert modes == {"zh-normal", "en-normal", "zh-contrast-large", "en-contrast-large"}
+    violations = {key: found for key, found in audited.items() if found}
+    assert violations == {}

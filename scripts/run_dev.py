@@ -80,6 +80,10 @@ def plan(config_path: Path, workdir: Path) -> list[Part]:
     for name, module, argv in wanted:
         if _module_exists(module):
             parts.append(Part(name, argv))
+            if name == "kiosk" and not (
+                os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            ):
+                print("[run] no display: the kiosk renders offscreen (make screenshots shows it)")
         else:
             print(f"[run] {name}: not built yet ({module} missing), skipped")
     return parts

@@ -214,6 +214,8 @@ class BpWorker(_Worker):
         super().stop()
 
     def loop_once(self) -> None:
+        if not self.meter.connected:
+            self.meter.connect()  # at boot: a missing meter shows before a resident needs it
         try:
             self._requests.get(timeout=0.5)
         except queue.Empty:

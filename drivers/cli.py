@@ -87,7 +87,7 @@ def _qr_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_qr(args: argparse.Namespace) -> int:
     decode_images: Callable[..., Iterator[Record]] = _tool(CAMERA_TOOL).decode_images
-    _emit(decode_images([Path(p) for p in args.images], backend=args.backend))
+    _emit(decode_images([Path(p) for p in args.images], backend=args.backend, redact=args.redact))
     return 0
 
 
@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     qr = sub.add_parser("qr", help="decode QR codes in image files")
     qr.add_argument("images", nargs="+")
     qr.add_argument("--backend", default=None, help="decoder backend (default: the best measured)")
+    qr.add_argument(
+        "--redact",
+        action="store_true",
+        help="print kind, length and a digest instead of the text (images of residents' codes)",
+    )
     qr.set_defaults(run=_cmd_qr)
     return parser
 

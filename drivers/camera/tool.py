@@ -1,10 +1,11 @@
 """Technician tool: decode QR codes in image files (`python -m drivers qr IMAGE...`).
 
-A code is printed as its kind, length and the first 8 hex digits of its SHA-256, never as text:
-the codes residents show are credentials (DESIGN.md §2.3), and a technician testing the camera
-with a resident's code must not copy it to a terminal, a scrollback or a ticket. The digest
-still tells two codes apart and lets a technician confirm a known test code
-(`printf %s TEXT | sha256sum`).
+The tool exists for testing the camera with sample images, so by default it prints what each
+image decodes to: `{"file": ..., "codes": ["text", ...]}`. Images that may hold a resident's
+code (credentials, DESIGN.md §2.3) are checked with `--redact`, which prints each code as its
+kind, length and the first 8 hex digits of its SHA-256 instead: enough to tell codes apart or
+confirm a known test code (`printf %s TEXT | sha256sum`) without copying a credential into a
+terminal, a scrollback or a ticket.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from drivers.qrscan.token import QrToken, classify
 Record = dict[str, Any]
 
 
-def code_record(text: str) -> Record:
-    """What may be printed about one decoded code."""
+def redacted_code(text: str) -> Record:
+    """What may be printed about one decoded code that may be a credential."""
     return {"kind": classify(text), "length": len(text), "sha256_8": QrToken(text).fingerprint()}
 
 
-def decode_images(paths: Iterable[str | Path], backend: str | None = None) -> Iterator[Record]:
+def decode_images(
+    paths: Iterable[str | Path], backend: str | None = None, *, redact: bool = False
+) -> Iterator[Record]:
     """One `{"file", "codes"}` record per image (directories expand to their images)."""
     decoder = make_decoder(backend)
     for path in image_paths(list(paths)):
@@ -36,4 +39,5 @@ def decode_images(paths: Iterable[str | Path], backend: str | None = None) -> It
             yield {"file": str(path), "error": "unreadable image"}
             continue
         texts = decoder.decode(to_gray(frame))
-        yield {"file": str(path), "backend": decoder.name, "codes": [code_record(t) for t in texts]}
+        codes: list[Any] = [redacted_code(t) for t in texts] if redact else list(texts)
+        yield {"file": str(path), "codes": codes}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import signal
 import sys
 import threading
@@ -37,9 +38,37 @@ CAMERA_TOOL = "drivers.camera.tool"
 Record = dict[str, Any]
 
 
+_XXD_LINE = re.compile(r"^[0-9A-Fa-f]{7,8}: ")  # xxd: offset, 8 groups of 4 hex digits, text
+_HEXDUMP_C_LINE = re.compile(r"^[0-9A-Fa-f]{8}  .*\|")  # hexdump -C: offset, bytes, |text|
+XXD_HEX_COLUMNS = 40
+
+
+def _dump_format(lines: list[str]) -> str:
+    first = next((line for line in lines if line.strip()), "")
+    if _XXD_LINE.match(first):
+        return "xxd"
+    if _HEXDUMP_C_LINE.match(first):
+        return "hexdump"
+    return "plain"
+
+
+def _hex_part(line: str, dump_format: str) -> str:
+    if dump_format == "xxd" and _XXD_LINE.match(line):
+        start = line.index(": ") + 2
+        return line[start : start + XXD_HEX_COLUMNS]
+    if dump_format == "hexdump":
+        # offset, the bytes, then |text|; the closing line holds only the total length
+        return line[8:].split("|", 1)[0] if len(line) > 8 else ""
+    return line.split("#", 1)[0]
+
+
 def parse_hex_capture(text: str) -> bytes:
-    """Hex dump text (spaces, newlines, `0x`, `:` or `,` separators allowed) to bytes."""
-    cleaned = text.replace("0x", " ").replace("0X", " ")
+    """Hex dump text to bytes: plain hex (spaces, newlines, `0x`, `:` `,` `;` `-` separators,
+    `#` comments), `xxd` output, or `hexdump -C` output (offsets and text columns dropped)."""
+    lines = text.splitlines()
+    dump_format = _dump_format(lines)
+    cleaned = " ".join(_hex_part(line, dump_format) for line in lines)
+    cleaned = cleaned.replace("0x", " ").replace("0X", " ")
     for separator in ":,;-":
         cleaned = cleaned.replace(separator, " ")
     digits = "".join(cleaned.split())

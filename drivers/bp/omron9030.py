@@ -25,7 +25,7 @@ from drivers.errors import DeviceTimeout
 BAUDRATE = 9600
 FIELD_WIDTHS = (4, 2, 2, 2, 2, 20, 1, 3, 3, 3, 1)
 LINE_PAYLOAD_BYTES = sum(FIELD_WIDTHS) + len(FIELD_WIDTHS) - 1
-MAX_LINE_BYTES = 64  # one format-5 line plus CRLF is 55; anything longer is not ours
+MAX_LINE_BYTES = 72  # one format-5 line is 53 bytes (+CRLF); anything much longer is not ours
 ID_BYTES = 20
 BLANK_VITAL = "   "
 MEASUREMENT_TIMEOUT_S = 180.0  # the resident has to sit down, wrap the cuff and press START
@@ -108,33 +108,46 @@ class ReadingLine:
         )
 
 
-def _digits(text: str, what: str) -> int:
-    if not (text.isascii() and text.isdigit()):
+def _digits(text: str, what: str, max_len: int = 4) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > max_len:
         raise LineError(f"bad {what} field")
     return int(text)
 
 
+def _error_number(text: str) -> int:
+    # "0"/"1".."9" as documented; "E1" and a blank (no error) are seen in the field too.
+    text = text.strip().upper().removeprefix("E")
+    return _digits(text, "error", 2) if text else 0
+
+
 def parse_line(line: bytes) -> ReadingLine:
-    """Parse one line without its CRLF; LineError with a fixed reason if it is not format 5."""
-    if len(line) != LINE_PAYLOAD_BYTES:
+    """Parse one line without its CRLF; LineError with a fixed reason if it is not format 5.
+
+    The documented layout has fixed widths; this also accepts the unpadded and space-padded
+    variants other firmware and gateways write, since the field order is what identifies it.
+    """
+    if len(line) > MAX_LINE_BYTES:
         raise LineError("wrong line length")
     if any(byte < 0x20 or byte > 0x7E for byte in line):
         raise LineError("non-ASCII line")
     fields = line.decode("ascii").split(",")
-    if tuple(len(f) for f in fields) != FIELD_WIDTHS:
+    if len(fields) != len(FIELD_WIDTHS) or len(fields[5]) > ID_BYTES:
         raise LineError("wrong field layout")
-    year, month, day, hour, minute = (_digits(f, "date") for f in fields[:5])
+    year = _digits(fields[0], "date", 4)
+    month, day, hour, minute = (_digits(f, "date", 2) for f in fields[1:5])
     try:
         # Naive on purpose: the meter's own local clock, not a trusted wall clock.
         taken_at = datetime(year, month, day, hour, minute)
     except ValueError:
         raise LineError("invalid date") from None
-    error_code = _digits(fields[6], "error")
-    movement_count = _digits(fields[10], "movement")
+    error_code = _error_number(fields[6])
+    movement_count = _digits(fields[10], "movement", 2) if fields[10].strip() else 0
     vitals: list[int | None] = []
     for text, what in zip(fields[7:10], ("systolic", "diastolic", "pulse"), strict=True):
         # With an error the meter blanks the vitals; without one they must all be digits.
-        vitals.append(None if error_code and text == BLANK_VITAL else _digits(text, what))
+        blank_or_zero = not text.strip() or text.strip().strip("0") == ""
+        vitals.append(None if error_code and blank_or_zero else _digits(text, what, 3))
     systolic, diastolic, pulse = vitals
     return ReadingLine(
         taken_at, error_code, systolic, diastolic, pulse, movement_count, subject_id=fields[5]

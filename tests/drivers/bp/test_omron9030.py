@@ -43,7 +43,7 @@ def test_line_decodes_whole_bytewise_and_with_garbage(line: bytes, event: BpResu
     assert [i for b in line for i in decoder.feed(bytes([b]))] == [event]
     items = decode_all(b"\xff\xfeNOISE\r\n" + line + b"tail")
     assert items == [
-        FrameError("wrong line length", offset=0, length=9),
+        FrameError("non-ASCII line", offset=0, length=9),
         event,
         FrameError("incomplete line", offset=9 + len(line), length=4),
     ]
@@ -54,18 +54,32 @@ def test_line_decodes_whole_bytewise_and_with_garbage(line: bytes, event: BpResu
     [
         (b"2024,05,01,09,30,\xe6\x82\xa3\xe8\x80\x85" + b" " * 14 + b",0,132,085,071,0\r\n",
          "non-ASCII line"),
-        (LINE[:20] + LINE[21:], "wrong line length"),
+        (LINE[:17] + b"X" * 21 + LINE[37:], "wrong field layout"),  # a 21-character ID
+        (b"A" * 70 + b"\r\n", "wrong field layout"),
         (LINE.replace(b"110101", b"11\x00101"), "non-ASCII line"),
         (LINE.replace(b",0,132", b";0,132"), "wrong field layout"),
         (LINE.replace(b"2024,05,01", b"2024,02,30"), "invalid date"),
         (LINE.replace(b"132", b"1 2"), "bad systolic field"),
         (LINE.replace(b",0,132", b",x,132"), "bad error field"),
+        (LINE.replace(b"132,085", b"1320,85"), "bad systolic field"),
         (LINE.replace(b"132", b"   "), "bad systolic field"),
     ],
 )  # fmt: skip
 def test_bad_lines_are_frame_errors(line: bytes, reason: str) -> None:
     """Malformed lines become FrameError values with a fixed reason and the next line decodes."""
     assert decode_all(line + LINE) == [FrameError(reason, offset=0, length=len(line)), READING]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        b"2024,5,1,9,30,ID-7,0,132,85,71,0\r\n",  # unpadded, short ID (gateways re-emit lines)
+        b"2024,05,01,09,30,110101199003074578  ,E0,132,085,071, \r\n",
+    ],
+)
+def test_unpadded_variants_decode_like_the_documented_layout(variant: bytes) -> None:
+    """Field order identifies format 5; padding and an E-prefixed error number are tolerated."""
+    assert decode_all(variant) == [READING]
 
 
 def test_overlong_line_is_capped_and_resyncs() -> None:

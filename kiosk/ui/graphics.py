@@ -27,6 +27,22 @@ GAUGE_MAX_MMHG = 300
 ICON_SIDES = {"bp_normal": 0, "bp_high_normal": 4, "bp_grade_1": 3, "bp_grade_2": 6, "warning": 3}
 ICON_DEFAULT_SIDES = 8  # grade 3: an octagon, like a stop sign
 WHITE = (1.0, 1.0, 1.0, 1.0)
+MIN_PICTURE_PX = 60  # below this the identify picture is left out (a notice took the room)
+# The identify picture's stylised code: three finder squares and some modules, 11 × 11.
+PICTURE_CODE = (
+    "11111011111",
+    "10001010001",
+    "10101110101",
+    "10001010001",
+    "11111011111",
+    "00000101100",
+    "11111010110",
+    "10001101001",
+    "10101011010",
+    "10001100101",
+    "11111010011",
+)
+PICTURE_CODE_MODULES = len(PICTURE_CODE)
 
 
 def _polygon(cx: float, cy: float, r: float, sides: int, turn: float) -> list[float]:
@@ -158,6 +174,74 @@ class CuffGuide(Widget):
             Line(points=[*p(0.34, 0.56), *p(0.80, 0.56)], width=line * 2)  # forearm on the table
             Color(*palette.primary)
             Line(points=[*p(0.268, 0.70), *p(0.318, 0.60)], width=line * 5)  # the cuff
+
+
+class IdentifyPicture(Widget):
+    """Two ways to identify, side by side: an ID card laid on the reader, and a phone showing a
+    QR code in a viewfinder. A stylised code, not a real one: nothing here can be scanned."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(pos=self._draw, size=self._draw)
+        App.get_running_app().bind(palette=self._draw)
+
+    def _draw(self, *_args: Any) -> None:
+        palette = App.get_running_app().palette
+        s = min(self.width / 2.4, self.height)  # the drawing is 2.4 s wide and s high
+        self.canvas.clear()
+        if s < MIN_PICTURE_PX:
+            return
+        x0 = self.center_x - 1.2 * s
+        y0 = self.center_y - 0.5 * s
+
+        def p(x: float, y: float) -> tuple[float, float]:
+            return (x0 + x * s, y0 + y * s)
+
+        def box(x: float, y: float, w: float, h: float) -> dict[str, Any]:
+            return {"pos": p(x, y), "size": (w * s, h * s)}
+
+        line = max(2.0, s * 0.02)
+        with self.canvas:
+            Color(*palette.border)
+            RoundedRectangle(**box(0.05, 0.06, 1.0, 0.26), radius=[s * 0.05])  # the reader
+            Line(points=[*p(0.10, 0.46), *p(0.10, 0.80)], width=line)  # down onto the reader
+            Line(points=[*p(0.04, 0.54), *p(0.10, 0.44), *p(0.16, 0.54)], width=line)
+            Color(*palette.surface)
+            for r in (0.07, 0.12):  # contactless waves on the reader's face
+                Line(circle=(*p(0.55, 0.12), r * s, -50, 50), width=line * 0.8)
+            Color(*palette.primary)
+            RoundedRectangle(**box(0.20, 0.36, 0.80, 0.50), radius=[s * 0.05])  # the card
+            Color(*palette.on_primary)
+            RoundedRectangle(**box(0.74, 0.46, 0.19, 0.30), radius=[s * 0.02])  # its photo
+            for y, length in ((0.75, 0.40), (0.64, 0.34), (0.53, 0.40), (0.44, 0.26)):
+                Line(points=[*p(0.28, y), *p(0.28 + length, y)], width=line * 0.8)
+            Color(*palette.border)
+            Line(points=[*p(1.22, 0.12), *p(1.22, 0.88)], width=line * 0.5)  # "or"
+            Color(*palette.text)
+            Line(rounded_rectangle=(*p(1.62, 0.04), 0.52 * s, 0.92 * s, s * 0.07), width=line)
+            Line(points=[*p(1.83, 0.88), *p(1.93, 0.88)], width=line)  # the phone's speaker
+            self._code(p, s, palette)
+
+    def _code(self, p: Any, s: float, palette: Any) -> None:
+        module = 0.36 * s / PICTURE_CODE_MODULES
+        ox, oy = p(1.70, 0.30)
+        Color(*theme.QR_LIGHT)  # codes are dark on light in every theme, as on a real phone
+        Rectangle(pos=(ox - module, oy - module), size=(0.36 * s + 2 * module,) * 2)
+        Color(*theme.QR_DARK)
+        for row, bits in enumerate(PICTURE_CODE):
+            for col, bit in enumerate(bits):
+                if bit == "1":
+                    y = oy + (PICTURE_CODE_MODULES - 1 - row) * module
+                    Rectangle(pos=(ox + col * module, y), size=(module, module))
+        Color(*palette.primary)  # viewfinder corners around the code
+        reach, pad = 0.09 * s, 0.05 * s  # outside the light square: visible in every theme
+        left, bottom = ox - pad, oy - pad
+        right, top = ox + 0.36 * s + pad, oy + 0.36 * s + pad
+        width = max(2.0, s * 0.018)
+        for cx, cy, dx, dy in ((left, bottom, 1, 1), (left, top, 1, -1)):
+            Line(points=[cx, cy + dy * reach, cx, cy, cx + dx * reach, cy], width=width)
+        for cx, cy, dx, dy in ((right, bottom, -1, 1), (right, top, -1, -1)):
+            Line(points=[cx, cy + dy * reach, cx, cy, cx + dx * reach, cy], width=width)
 
 
 def qr_texture(data: str) -> Texture:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.app import App
+from kivy.core.text import Label as CoreLabel
 from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
@@ -27,15 +28,48 @@ from kivy.uix.scrollview import ScrollView
 from kiosk.core import inputs as i
 from kiosk.ui import (
     graphics,  # noqa: F401 — registers SeverityIcon for the kv rules
+    linebreak,
     theme,
 )
 
 
+class KinsokuCoreLabel(CoreLabel):
+    """Kivy's core label, with Chinese text broken into lines by 禁则 before Kivy lays it out.
+
+    Only the layout pass sees the broken text (the widget's `text` is untouched); each line then
+    fits, so Kivy breaks nothing again. Text without CJK characters goes through unchanged.
+    """
+
+    text: str  # Kivy's property (annotation only, for mypy)
+
+    def render(self, real: bool = False) -> Any:
+        text = self.text
+        width = self._text_size[0]
+        if real or width is None or self.options["shorten"] or not linebreak.has_wide(text):
+            return super().render(real)
+        padding = self.options["padding"]  # left, top, right, bottom
+        available = width - padding[0] - padding[2]
+        if available <= 0:  # not laid out yet: nothing worth breaking carefully
+            return super().render(real)
+        extents = self.get_cached_extents()
+        self.text = linebreak.kinsoku_wrap(text, available, lambda part: extents(part)[0])
+        try:
+            return super().render(real)
+        finally:
+            self.text = text
+
+
 class KText(Label):
-    """Common base of labels and buttons: the kiosk font size for `role`, line height ≥1.3."""
+    """Common base of labels and buttons: the kiosk font size for `role`, line height ≥1.3,
+    Chinese line breaking (no `，` or `。` at a line start)."""
 
     role = StringProperty("body")
     tag = StringProperty("")
+
+    def _create_label(self) -> None:
+        super()._create_label()
+        if type(self._label) is CoreLabel:  # not a markup label
+            self._label.__class__ = KinsokuCoreLabel
 
 
 class KLabel(KText):

@@ -19,6 +19,10 @@ from kiosk.runtime import adapters
 from kiosk.ui.scripted import dev_like_config, run_scripted
 
 QR_TOKEN = "https://service.example/t/token-5c1e-94aa"
+DETAIL_SCREENSHOT = "detail.png"  # in the data dir
+KINSOKU_TEXT = (
+    "请携带身份证原件，到一号窗口（综合窗口）办理。材料齐全的，当场办结；不齐全的，一次告知。"
+)
 RIGHT_PIN = "2580"
 WRONG_PIN = "1234"
 Tour = Callable[[Any], Iterator[Any]]
@@ -214,6 +218,94 @@ def audit_all(p: Any) -> Iterator[Any]:
     p.notes["audit"] = results
 
 
+class RecordingSpeaker:
+    """Stands in for espeak-ng: records what would be said, and every stop."""
+
+    available = True
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def say(self, text: str, language: str) -> None:
+        """Record an utterance."""
+        self.calls.append(["say", text, language])
+
+    def stop(self) -> None:
+        """Record a stop."""
+        self.calls.append(["stop"])
+
+
+def online_item(host: Any) -> tuple[str, str]:
+    """(category id, item id) of the first item handled online (its detail shows a QR)."""
+    for category in host.catalogue.categories("zh"):
+        for item in host.catalogue.items(category.category_id, "zh"):
+            detail = host.catalogue.detail(item.item_id, "zh")
+            if detail is not None and detail.online_url:
+                return category.category_id, item.item_id
+    raise AssertionError("the catalogue has no online item")
+
+
+def kinsoku_lines(width_chars: int) -> dict[str, Any]:
+    """KINSOKU_TEXT laid out `width_chars` ideographs wide by a KLabel and by a plain Label."""
+    from kivy.uix.label import Label
+
+    from kiosk.ui.widgets import KLabel
+
+    label = KLabel(text=KINSOKU_TEXT)
+    label.texture_update()
+    width = label._label.get_extents("字" * width_chars)[0] + 1
+    label.width = width  # the kv rule makes text_size (width, None)
+    label.texture_update()
+    plain = Label(text=KINSOKU_TEXT, font_size=label.font_size, text_size=(width, None))
+    plain.texture_update()
+
+    def lines(core: Any) -> list[str]:
+        return ["".join(w.text for w in line.words) for line in core._cached_lines]
+
+    measure = label._label.get_extents
+    return {
+        "kinsoku": lines(label._label),
+        "plain": lines(plain._label),
+        "widths_ok": all(measure(line)[0] <= width for line in lines(label._label)),
+    }
+
+
+def voice_qr_kinsoku(p: Any) -> Iterator[Any]:
+    """Voice mode on; identify → services → an online item's QR (screenshot) → exit → wipe;
+    then Chinese text laid out at several widths."""
+    host = p.app.host
+    speaker = RecordingSpeaker()
+    host.speaker = speaker
+    entered: list[str] = []
+    yield from p.tap("access_voice")
+    yield p.until(lambda: host.views.accessibility.voice, "voice mode")
+    p.notes["voice_on_speech"] = p.app.current_screen.speech_text()
+    yield from p.tap("start_services")
+    yield p.state(State.IDENTIFY)
+    entered.append(p.app.current_screen.speech_text())
+    yield from p.tap("skip")
+    yield p.state(State.SERVICES)
+    entered.append(p.app.current_screen.speech_text())
+    category, item = online_item(host)
+    yield from p.tap(f"category_{category}")
+    yield p.until(lambda: p.views.catalogue.mode == "items", "items")
+    yield from p.tap(f"item_{item}")
+    yield p.until(lambda: p.views.catalogue.mode == "detail", "detail")
+    p.notes["online_url"] = p.views.catalogue.detail.online_url
+    qr = p.find("detail_qr")
+    p.app.current_screen.ids.scroll.scroll_to(qr, padding=10, animate=False)
+    yield from p.screenshot(host.data_dir / DETAIL_SCREENSHOT)
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    entered.append(p.app.current_screen.speech_text())
+    p.notes["calls_before_wipe"] = len(speaker.calls)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["entered_speech"] = entered
+    p.notes["calls"] = speaker.calls
+    p.notes["kinsoku"] = {str(n): kinsoku_lines(n) for n in range(4, 16)}
+
+
 TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "card_service_rating": (card_service_rating, {}),
     "qr_service": (qr_service, {}),
@@ -222,6 +314,7 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "pin_lockout": (pin_lockout, {}),
     "restart_request": (restart_request, {}),
     "audit_all": (audit_all, {}),
+    "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
 }
 
 

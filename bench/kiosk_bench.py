@@ -31,7 +31,6 @@ import gc
 import itertools
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.outbox_sink import OutboxSink
+from tests.fixtures.kivy_env import offscreen_kivy_env
 
 REPO = Path(__file__).resolve().parents[1]
 SOAK_SESSIONS = 10_000
@@ -77,15 +77,6 @@ IDENTIFIED_TIMEOUT_S = 10.0
 BENCH_CARDS = ("resident", "rare_name", "hkmotw_permit", "foreign_pr_2023")
 READ_RESPONSE_MIN_BYTES = 256  # the text block alone is 256 bytes: only a read answer is longer
 DEV_CONFIG = REPO / "config" / "dev.yaml"
-KIVY_ENV = {
-    "SDL_VIDEODRIVER": "offscreen",
-    "KIVY_NO_ARGS": "1",
-    "KIVY_LOG_MODE": "PYTHON",
-    "KIVY_NO_FILELOG": "1",
-    "KIVY_NO_CONSOLELOG": "1",
-    "KIVY_WINDOW": "sdl2",
-    "KIVY_GL_BACKEND": "sdl2",
-}
 # The baseline: a bare Kivy window (same size) with one Label and the same first-frame mark.
 BASELINE_SOURCE = """
 import os, time
@@ -204,7 +195,7 @@ def _drain(outbox: Outbox) -> None:
 
 
 def _kivy_env(kivy_home: Path) -> dict[str, str]:
-    return {**os.environ, **KIVY_ENV, "KIVY_HOME": str(kivy_home)}
+    return {**offscreen_kivy_env(kivy_home), "KIVY_NO_CONSOLELOG": "1"}
 
 
 def _bench_config(data_dir: Path) -> dict[str, Any]:

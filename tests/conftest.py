@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.broker import MosquittoBroker
+from tests.fixtures.kivy_env import offscreen_kivy_env
 from tests.fixtures.pty import PtyPair, open_raw_pty
 
 # Kivy reads these at import; set them before any test imports it (DESIGN.md §3).
@@ -44,18 +45,7 @@ def tmp_sqlite(tmp_path: Path) -> Path:
 @pytest.fixture
 def kivy_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment for a Kivy window in a subprocess: offscreen SDL, KIVY_HOME in a temp dir."""
-    home = tmp_path / "kivy-home"
-    home.mkdir()
-    env = {
-        **os.environ,
-        "SDL_VIDEODRIVER": "offscreen",
-        "KIVY_HOME": str(home),
-        "KIVY_NO_ARGS": "1",
-        "KIVY_LOG_MODE": "PYTHON",
-        "KIVY_NO_FILELOG": "1",
-        "KIVY_WINDOW": "sdl2",
-        "KIVY_GL_BACKEND": "sdl2",
-    }
+    env = offscreen_kivy_env(tmp_path / "kivy-home")
     for key, value in env.items():
         if key.startswith(("KIVY", "SDL")):
             monkeypatch.setenv(key, value)

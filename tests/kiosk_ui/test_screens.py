@@ -3,7 +3,6 @@ silence at the wipe, the detail QR decodes to the item's address, Chinese line b
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from drivers.camera.backends import make_decoder, to_gray
 from kiosk.ui.linebreak import NO_LINE_END, NO_LINE_START
+from tests.fixtures.kivy_env import offscreen_kivy_env
 from tests.kiosk_ui.test_flows import run_tour
 from tests.kiosk_ui.tours import DETAIL_SCREENSHOT, KINSOKU_TEXT
 
@@ -22,18 +22,7 @@ pytestmark = pytest.mark.ui
 def tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """The voice/QR/line-breaking tour's notes and its data directory (run once)."""
     tmp = tmp_path_factory.mktemp("screens")
-    home = tmp / "kivy-home"
-    home.mkdir()
-    env = {
-        **os.environ,
-        "SDL_VIDEODRIVER": "offscreen",
-        "KIVY_HOME": str(home),
-        "KIVY_NO_ARGS": "1",
-        "KIVY_LOG_MODE": "PYTHON",
-        "KIVY_NO_FILELOG": "1",
-        "KIVY_WINDOW": "sdl2",
-        "KIVY_GL_BACKEND": "sdl2",
-    }
+    env = offscreen_kivy_env(tmp / "kivy-home")
     notes, _events = run_tour("voice_qr_kinsoku", tmp, env)
     return notes, tmp / "data"
 

@@ -18,10 +18,27 @@ def connect_db(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
-    conn.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    # Switching a brand-new file to WAL takes a write lock and ignores the busy timeout: the
+    # kiosk and the agent starting together on a fresh outbox can see "database is locked".
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay_s = LOCK_RETRY_FIRST_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay_s)
+        delay_s = min(delay_s * 2, LOCK_RETRY_MAX_S * 10)
 
 
 def begin_immediate(conn: sqlite3.Connection) -> None:

@@ -245,10 +245,16 @@ class Outbox:
         return None
 
     def _bump_shed(self) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'shed_count'"
-            )
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'shed_count'"
+                )
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc).lower():
+                raise
+            # On a truly full disk even the counter cannot be written; the shed still counts
+            # for the caller (HeartbeatShed), and the disk watermark alerts the city.
 
     def _flag_full(self, reason: str, now: float) -> None:
         try:

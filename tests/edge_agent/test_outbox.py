@@ -185,6 +185,26 @@ def test_concurrent_writer_process_and_reader_share_one_sequence(tmp_sqlite: Pat
     assert len({e["id"] for e in seen}) == 2 * count
 
 
+def test_kiosk_and_agent_can_create_the_outbox_at_the_same_moment(tmp_path: Path) -> None:
+    """Two processes opening one brand-new outbox together both succeed (WAL switch retried)."""
+    repo = Path(__file__).resolve().parents[2]
+    for attempt in range(8):
+        path = tmp_path / f"fresh-{attempt}.sqlite3"
+        writers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, str(path), BOOT, "5"],
+                cwd=repo,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
+        for writer in writers:
+            _, err = writer.communicate(timeout=60)
+            assert writer.returncode == 0, err.decode()[-500:]
+        with open_box(path) as box:
+            assert box.depth() == 15
+
+
 def test_heartbeats_are_shed_oldest_first_at_the_size_cap(tmp_sqlite: Path) -> None:
     """At the cap, the oldest heartbeats make room for new events; the shed count is kept."""
     clock = Clock()

@@ -1,0 +1,1 @@
+"""One module per fault scenario; each has `run(workdir, quick) -> Result`."""

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from drivers.bp.events import BpResult, DecodedItem
 from drivers.bp.messages import UNKNOWN_ERROR_KEY, message_for
-from drivers.bp.protocol import BpProtocol, DiscardLog, MeasurementSession, SessionOutput
+from drivers.bp.protocol import BpProtocol, BufferedDecoder, MeasurementSession, SessionOutput
 from drivers.errors import DeviceTimeout
 
 BAUDRATE = 9600
@@ -154,19 +154,12 @@ def parse_line(line: bytes) -> ReadingLine:
     )
 
 
-class Omron9030Decoder:
+class Omron9030Decoder(BufferedDecoder):
     """Line decoder with a length cap; bad lines become FrameError values, resync on next LF."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
-        self._offset = 0  # stream offset of self._buf[0]
+        super().__init__()
         self._skipping = False  # inside an over-long line: drop through the next LF
-        self._discards = DiscardLog()
-
-    @property
-    def pending(self) -> bool:
-        """True while part of a line is buffered."""
-        return bool(self._buf)
 
     def feed(self, data: bytes) -> list[DecodedItem]:
         """Take more bytes; return readings and discarded lines (never raises)."""
@@ -213,14 +206,6 @@ class Omron9030Decoder:
         self._discards.close(out)
         out.append(reading.to_result())
         self._consume(len(raw))
-
-    def _consume(self, count: int) -> None:
-        del self._buf[:count]
-        self._offset += count
-
-    def _drop(self, count: int, reason: str, out: list[DecodedItem]) -> None:
-        self._discards.discard(reason, self._offset, count, out)
-        self._consume(count)
 
 
 class Omron9030Session:

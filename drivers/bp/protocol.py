@@ -137,3 +137,26 @@ class DiscardLog:
         if self._length:
             out.append(FrameError(self._reason, offset=self._offset, length=self._length))
             self._length = 0
+
+
+class BufferedDecoder:
+    """Shared state of the streaming decoders: bytes not yet decoded, their stream offset, and
+    the run of discarded bytes being coalesced."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._offset = 0  # stream offset of self._buf[0]
+        self._discards = DiscardLog()
+
+    @property
+    def pending(self) -> bool:
+        """True while part of a frame or line is buffered."""
+        return bool(self._buf)
+
+    def _consume(self, count: int) -> None:
+        del self._buf[:count]
+        self._offset += count
+
+    def _drop(self, count: int, reason: str, out: list[DecodedItem]) -> None:
+        self._discards.discard(reason, self._offset, count, out)
+        self._consume(count)

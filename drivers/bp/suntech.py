@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck, HostRequest
 from drivers.bp.messages import UNKNOWN_ERROR_KEY, message_for
-from drivers.bp.protocol import BpProtocol, DiscardLog, MeasurementSession
+from drivers.bp.protocol import BpProtocol, BufferedDecoder, MeasurementSession
 
 BAUDRATE = 9600
 HOST_START = 0x3A
@@ -193,18 +193,8 @@ def _decode_device(frame: bytes) -> CuffPressure | BpResult | DeviceAck | None:
     return None
 
 
-class SuntechDecoder:
+class SuntechDecoder(BufferedDecoder):
     """Both directions of the line: device replies become events, host requests HostRequest."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._offset = 0  # stream offset of self._buf[0]
-        self._discards = DiscardLog()
-
-    @property
-    def pending(self) -> bool:
-        """True while part of a frame is buffered."""
-        return bool(self._buf)
 
     def feed(self, data: bytes) -> list[DecodedItem]:
         """Take more bytes; return complete frames and discarded runs (never raises)."""
@@ -289,13 +279,7 @@ class SuntechDecoder:
     def _emit(self, event: DecodedItem, length: int, out: list[DecodedItem]) -> None:
         self._discards.close(out)
         out.append(event)
-        del self._buf[:length]
-        self._offset += length
-
-    def _drop(self, count: int, reason: str, out: list[DecodedItem]) -> None:
-        self._discards.discard(reason, self._offset, count, out)
-        del self._buf[:count]
-        self._offset += count
+        self._consume(length)
 
 
 def _new_session(timeout_s: float) -> MeasurementSession:

@@ -56,6 +56,7 @@ from kiosk.core.settings import SessionSettings
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.outbox_sink import OutboxSink
 from tests.fixtures.kivy_env import offscreen_kivy_env
+from tests.fixtures.resident_flows import synthetic_session
 
 REPO = Path(__file__).resolve().parents[1]
 SOAK_SESSIONS = 10_000
@@ -106,29 +107,6 @@ Bare().run()
 """
 
 
-def _card(n: int) -> i.CardIdentity:
-    # 18-character numbers with a fake check digit are fine here: the core only pseudonymises.
-    return i.CardIdentity("resident", "测试居民", f"44030519800101{n % 10000:04d}", True)
-
-
-def _flows(categories: list[str], n: int) -> list[i.Input]:
-    category = categories[n % len(categories)]
-    if n % 3 == 0:
-        return [
-            i.StartHealth(),
-            _card(n),
-            i.GiveConsent(),
-            i.StartMeasuring(),
-            i.CuffPressure(150),
-            i.CuffPressure(90),
-            i.BpMeasured(118 + n % 60, 70 + n % 40, 72, 90, None, "suntech"),
-            i.Finish(),
-            i.SelectLevel(1 + n % 5),
-            i.SubmitRating(),
-        ]
-    return [i.StartServices(), _card(n), i.SelectCategory(category), i.Search("sb"), i.Exit()]
-
-
 def _soak(sessions: int) -> list[Figure]:
     process = psutil.Process()
     with tempfile.TemporaryDirectory(prefix="kiosk-soak-") as tmp:
@@ -160,7 +138,7 @@ def _soak(sessions: int) -> list[Figure]:
         rejected = 0
         started = time.perf_counter()
         for n in range(sessions):
-            for event in _flows(categories, n):
+            for event in synthetic_session(n, categories[n % len(categories)], health_every=3):
                 try:
                     session.handle(event)
                 except KioskInputError:
@@ -392,7 +370,6 @@ class _CardProbe:
 
 
 def _latency_script(presentations: int, result: dict[str, Any]) -> Any:
-    from kiosk.core import inputs as i
     from kiosk.core.machine import State
 
     def script(p: Any) -> Iterator[Any]:

@@ -18,12 +18,12 @@ from config import load_config
 from edge_agent.agent import identity_of, outbox_path
 from edge_agent.contract import Event
 from edge_agent.outbox import Limits, Outbox
-from kiosk.core import inputs as i
 from kiosk.core.machine import KioskInputError
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.outbox_sink import OutboxSink
+from tests.fixtures.resident_flows import synthetic_session
 
 INPUT_INTERVAL_S = 0.02
 ALIVE_EVERY_S = 1.0
@@ -40,18 +40,6 @@ class ReportingOutbox(Outbox):
         sys.stdout.write(f"{event['id']} {event_type}\n")
         sys.stdout.flush()
         return event
-
-
-def _flow(n: int, category: str) -> list[i.Input]:
-    card = i.CardIdentity("resident", "测试居民", f"44030519800101{n % 10000:04d}", True)
-    if n % 2 == 0:
-        return [
-            *(i.StartHealth(), card, i.GiveConsent(), i.StartMeasuring()),
-            *(i.CuffPressure(150), i.CuffPressure(90)),
-            i.BpMeasured(118 + n % 60, 70 + n % 40, 72, 90, None, "suntech"),
-            *(i.Finish(), i.SelectLevel(1 + n % 5), i.SubmitRating()),
-        ]
-    return [i.StartServices(), card, i.SelectCategory(category), i.Search("sb"), i.Exit()]
 
 
 def main(argv: list[str]) -> int:
@@ -78,7 +66,7 @@ def main(argv: list[str]) -> int:
     next_alive = 0.0
     n = 0
     while True:
-        for event in _flow(n, categories[n % len(categories)]):
+        for event in synthetic_session(n, categories[n % len(categories)], health_every=2):
             if time.monotonic() >= next_alive:
                 box.report_kiosk_alive()
                 next_alive = time.monotonic() + ALIVE_EVERY_S

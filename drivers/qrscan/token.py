@@ -11,7 +11,7 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, get_args
 
 TokenKind = Literal[
     "url",
@@ -21,14 +21,7 @@ TokenKind = Literal[
     "health_code",
     "unknown",
 ]
-TOKEN_KINDS: tuple[TokenKind, ...] = (
-    "url",
-    "numeric",
-    "medical_insurance_code",
-    "e_social_security_card",
-    "health_code",
-    "unknown",
-)
+TOKEN_KINDS: tuple[TokenKind, ...] = get_args(TokenKind)
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
 _WEB_SCHEMES = ("http://", "https://")

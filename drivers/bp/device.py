@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import time
 from collections.abc import Callable, Generator
 
@@ -20,16 +19,6 @@ from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
 from drivers.simulation import PtySimulatorHost
 
 log = logging.getLogger(__name__)
-
-if sys.platform != "win32":
-    import termios
-
-    # pyserial's tcflush/tcdrain let termios.error (not an OSError) escape on a dead port and
-    # SerialLink does not convert it yet: treat it as the port being gone.
-    _TERMIOS_ERRORS: tuple[type[Exception], ...] = (termios.error,)
-else:
-    _TERMIOS_ERRORS = ()
-_RESET_ERRORS: tuple[type[Exception], ...] = (OSError, *_TERMIOS_ERRORS)
 
 DEFAULT_MEASUREMENT_TIMEOUT_S = 180.0
 ACK_TIMEOUT_S = 1.0
@@ -197,9 +186,9 @@ class BloodPressureMeter:
     def _reset_input(self, link: SerialLink) -> None:
         try:
             link.reset_input()
-        except _RESET_ERRORS as exc:
-            self._link.lost("port lost while clearing input")
-            raise DeviceDisconnected("port lost while clearing input") from exc
+        except DeviceDisconnected as exc:
+            self._link.lost(str(exc))
+            raise
 
     def _send(self, link: SerialLink, out: SessionOutput) -> None:
         if out.send:
@@ -211,9 +200,6 @@ class BloodPressureMeter:
         except DeviceDisconnected as exc:
             self._link.lost(str(exc))
             raise
-        except _TERMIOS_ERRORS as exc:
-            self._link.lost("port lost during write")
-            raise DeviceDisconnected("port lost during write") from exc
 
     def _read(self, link: SerialLink, timeout_s: float) -> bytes:
         try:

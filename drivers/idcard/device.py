@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import termios
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,6 @@ DEFAULT_BAUDRATE = 115200
 # Longest single blocking read, so a stuck port never hides a deadline for long.
 MAX_READ_SLICE_S = 0.5
 # Bound on draining stale input before a request (each read returns up to 4 KB).
-MAX_STALE_READS = 8
 
 
 class IdCardReader:
@@ -94,14 +92,8 @@ class IdCardReader:
         return result
 
     def _drop_stale_input(self, link: SerialLink) -> None:
-        """Discard a late answer to an earlier attempt so it is not taken for the next one.
-
-        Reads rather than `reset_input()`: tcflush on a vanished pty raises termios.error,
-        which SerialLink.reset_input does not translate; reads report the loss properly.
-        """
-        for _ in range(MAX_STALE_READS):
-            if not link.read(0.0):
-                break
+        """Discard a late answer to an earlier attempt so it is not taken for the next one."""
+        link.reset_input()
         self._decoder.reset()
 
     def _run(self, start: Callable[[ReaderProtocol, float], None]) -> IdCard | Response | None:
@@ -128,12 +120,6 @@ class IdCardReader:
                 protocol.abort()
                 self._links.lost(str(exc))
                 raise
-            except termios.error as exc:
-                # SerialLink.write's flush (tcdrain) on a vanished pty raises termios.error,
-                # which is not an OSError and escapes SerialLink's translation.
-                protocol.abort()
-                self._links.lost("port lost during write")
-                raise DeviceDisconnected("port lost during write") from exc
             except BaseException:
                 protocol.abort()
                 raise

@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -229,13 +230,19 @@ def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> No
 
 def test_not_root_without_root_option() -> None:
     """Without --root an unprivileged user is refused before anything happens."""
-    command = ["bash", str(INSTALL), "--config", str(EXAMPLE_CONFIG)]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv to drop privileges")
-        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory() as shared:
+        # The checkout may sit in a directory only root can enter (e.g. made by mktemp -d):
+        # give the unprivileged user its own readable copies of the script and the config.
+        os.chmod(shared, 0o755)
+        install = Path(shutil.copy(INSTALL, shared))
+        config = Path(shutil.copy(EXAMPLE_CONFIG, shared))
+        command = ["bash", str(install), "--config", str(config)]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                pytest.skip("running as root without setpriv to drop privileges")
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "run as root" in result.stderr
 

@@ -39,7 +39,7 @@ APT_PACKAGES=(
   udev logrotate
   libzbar0 libmtdev1        # pyzbar's decoder; Kivy's input provider
   libgl1 libegl1 libgles2 libgl1-mesa-dri   # Mesa GL
-  fonts-noto-cjk            # source of the Simplified-Chinese font (DESIGN.md §3)
+  fonts-noto-cjk            # source of the Simplified-Chinese font (docs/design.md §3)
   espeak-ng                 # offline read-aloud
 )
 EXTRA_PACKAGES=(mosquitto-clients)  # mosquitto_sub/pub for checking the link by hand

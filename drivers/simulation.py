@@ -148,7 +148,7 @@ class PtySimulatorHost:
 
     def _plug_locked(self) -> None:
         master, slave = os.openpty()
-        # Raw mode at once, or 0x03 is taken as Ctrl-C and bytes are echoed (DESIGN.md §2.4).
+        # Raw mode at once, or 0x03 is taken as Ctrl-C and bytes are echoed (docs/design.md §2.4).
         tty.setraw(slave)
         os.set_blocking(master, False)
         self._master, self._slave = master, slave

@@ -1,7 +1,7 @@
 """Agent-driven reconnects: exponential backoff with full jitter, reset only once stable.
 
 paho's own backoff has no jitter: 200 kiosks behind one restarted broker would reconnect
-within 0.2 s of each other (DESIGN.md §4). Full jitter draws each delay uniformly from
+within 0.2 s of each other (docs/design.md §4). Full jitter draws each delay uniformly from
 [0, min(cap, base * 2**attempt)].
 
 After an established connection is lost, the count resumes at LOSS_ATTEMPT: every kiosk of a

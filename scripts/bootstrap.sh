@@ -2,7 +2,7 @@
 # Bring a fresh Debian 12 machine to a working dev/test setup; quick and silent when already done.
 #   1. system packages (apt-get, as root; otherwise one message naming what to install)
 #   2. .venv with the pinned Python dependencies (requirements/lock.txt) and the project, editable
-#   3. the single-face Simplified-Chinese font Kivy needs (DESIGN.md §3), generated, never committed
+#   3. the single-face Simplified-Chinese font Kivy needs (docs/design.md §3), generated, never committed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

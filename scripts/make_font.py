@@ -1,7 +1,8 @@
 """Extract the Simplified-Chinese face of Debian's Noto Sans CJK collection as a single-face font.
 
 Kivy opens face 0 of a .ttc (Japanese glyph forms) and has no per-glyph fallback, so the app
-registers this one file as its default font (DESIGN.md §3). Generated at setup, never committed.
+registers this one file as its default font (docs/design.md §3). Generated at setup, never
+committed.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from tests.fixtures.broker import MosquittoBroker
 from tests.fixtures.kivy_env import offscreen_kivy_env
 from tests.fixtures.pty import PtyPair, open_raw_pty
 
-# Kivy reads these at import; set them before any test imports it (DESIGN.md §3).
+# Kivy reads these at import; set them before any test imports it (docs/design.md §3).
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")

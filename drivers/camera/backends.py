@@ -1,6 +1,6 @@
 """QR decoder backends behind one interface: grayscale frame in, payload texts out.
 
-Measured on this project's generated perturbation set (bench/qr_bench.py, DESIGN.md §2.5):
+Measured on this project's generated perturbation set (bench/qr_bench.py, docs/design.md §2.5):
 zxing-cpp is both the fastest and the most successful single backend; a second zxing pass on an
 unsharp-masked frame when the first finds nothing recovers defocused codes for ~1.8 ms more
 per empty 720p frame, and is the default. A pyzbar or OpenCV fallback added nothing measurable
@@ -45,7 +45,7 @@ def _unique(texts: list[str]) -> list[str]:
 
 
 class ZxingDecoder:
-    """zxing-cpp restricted to QR Code (all formats is ~10× slower, DESIGN.md §2.5)."""
+    """zxing-cpp restricted to QR Code (all formats is ~10× slower, docs/design.md §2.5)."""
 
     name = "zxing"
 

@@ -2,7 +2,7 @@
 
 The tool exists for testing the camera with sample images, so by default it prints what each
 image decodes to: `{"file": ..., "codes": ["text", ...]}`. Images that may hold a resident's
-code (credentials, DESIGN.md §2.3) are checked with `--redact`, which prints each code as its
+code (credentials, docs/design.md §2.3) are checked with `--redact`, which prints each code as its
 kind, length and the first 8 hex digits of its SHA-256 instead: enough to tell codes apart or
 confirm a known test code (`printf %s TEXT | sha256sum`) without copying a credential into a
 terminal, a scrollback or a ticket.

@@ -1,6 +1,6 @@
 """Serial scanner bytes: suffix-terminated ASCII lines and Honeywell serial commands (pure).
 
-Honeywell (and compatible) serial commands, DESIGN.md §2.3 and the vendors' serial programming
+Honeywell (and compatible) serial commands, docs/design.md §2.3 and the vendors' serial programming
 chapters: trigger activate `SYN T CR`, deactivate `SYN U CR`; menu commands `SYN M CR` + tag,
 subtag and data + storage (`.` non-volatile, `!` volatile). The scanner echoes a menu command
 with a status byte (ACK good, ENQ unknown tag/subtag, NAK value out of range) placed directly
@@ -20,7 +20,7 @@ TRIGGER_ON = bytes([SYN]) + b"T\r"
 TRIGGER_OFF = bytes([SYN]) + b"U\r"
 MENU_PREFIX = bytes([SYN]) + b"M\r"
 
-# A 300-character payload is the largest the project expects (DESIGN.md §2.5); QR version 40
+# A 300-character payload is the largest the project expects (docs/design.md §2.5); QR version 40
 # holds at most 4,296 alphanumeric characters, which no resident's code approaches.
 MAX_PAYLOAD_CHARS = 1024
 MAX_MENU_COMMAND_CHARS = 256

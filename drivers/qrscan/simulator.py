@@ -2,7 +2,7 @@
 
 It answers the Honeywell serial trigger (`SYN T CR` → one code after a read delay) and menu
 commands (echo + ACK), and never speaks first: pyserial flushes input when the driver opens
-the port (DESIGN.md §2.4), so output only follows a trigger or an operator `present` command.
+the port (docs/design.md §2.4), so output only follows a trigger or an operator `present` command.
 """
 
 from __future__ import annotations

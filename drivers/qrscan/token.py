@@ -1,7 +1,7 @@
 """QR payloads as opaque credentials: a token that never prints itself, and a coarse kind.
 
 Codes residents show (医保电子凭证, 电子社保卡, health codes) are short-lived tokens only an online
-service can verify (DESIGN.md §2.3): they are routed, never logged, printed or stored.
+service can verify (docs/design.md §2.3): they are routed, never logged, printed or stored.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Process set-up that must happen before Kivy is imported or any widget exists.
 
-Order matters (DESIGN.md §3): environment variables before `import kivy` (no argv parsing, logs
+Order matters (docs/design.md §3): environment variables before `import kivy` (no argv parsing, logs
 through stdlib logging, KIVY_HOME off ~/.kivy when asked), window options before the Window is
 created, and the one CJK font registered as DEFAULT_FONT before the first Label.
 """

@@ -20,7 +20,7 @@ from kivy.uix.widget import Widget
 from kiosk.ui import theme
 
 QR_BORDER_MODULES = 4  # the quiet zone QR readers need
-PREVIEW_MAX_FPS = 5.0  # DESIGN.md §2.5: a live preview costs a core with software GL
+PREVIEW_MAX_FPS = 5.0  # docs/design.md §2.5: a live preview costs a core with software GL
 PREVIEW_WIDTH_PX = 320
 GAUGE_MAX_MMHG = 300
 # Icon shape per severity: colour is never the only signal, the outline differs too.

@@ -14,7 +14,7 @@ from kiosk.core.i18n import Strings
 
 REFERENCE_HEIGHT_PX = 1080  # the 适老化 numbers below are stated for a 1080p screen
 
-# 适老化 floors (DESIGN.md §3, MIIT spec; body ≥28 px and headings ≥40 px at 1080p).
+# 适老化 floors (docs/design.md §3, MIIT spec; body ≥28 px and headings ≥40 px at 1080p).
 MIN_BODY_PX = 28.0
 MIN_HEADING_PX = 40.0
 MIN_TARGET_DP = 60.0

@@ -38,7 +38,7 @@ class FakeCard:
 
 
 def test_masking_matches_the_design_examples() -> None:
-    """110105********0123, 张*, 138****8000 — as DESIGN.md §3 shows them."""
+    """110105********0123, 张*, 138****8000 — as docs/design.md §3 shows them."""
     assert mask_id_number("110105199001010123") == "110105********0123"
     assert mask_id_number("110105900101012") == "110********1012"
     assert mask_name("张三") == "张*"

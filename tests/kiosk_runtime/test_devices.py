@@ -123,7 +123,7 @@ def test_a_scanned_code_reaches_the_core_as_kind_and_length_only(
     hub, inbox = hub_and_inbox
     simulator = hub.simulator("qrscan")
     assert simulator is not None
-    # pyserial flushes input on open (DESIGN.md §2.4): scan only once the port is open.
+    # pyserial flushes input on open (docs/design.md §2.4): scan only once the port is open.
     assert states.ok["qrscan"].wait(WAIT_S)
     simulator.control("present https://service.example/t/abcdef")
     shown = inbox.wait_for(i.QrShown)

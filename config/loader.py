@@ -122,6 +122,7 @@ def _resolve_paths(config: KioskConfig, base_dir: Path) -> KioskConfig:
             data_dir=_resolve(base_dir, config.paths.data_dir),
             catalogue=_resolve(base_dir, config.paths.catalogue),
             log_dir=_resolve_optional(base_dir, config.paths.log_dir),
+            private_dir=_resolve_optional(base_dir, config.paths.private_dir),
         ),
         mqtt=dataclasses.replace(
             config.mqtt,

@@ -186,6 +186,13 @@ class Paths:
     data_dir: Path = field(Path("/var/lib/civic-kiosk"))
     catalogue: Path = field(Path("catalogue.yaml"))
     log_dir: Path | None = field(None)
+    # Files only the kiosk (UI) user may read: BP history, PIN state. Not shared with the agent.
+    private_dir: Path | None = field(None)
+
+    @property
+    def kiosk_private_dir(self) -> Path:
+        """`private_dir`, or `DATA_DIR/kiosk-private` when the config leaves it out."""
+        return self.private_dir if self.private_dir is not None else self.data_dir / "kiosk-private"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 # Bring a fresh Debian 12 machine to a working dev/test setup; quick and silent when already done.
 #   1. system packages (apt-get, as root; otherwise one message naming what to install)
 #   2. .venv with the pinned Python dependencies (requirements/lock.txt) and the project, editable
-#   3. the single-face Simplified-Chinese font Kivy needs (docs/design.md §3), generated, never committed
+#   3. the npm packages of tools/contract-check (ajv, the AsyncAPI parser), from its lockfile
+#   4. the single-face Simplified-Chinese font Kivy needs (docs/design.md §3), generated, never committed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ SYSTEM_PACKAGES=(
   python3-venv       # venv/ensurepip for Debian's python3
   shellcheck         # the tests lint deploy/*.sh
   systemd            # systemd-analyze verifies deploy/systemd units in the tests
+  nodejs             # runs tools/contract-check: ajv and the AsyncAPI parser read docs/contract
 )
 
 missing=()
@@ -25,6 +27,10 @@ for pkg in "${SYSTEM_PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+# Debian ships npm as its own package; a NodeSource nodejs brings npm with it.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "bootstrap: missing system packages; as root run:" >&2
@@ -57,6 +63,16 @@ if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$stamp_input" 
   fi
   rm -f "$log"
   echo "$stamp_input" > "$stamp"
+fi
+
+# The contract checks' npm packages, exactly as locked, in the repository (never global).
+check_dir=tools/contract-check
+check_stamp=$check_dir/node_modules/.bootstrap-stamp
+check_input=$(sha256sum "$check_dir/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f $check_stamp || $(cat "$check_stamp") != "$check_input" ]]; then
+  echo "bootstrap: installing $check_dir npm packages"
+  npm ci --prefix "$check_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$check_input" > "$check_stamp"
 fi
 
 .venv/bin/python scripts/make_font.py

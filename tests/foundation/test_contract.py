@@ -189,7 +189,7 @@ def test_asyncapi_document_names_the_topics_and_existing_schemas() -> None:
     doc = yaml.safe_load((contract_dir / "asyncapi.yaml").read_text(encoding="utf-8"))
     assert doc["asyncapi"].startswith("3.")
     addresses = {channel["address"] for channel in doc["channels"].values()}
-    topics = topics_for("{prefix}", Identity("{city}", "{centre}", "{kiosk}"))
+    topics = topics_for("gov-kiosk/{version}", Identity("{city}", "{centre}", "{kiosk}"))
     assert {topics.events, topics.status, topics.commands} <= addresses
     refs = [ref for ref in _refs(doc) if ref.startswith("schemas/")]
     assert len(refs) >= len(EVENT_TYPES)

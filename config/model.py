@@ -106,12 +106,14 @@ class Mqtt:
     """The link to the city platform."""
 
     broker_url: str = field("mqtt://127.0.0.1:1883", check=broker_url)
+    # Exactly two topic levels, ROOT/vN, so every topic parameter is one level and the filters
+    # docs/contract/README.md documents (gov-kiosk/v1/+/+/+/events) are exact.
     topic_prefix: str = field(
         "gov-kiosk/v1",
         check=lambda v: (
             None
-            if re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*", v)
-            else "topic prefix: segments of letters, digits, '_', '-', '.', separated by '/'"
+            if re.fullmatch(r"[A-Za-z0-9_-]+/v[1-9][0-9]{0,2}", v)
+            else "topic prefix: exactly two levels, ROOT/vN (e.g. gov-kiosk/v1)"
         ),
     )
     tls: Tls = field(Tls())

@@ -144,6 +144,28 @@ def validate_command(message: Any) -> None:
     _raise_first(_validator("command.schema.json"), message)
 
 
+# docs/contract/README.md "Topics": gov-kiosk/{version}/{city}/{centre}/{kiosk}/{kind}, every
+# parameter exactly one level, so these filters are exact (tests/edge_agent/test_topics.py).
+TOPIC_ROOT = "gov-kiosk"
+CONTRACT_MAJOR = "v1"
+DEFAULT_PREFIX = f"{TOPIC_ROOT}/{CONTRACT_MAJOR}"
+ALL_EVENTS_FILTER = f"{DEFAULT_PREFIX}/+/+/+/events"
+ALL_STATUS_FILTER = f"{DEFAULT_PREFIX}/+/+/+/status"
+SHARED_INGEST_FILTER = f"$share/ingest/{ALL_EVENTS_FILTER}"
+_MQTT_WILDCARDS = frozenset("+#/")
+
+
+def city_events_filter(city: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The filter for every events topic of one city, e.g. gov-kiosk/v1/440300/+/+/events."""
+    return f"{prefix}/{_level(city, 'city')}/+/+/events"
+
+
+def _level(value: str, name: str) -> str:
+    if not value or _MQTT_WILDCARDS & set(value):
+        raise ContractError(f"must be one topic level without wildcards: {value!r}", name)
+    return value
+
+
 @dataclass(frozen=True)
 class Topics:
     """The per-kiosk MQTT topic tree (docs/contract/asyncapi.yaml)."""
@@ -154,6 +176,16 @@ class Topics:
 
 
 def topics_for(prefix: str, identity: Identity) -> Topics:
-    """Topics of one kiosk under `prefix` (e.g. gov-kiosk/v1)."""
-    base = f"{prefix}/{identity.city}/{identity.centre}/{identity.kiosk}"
+    """Topics of one kiosk under `prefix` (exactly two levels, ROOT/vN: gov-kiosk/v1)."""
+    levels = prefix.split("/")
+    if len(levels) != 2:  # ROOT and the major version
+        raise ContractError(f"topic prefix must be two levels, ROOT/vN: {prefix!r}", "prefix")
+    for index, level in enumerate(levels):
+        _level(level, f"prefix.{index}")
+    parts = (
+        _level(identity.city, "city"),
+        _level(identity.centre, "centre"),
+        _level(identity.kiosk, "kiosk"),
+    )
+    base = "/".join((prefix, *parts))
     return Topics(events=f"{base}/events", status=f"{base}/status", commands=f"{base}/commands")

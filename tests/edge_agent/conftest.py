@@ -66,15 +66,18 @@ def make_config(directory: Path, broker_url: str, **kwargs: Any) -> KioskConfig:
 
 @dataclass
 class CitySubscriber:
-    """Subscribes to PREFIX/#; validates every payload; keeps events in arrival order."""
+    """Subscribes to `filters`; validates every payload; keeps events in arrival order."""
 
     host: str
     port: int
     persistent: bool = False
+    filters: tuple[str, ...] = (f"{PREFIX}/#",)
+    client_id: str = field(default_factory=lambda: f"city-{uuid.uuid4().hex[:8]}")
     events: list[dict[str, Any]] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     batches: int = 0
+    subscribed: threading.Event = field(default_factory=threading.Event)
     _arrived: queue.Queue[None] = field(default_factory=queue.Queue)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,10 +85,11 @@ class CitySubscriber:
         """Connect (a persistent session, so a broker restart loses nothing) and subscribe."""
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"city-{uuid.uuid4().hex[:8]}",
+            client_id=self.client_id,
             clean_session=not self.persistent,
         )
-        client.on_connect = lambda c, *_: c.subscribe(f"{PREFIX}/#", qos=1)
+        client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in self.filters])
+        client.on_subscribe = lambda *_: self.subscribed.set()
         client.on_message = self._on_message
         client.reconnect_delay_set(1, 1)
         client.connect(self.host, self.port, keepalive=5)

@@ -38,7 +38,7 @@ class City:
     client_id: str = field(default_factory=lambda: f"city-{uuid.uuid4().hex[:8]}")
     first_seen: dict[str, float] = field(default_factory=dict)
     digests: dict[str, bytes] = field(default_factory=dict)
-    by_seq: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    by_seq: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
     arrivals: int = 0
     copies: Counter[str] = field(default_factory=Counter)
     conflicts: list[str] = field(default_factory=list)
@@ -101,10 +101,15 @@ class City:
             self.digests[event_id] = digest
             self.first_seen[event_id] = now
             self.types[str(event.get("type"))] += 1
-            key = (str(event.get("kiosk")), str(event.get("boot_id")), int(event.get("seq", 0)))
+            key = (
+                str(event.get("kiosk")),
+                str(event.get("boot_id")),
+                str(event.get("stream")),
+                int(event.get("seq", 0)),
+            )
             other = self.by_seq.setdefault(key, event_id)
             if other != event_id:
-                self.conflicts.append(f"seq {key[2]} of {key[0]} under two ids")
+                self.conflicts.append(f"{key[2]} seq {key[3]} of {key[0]} under two ids")
         elif known != digest:
             self.conflicts.append(f"id {event_id[:8]}… arrived with different content")
 

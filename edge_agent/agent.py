@@ -185,6 +185,7 @@ class Agent:
         self._next_alert_check = monotonic()
         self._next_purge = monotonic() + PURGE_EVERY_S
         self._last_alert: dict[str, float] = {}
+        self._connection = 0  # the presence number of the current connect (0: none yet)
         self.connect_times: list[float] = []
 
     # main loop -------------------------------------------------------------------------------
@@ -224,6 +225,8 @@ class Agent:
         self._timers()
 
     def _try_connect(self, now: float) -> None:
+        # A new number per attempt, durable before the Will carrying it reaches the broker.
+        self._connection = self.outbox.next_connection()
         will = Will(self.topics.status, presence.status_payload(self._offline("connection_lost")))
         link = MqttLink(self.settings, will)
         self.status.link = "connecting"
@@ -258,6 +261,7 @@ class Agent:
             self.identity,
             boot_id=self.outbox.boot_id,
             last_seq=self.outbox.last_seq(),
+            connection=self._connection,
             started_at=self.started_at,
             now=datetime.fromtimestamp(self._clock(), UTC),
             config_version=self.actions.versions().get("catalogue"),
@@ -287,6 +291,7 @@ class Agent:
             self.identity,
             boot_id=self.outbox.boot_id,
             last_seq=self.outbox.last_seq(),
+            connection=self._connection,
             reason=reason,
             now=datetime.fromtimestamp(self._clock(), UTC),
         )

@@ -6,7 +6,6 @@ The JSON Schemas under docs/contract/schemas are the source of truth; this modul
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +17,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from common.ids import uuid7
+
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "docs" / "contract"
 SCHEMA_DIR = CONTRACT_DIR / "schemas"
-SCHEMA_VERSION = 1
+# Two seq streams per boot_id (docs/contract/README.md "Order and gaps"): heartbeats, the only
+# events the outbox may shed, are numbered on their own so that a gap in "main" is always loss.
+MAIN_STREAM = "main"
+HEARTBEAT_STREAM = "heartbeat"
+STREAMS = (MAIN_STREAM, HEARTBEAT_STREAM)
 
 EVENT_TYPES: tuple[str, ...] = (
     "session.started",
@@ -71,6 +76,22 @@ def parse_ts(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
+def stream_of(event_type: str) -> str:
+    """The seq stream an event type is numbered in: `heartbeat` for heartbeats, else `main`."""
+    return HEARTBEAT_STREAM if event_type == "heartbeat" else MAIN_STREAM
+
+
+@cache
+def schema_version(event_type: str) -> int:
+    """The `schema` an event of this type carries: the `const` its schema file declares."""
+    if event_type not in EVENT_TYPES:
+        raise ContractError(f"unknown event type {event_type!r}", "type")
+    version: int = _registry().contents(f"{event_type}.schema.json")["properties"]["schema"][
+        "const"
+    ]
+    return version
+
+
 def new_event(
     event_type: str,
     data: Mapping[str, Any],
@@ -81,18 +102,20 @@ def new_event(
     now: datetime | None = None,
     event_id: str | None = None,
 ) -> Event:
-    """A complete event envelope; the id is fresh unless given (it must stay stable on retries)."""
+    """A complete event envelope; the id is a fresh UUIDv7 unless given (stable on retries)."""
     if event_type not in EVENT_TYPES:
         raise ContractError(f"unknown event type {event_type!r}", "type")
+    moment = now or datetime.now(UTC)
     return {
-        "id": event_id or str(uuid.uuid4()),
+        "id": event_id or uuid7(moment.timestamp()),
         "type": event_type,
-        "schema": SCHEMA_VERSION,
+        "schema": schema_version(event_type),
         "city": identity.city,
         "centre": identity.centre,
         "kiosk": identity.kiosk,
-        "ts": format_ts(now or datetime.now(UTC)),
+        "ts": format_ts(moment),
         "boot_id": boot_id,
+        "stream": stream_of(event_type),
         "seq": seq,
         "data": dict(data),
     }

@@ -31,6 +31,7 @@ _ANNOTATIONS = frozenset(
         "$schema",
         "$id",
         "$comment",
+        "$defs",  # only a container: what it holds constrains through a `$ref`
         "title",
         "description",
         "examples",
@@ -59,6 +60,11 @@ _SUPPORTED = _ANNOTATIONS | frozenset(
         "minItems",
         "maxItems",
         "contains",
+        "minContains",
+        "maxContains",
+        "if",
+        "then",
+        "else",
         "allOf",
         "anyOf",
         "oneOf",
@@ -84,6 +90,7 @@ _TYPE_TESTS = {
     "null": "{x} is None",
 }
 _GUARDS = {"object": "dict", "array": "list", "string": "str"}
+_DEFS = "#/$defs/"
 _NUMBER_OPS = {
     "minimum": "<",
     "maximum": ">",
@@ -124,6 +131,7 @@ class _Generator:
         self.sources: list[str] = []
         self._doc_functions: dict[str, tuple[str, bool]] = {}
         self._in_progress: set[str] = set()
+        self._current: list[str] = []  # the documents being compiled, innermost last
         self._counter = 0
 
     def load(self) -> dict[str, Any]:
@@ -142,17 +150,30 @@ class _Generator:
         self.namespace[name] = value
         return name
 
-    def document(self, schema_id: str) -> tuple[str, bool]:
-        """(function name, exact) for a whole document; cycles are allowed but not exact."""
-        if schema_id in self._doc_functions:
-            name, exact = self._doc_functions[schema_id]
-            return name, exact and schema_id not in self._in_progress
+    def document(self, schema_id: str, fragment: str = "") -> tuple[str, bool]:
+        """(function name, exact) for a document or one of its `$defs` (`fragment` "#/$defs/x").
+
+        Cycles are allowed but not exact.
+        """
+        key = schema_id + fragment
+        if key in self._doc_functions:
+            name, exact = self._doc_functions[key]
+            return name, exact and key not in self._in_progress
+        schema = self.documents[schema_id]
+        if fragment:
+            schema = schema.get("$defs", {}).get(fragment.removeprefix(_DEFS))
+            if schema is None:
+                raise _Unsure
         name = self._name("_doc")
-        self._doc_functions[schema_id] = (name, False)
-        self._in_progress.add(schema_id)
-        exact = self._function(name, self.documents[schema_id])
-        self._in_progress.discard(schema_id)
-        self._doc_functions[schema_id] = (name, exact)
+        self._doc_functions[key] = (name, False)
+        self._in_progress.add(key)
+        self._current.append(schema_id)
+        try:
+            exact = self._function(name, schema)
+        finally:
+            self._current.pop()
+            self._in_progress.discard(key)
+        self._doc_functions[key] = (name, exact)
         return name, exact
 
     def function(self, schema: Any) -> tuple[str, bool]:
@@ -196,9 +217,14 @@ class _Generator:
         exact = self._combinators(schema, x, lines, depth) and exact
         if "$ref" in schema:
             target = schema["$ref"]
-            if not isinstance(target, str) or target not in self.documents:
-                raise _Unsure  # fragments and remote refs: left to jsonschema
-            name, ref_exact = self.document(target)
+            if not isinstance(target, str):
+                raise _Unsure
+            if target.startswith(_DEFS) and self._current and "/" not in target[len(_DEFS) :]:
+                name, ref_exact = self.document(self._current[-1], target)
+            elif target in self.documents:
+                name, ref_exact = self.document(target)
+            else:
+                raise _Unsure  # other fragments and remote refs: left to jsonschema
             lines.append(f"{pad}if not {name}({x}): return False")
             exact = exact and ref_exact
         return exact
@@ -334,7 +360,17 @@ class _Generator:
             exact = self.emit(schema["items"], y, lines, depth + 1) and exact
         if "contains" in schema:
             name, sub_exact = self.function(schema["contains"])
-            lines.append(f"{pad}if not any({name}(i) for i in {x}): return False")
+            low, high = schema.get("minContains", 1), schema.get("maxContains")
+            if not _is_integer(low) or (high is not None and not _is_integer(high)):
+                raise _Unsure
+            if high is not None and not sub_exact:
+                raise _Unsure  # a conservative match would undercount: "at most" is unsure
+            if (low, high) == (1, None):
+                lines.append(f"{pad}if not any({name}(i) for i in {x}): return False")
+            elif (low, high) != (0, None):
+                count = f"sum(1 for i in {x} if {name}(i))"
+                test = _range_test(count, int(low), None if high is None else int(high))
+                lines.append(f"{pad}if not ({test}): return False")
             exact = exact and sub_exact
         return exact
 
@@ -361,6 +397,16 @@ class _Generator:
                 raise _Unsure  # a conservative branch could hide a second match
             else:
                 lines.append(f"{pad}if ({' + '.join(calls)}) != 1: return False")
+        if "if" in schema:
+            condition, condition_exact = self.function(schema["if"])
+            if not condition_exact:
+                raise _Unsure  # a wrong guess would check the wrong branch
+            lines.append(f"{pad}if {condition}({x}):")
+            lines.append(f"{pad}    pass")
+            exact = self.emit(schema.get("then", True), x, lines, depth + 1) and exact
+            lines.append(f"{pad}else:")
+            lines.append(f"{pad}    pass")
+            exact = self.emit(schema.get("else", True), x, lines, depth + 1) and exact
         if "not" in schema:
             name, negated_exact = self.function(schema["not"])
             if not negated_exact:

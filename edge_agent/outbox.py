@@ -1,7 +1,9 @@
 """The durable outbox: kiosk and agent processes share one SQLite file (WAL, synchronous=FULL).
 
-`put()` returns only once the event is on disk. The per-boot `seq` is taken in the same
-transaction as the insert, so every process writing to the file shares one sequence.
+`put()` returns only once the event is on disk. `seq` is taken per (boot_id, stream) in the
+same transaction as the insert, so every process writing to the file shares the sequences.
+The outbox mints `boot_id` itself whenever it sees a new kernel boot or is created fresh, so
+(boot_id, stream, seq) never repeats for the life of the file (docs/contract/README.md).
 Storage is bounded: heartbeats are shed first, oldest first; other events are never dropped
 silently - `OutboxFull` tells the caller, and a pending alert is left for the agent.
 """
@@ -19,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from edge_agent.contract import Event, Identity
+from common.ids import uuid7
+from edge_agent.contract import HEARTBEAT_STREAM, MAIN_STREAM, Event, Identity
 from edge_agent.db import BUSY_TIMEOUT_S, begin_immediate, connect_db
 from edge_agent.envelopes import build_batch, encode, new_event_ids
 from edge_agent.fastcheck import check_event
@@ -72,7 +75,10 @@ class Limits:
 
 
 def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
-    """The kernel's boot id (a UUID that changes every boot); a random one if unavailable."""
+    """The kernel's boot id (changes every boot); a random one if unavailable.
+
+    Only the outbox reads it, to tell a new boot; events carry the boot_id the outbox mints.
+    """
     try:
         text = path.read_text(encoding="ascii").strip()
         return str(uuid.UUID(text))
@@ -93,7 +99,7 @@ class Outbox:
         path: Path,
         identity: Identity,
         *,
-        boot_id: str | None = None,
+        kernel_boot_id: str | None = None,
         limits: Limits | None = None,
         clock: Clock = time.time,
         free_disk: FreeDisk | None = None,
@@ -101,13 +107,29 @@ class Outbox:
     ) -> None:
         self.path = Path(path)
         self.identity = identity
-        self.boot_id = boot_id or read_boot_id()
         self.limits = limits or Limits()
         self._clock = clock
         self._free_disk = free_disk or disk_free_bytes(self.path.parent)
         self._validate = validate
         self._conn = connect_db(self.path)
         migrate(self._conn)
+        self.boot_id = self._adopt_boot_id(kernel_boot_id or read_boot_id())
+
+    def _adopt_boot_id(self, kernel_boot_id: str) -> str:
+        # The first process of a kernel boot (kiosk or agent, whichever opens first) mints the
+        # boot_id under the write lock; the other adopts it. A file with no boot_id yet (new, or
+        # migrated from v3) gets a fresh one too: its seqs can never repeat an earlier boot's.
+        with self._write() as conn:
+            seen = conn.execute("SELECT value FROM meta WHERE key = 'kernel_boot_id'").fetchone()
+            mine = conn.execute("SELECT value FROM meta WHERE key = 'boot_id'").fetchone()
+            if seen is not None and mine is not None and str(seen[0]) == kernel_boot_id:
+                return str(mine[0])
+            boot_id = uuid7(self._clock())
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [("kernel_boot_id", kernel_boot_id), ("boot_id", boot_id)],
+            )
+            return boot_id
 
     def close(self) -> None:
         """Close the connection (the file stays)."""
@@ -130,15 +152,21 @@ class Outbox:
             raise
         self._conn.execute("COMMIT")
 
-    def _next_seq(self, conn: sqlite3.Connection, count: int = 1) -> int:
-        conn.execute(
-            "INSERT OR IGNORE INTO boot_seq(boot_id, last_seq) VALUES (?, 0)", (self.boot_id,)
-        )
-        row = conn.execute(
-            "UPDATE boot_seq SET last_seq = last_seq + ? WHERE boot_id = ? RETURNING last_seq",
-            (count, self.boot_id),
-        ).fetchone()
-        return int(row[0]) - count + 1
+    def _next_seqs(self, conn: sqlite3.Connection, counts: dict[str, int]) -> dict[str, int]:
+        """Take `counts[stream]` numbers of each stream; returns the first of each."""
+        first: dict[str, int] = {}
+        for stream, count in counts.items():
+            conn.execute(
+                "INSERT OR IGNORE INTO seq_streams(boot_id, stream, last_seq) VALUES (?, ?, 0)",
+                (self.boot_id, stream),
+            )
+            row = conn.execute(
+                "UPDATE seq_streams SET last_seq = last_seq + ? WHERE boot_id = ? AND stream = ?"
+                " RETURNING last_seq",
+                (count, self.boot_id, stream),
+            ).fetchone()
+            first[stream] = int(row[0]) - count + 1
+        return first
 
     def put(self, event_type: str, data: Mapping[str, Any], *, force: bool = False) -> Event:
         """Store one new event durably and return it; OutboxFull if it cannot be kept."""
@@ -157,16 +185,16 @@ class Outbox:
             pending,
             identity=self.identity,
             boot_id=self.boot_id,
-            first_seq=self.last_seq() + 1,
+            first_seqs={stream: last + 1 for stream, last in self.last_seqs().items()},
             moment=datetime.fromtimestamp(now, UTC),
             ids=new_event_ids(len(pending), now),
         )
         self._check(batch.events)
         try:
             with self._write() as conn:
-                first = self._next_seq(conn, len(pending))
-                if first != batch.first_seq:
-                    batch.renumber(first)
+                first = self._next_seqs(conn, batch.counts())
+                if any(batch.first_seqs[stream] != seq for stream, seq in first.items()):
+                    batch.renumber({**batch.first_seqs, **first})
                     self._check(batch.events)
                 rows = [
                     self._row(event, payload, now)
@@ -322,12 +350,27 @@ class Outbox:
         row = self._conn.execute("SELECT MIN(created_at) FROM events").fetchone()
         return None if row[0] is None else max(0.0, self._clock() - float(row[0]))
 
-    def last_seq(self) -> int:
-        """The highest seq handed out in this boot (0 if none)."""
-        row = self._conn.execute(
-            "SELECT last_seq FROM boot_seq WHERE boot_id = ?", (self.boot_id,)
-        ).fetchone()
-        return 0 if row is None else int(row[0])
+    def last_seqs(self) -> dict[str, int]:
+        """The highest seq handed out in this boot, per stream (0 if none)."""
+        rows = self._conn.execute(
+            "SELECT stream, last_seq FROM seq_streams WHERE boot_id = ?", (self.boot_id,)
+        )
+        found = {str(stream): int(last) for stream, last in rows}
+        return {MAIN_STREAM: 0, HEARTBEAT_STREAM: 0, **found}
+
+    def last_seq(self, stream: str = MAIN_STREAM) -> int:
+        """The highest seq handed out in this boot in `stream` (0 if none)."""
+        return self.last_seqs().get(stream, 0)
+
+    def next_connection(self) -> int:
+        """Count one more connection attempt and return its number (durable, never repeats)."""
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('connection', '0')")
+            row = conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'connection'"
+                " RETURNING value"
+            ).fetchone()
+            return int(row[0])
 
     def shed_count(self) -> int:
         """How many heartbeats were shed for space since the counter was last taken."""

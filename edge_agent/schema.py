@@ -8,13 +8,19 @@ Version 3: the totals are kept by the outbox code in the same transaction instea
 triggers cost ~1 us per event on insert and on delete, both under the write lock the kiosk
 and the agent share (measured). The index that finds heartbeats to shed covers only them,
 so other events no longer pay for it.
+Version 4: seq numbers per (boot_id, stream) (docs/contract/README.md "Order and gaps"), so
+heartbeats, the only events ever shed, leave gaps in their own stream only; boot_id, the
+kernel boot it belongs to and the presence connection counter live in meta (the outbox mints
+boot_id, so a fresh outbox in the same kernel boot gets a new one). A v3 boot's last seq
+carries over to both streams, so no (boot_id, stream, seq) repeats what its events already
+used; events still queued are left as they were stored.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE events (
@@ -65,12 +71,25 @@ UPDATE totals SET count = (SELECT count(*) FROM events),
                   bytes = (SELECT COALESCE(SUM(size), 0) FROM events);
 """
 
+_V3_TO_V4 = """
+CREATE TABLE seq_streams (
+    boot_id TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (boot_id, stream)
+) WITHOUT ROWID;
+INSERT INTO seq_streams SELECT boot_id, 'main', last_seq FROM boot_seq;
+INSERT INTO seq_streams SELECT boot_id, 'heartbeat', last_seq FROM boot_seq;
+DROP TABLE boot_seq;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('connection', '0');
+"""
+
 # version reached -> script that gets there from the one before
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V1_TO_V2, 3: _V2_TO_V3}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V1_TO_V2, 3: _V2_TO_V3, 4: _V3_TO_V4}
 
 EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("id", "event_id", "type", "payload", "created_at", "klass", "size", "expires_at"),
-    "boot_seq": ("boot_id", "last_seq"),
+    "seq_streams": ("boot_id", "stream", "last_seq"),
     "totals": ("only", "count", "bytes"),
     "device_state": ("device", "state", "updated_at"),
     "nonces": ("nonce", "expires_at"),

@@ -16,6 +16,8 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 PSEUDONYM_SYSTEM = "urn:civic-kiosk:pseudonym:"  # + key id: lets the city rotate keys
+ANONYMOUS_SYSTEM = "urn:civic-kiosk:anonymous-session"
+ANONYMOUS_DISPLAY = "anonymous resident"
 BP_PANEL_LOINC = "85354-9"
 SYSTOLIC_LOINC = "8480-6"
 DIASTOLIC_LOINC = "8462-4"
@@ -132,12 +134,16 @@ def _component(loinc: str, display: str, value: int) -> Data:
     }
 
 
-def _subject(subject: str | None, key_id: str) -> Data:
-    return (
-        {}
-        if subject is None
-        else {"subject": {"identifier": {"system": PSEUDONYM_SYSTEM + key_id, "value": subject}}}
-    )
+def _subject(subject: str | None, key_id: str, session_id: str) -> Data:
+    # The vital-signs profile requires a subject. Without consent there is no identity to give,
+    # so the reference names only the visit, under a system that says it is anonymous: a FHIR
+    # server keeps every anonymous visit apart and never mistakes one for a known patient.
+    if subject is None:
+        return {
+            "identifier": {"system": ANONYMOUS_SYSTEM, "value": session_id},
+            "display": ANONYMOUS_DISPLAY,
+        }
+    return {"identifier": {"system": PSEUDONYM_SYSTEM + key_id, "value": subject}}
 
 
 def _vital_signs() -> list[Data]:
@@ -152,8 +158,9 @@ def bp_observation(
     taken_at: datetime,
     subject: str | None,
     key_id: str,
+    session_id: str,
 ) -> Data:
-    """FHIR R4 Observation, blood-pressure profile (LOINC 85354-9), values in mm[Hg]."""
+    """FHIR R4 Observation, vital-signs blood-pressure profile (LOINC 85354-9), in mm[Hg]."""
     components = [
         _component(SYSTOLIC_LOINC, "Systolic blood pressure", systolic),
         _component(DIASTOLIC_LOINC, "Diastolic blood pressure", diastolic),
@@ -167,22 +174,22 @@ def bp_observation(
         "code": {
             "coding": [{"system": LOINC, "code": BP_PANEL_LOINC, "display": "Blood pressure panel"}]
         },
-        **_subject(subject, key_id),
+        "subject": _subject(subject, key_id, session_id),
         "effectiveDateTime": taken_at.astimezone(UTC).isoformat(timespec="seconds"),
         "component": components,
     }
 
 
 def heart_rate_observation(
-    pulse: int, *, taken_at: datetime, subject: str | None, key_id: str
+    pulse: int, *, taken_at: datetime, subject: str | None, key_id: str, session_id: str
 ) -> Data:
-    """FHIR R4 Observation, heart rate (LOINC 8867-4), in /min."""
+    """FHIR R4 Observation, vital-signs heart-rate profile (LOINC 8867-4), in /min."""
     return {
         "resourceType": "Observation",
         "status": "final",
         "category": _vital_signs(),
         "code": {"coding": [{"system": LOINC, "code": HEART_RATE_LOINC, "display": "Heart rate"}]},
-        **_subject(subject, key_id),
+        "subject": _subject(subject, key_id, session_id),
         "effectiveDateTime": taken_at.astimezone(UTC).isoformat(timespec="seconds"),
         "valueQuantity": _quantity(pulse, "/min", "/min"),
     }
@@ -217,11 +224,17 @@ def bp_measured(
     }
     if ok and systolic is not None and diastolic is not None:
         data["observation"] = bp_observation(
-            systolic, diastolic, mean, taken_at=taken_at, subject=subject, key_id=key_id
+            systolic,
+            diastolic,
+            mean,
+            taken_at=taken_at,
+            subject=subject,
+            key_id=key_id,
+            session_id=session_id,
         )
         if pulse is not None:
             data["heart_rate"] = heart_rate_observation(
-                pulse, taken_at=taken_at, subject=subject, key_id=key_id
+                pulse, taken_at=taken_at, subject=subject, key_id=key_id, session_id=session_id
             )
     if device_protocol:
         data["device_protocol"] = device_protocol[:32]

@@ -10,11 +10,11 @@ table and its actions can be read side by side; pure parts live in render, resid
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
+from common.ids import uuid7
 from config.privacy import pseudonymise
 from drivers.pii import mask_name
 from kiosk.core import events as ev
@@ -81,7 +81,7 @@ class Session:
         wall_clock: Callable[[], datetime],
         history: ReadingHistory | None = None,
         pin_gate: PinGate | None = None,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_id: Callable[[], str] = uuid7,
     ) -> None:
         self.settings = settings
         self._sink = sink

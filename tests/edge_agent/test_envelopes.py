@@ -38,13 +38,15 @@ def test_spliced_payloads_are_exactly_encode_of_each_event() -> None:
         items,
         identity=IDENTITY,
         boot_id=BOOT,
-        first_seq=7,
+        first_seqs={"main": 7, "heartbeat": 3},
         moment=datetime.fromtimestamp(NOW, UTC),
         ids=new_event_ids(len(items), NOW),
     )
-    batch.renumber(41)
+    batch.renumber({"main": 41, "heartbeat": 9})
     payloads = batch.payloads()
-    assert [e["seq"] for e in batch.events] == list(range(41, 41 + len(items)))
+    main = [e["seq"] for e in batch.events if e["type"] != "heartbeat"]
+    assert main == list(range(41, 41 + len(items) - 1))
+    assert [e["seq"] for e in batch.events if e["type"] == "heartbeat"] == [9]
     for event, payload in zip(batch.events, payloads, strict=True):
         assert payload == encode(event)
         assert json.loads(payload) == event
@@ -58,7 +60,7 @@ def test_unknown_type_in_a_batch_is_refused() -> None:
             [("test", {}), ("card.photo", {})],
             identity=IDENTITY,
             boot_id=BOOT,
-            first_seq=1,
+            first_seqs={},
             moment=datetime.fromtimestamp(NOW, UTC),
             ids=new_event_ids(2, NOW),
         )
@@ -81,28 +83,28 @@ def test_event_ids_are_unique_time_ordered_version_7_uuids() -> None:
 def test_seq_taken_by_another_writer_is_renumbered_and_valid(tmp_sqlite: Path) -> None:
     """If another process took the guessed seqs meanwhile, stored payloads carry the real ones."""
     with (
-        Outbox(tmp_sqlite, IDENTITY, boot_id=BOOT) as box,
-        Outbox(tmp_sqlite, IDENTITY, boot_id=BOOT) as other,
+        Outbox(tmp_sqlite, IDENTITY, kernel_boot_id=BOOT) as box,
+        Outbox(tmp_sqlite, IDENTITY, kernel_boot_id=BOOT) as other,
     ):
         box.put_many([("test", {"index": 0})])
-        stale = box.last_seq
+        stale = box.last_seqs
 
-        def guess_then_race() -> int:
+        def guess_then_race() -> dict[str, int]:
             seen = stale()
             other.put_many([("test", {"index": 1}), ("test", {"index": 2})])
             return seen
 
-        box.last_seq = guess_then_race  # type: ignore[method-assign]
+        box.last_seqs = guess_then_race  # type: ignore[method-assign]
         events = box.put_many([("test", {"index": 3}), ("heartbeat", SAMPLE_DATA["heartbeat"])])
-        assert [e["seq"] for e in events] == [4, 5]
+        assert [(e["stream"], e["seq"]) for e in events] == [("main", 4), ("heartbeat", 1)]
         stored = [json.loads(r.payload) for r in box.peek(limit=10)]
-    assert [e["seq"] for e in stored] == [1, 2, 3, 4, 5]
+    assert [e["seq"] for e in stored] == [1, 2, 3, 4, 1]
     assert stored[-2:] == events
 
 
 def test_a_held_write_lock_is_waited_for_then_taken(tmp_sqlite: Path) -> None:
     """put() waits while another connection holds the write lock and completes once it is free."""
-    with Outbox(tmp_sqlite, IDENTITY, boot_id=BOOT) as box:
+    with Outbox(tmp_sqlite, IDENTITY, kernel_boot_id=BOOT) as box:
         holder = sqlite3.connect(tmp_sqlite, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         done = threading.Event()
@@ -127,7 +129,7 @@ def test_a_write_lock_never_freed_gives_the_busy_error(
 ) -> None:
     """After BUSY_TIMEOUT_S the caller gets SQLite's 'database is locked', nothing half-done."""
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_S", 0.05)
-    with Outbox(tmp_sqlite, IDENTITY, boot_id=BOOT) as box:
+    with Outbox(tmp_sqlite, IDENTITY, kernel_boot_id=BOOT) as box:
         holder = sqlite3.connect(tmp_sqlite, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         with pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -158,7 +160,7 @@ class _Link:
 
 def test_pubacks_of_one_poll_are_deleted_in_one_transaction(tmp_sqlite: Path) -> None:
     """Several PUBACKs handled together cost one delete; a refusal among them keeps its rows."""
-    box = _CountingOutbox(tmp_sqlite, IDENTITY, boot_id=BOOT)
+    box = _CountingOutbox(tmp_sqlite, IDENTITY, kernel_boot_id=BOOT)
     with box:
         box.put_many([("test", {"index": i}) for i in range(30)])
         publisher = Publisher(box, "t/events", lambda: NOW, inflight_max=3, batch_max_events=10)
@@ -190,7 +192,7 @@ def test_totals_match_the_rows_whatever_happens(
     clock = [NOW]
     path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
     limits = Limits(max_bytes=12_000, min_free_disk_bytes=0, heartbeat_ttl_s=100)
-    with Outbox(path, IDENTITY, boot_id=BOOT, limits=limits, clock=lambda: clock[0]) as box:
+    with Outbox(path, IDENTITY, kernel_boot_id=BOOT, limits=limits, clock=lambda: clock[0]) as box:
         for action, amount in steps:
             clock[0] += 7
             try:
@@ -213,7 +215,7 @@ def test_totals_match_the_rows_whatever_happens(
 
 def test_only_heartbeats_are_indexed_for_shedding(tmp_sqlite: Path) -> None:
     """The shedding lookup uses the partial index, which must-keep events do not pay for."""
-    with Outbox(tmp_sqlite, IDENTITY, boot_id=BOOT) as box:
+    with Outbox(tmp_sqlite, IDENTITY, kernel_boot_id=BOOT) as box:
         assert outbox_module.CLASS_SHED == 1
         plan = box._conn.execute(
             "EXPLAIN QUERY PLAN SELECT rowid FROM events WHERE klass = 1 ORDER BY rowid LIMIT 1"

@@ -41,7 +41,7 @@ class Clock:
 
 
 def open_box(path: Path, **kwargs: object) -> Outbox:
-    return Outbox(path, IDENTITY, boot_id=BOOT, **kwargs)  # type: ignore[arg-type]
+    return Outbox(path, IDENTITY, kernel_boot_id=BOOT, **kwargs)  # type: ignore[arg-type]
 
 
 def test_put_returns_valid_event_with_per_boot_seq(tmp_sqlite: Path) -> None:
@@ -51,7 +51,7 @@ def test_put_returns_valid_event_with_per_boot_seq(tmp_sqlite: Path) -> None:
     for event in events:
         validate_event(event)
     assert [e["seq"] for e in events] == [1, 2, 3]
-    assert {e["boot_id"] for e in events} == {BOOT}
+    assert {e["boot_id"] for e in events} == {box.boot_id}
 
 
 def test_events_survive_reopen_in_order(tmp_sqlite: Path) -> None:
@@ -71,7 +71,7 @@ def test_new_boot_restarts_sequence(tmp_sqlite: Path) -> None:
     with open_box(tmp_sqlite) as box:
         box.put("test", {})
     other = str(uuid.uuid4())
-    with Outbox(tmp_sqlite, IDENTITY, boot_id=other) as box:
+    with Outbox(tmp_sqlite, IDENTITY, kernel_boot_id=other) as box:
         assert box.put("test", {})["seq"] == 1
 
 
@@ -93,7 +93,9 @@ def test_migrates_v1_database(tmp_sqlite: Path) -> None:
     with open_box(tmp_sqlite, clock=clock) as box:
         assert box.depth() == 3
         assert [r.type for r in box.peek()] == ["test", "heartbeat", "test"]
-        assert box.put("test", {})["seq"] == 4
+        # since v4 the outbox mints boot_id: new events never continue the legacy (boot, seq)
+        event = box.put("test", {})
+        assert (event["boot_id"] != BOOT, event["stream"], event["seq"]) == (True, "main", 1)
         clock.now += 3600
         assert box.purge_expired() == 1
         assert [r.type for r in box.peek()] == ["test", "test", "test"]
@@ -150,7 +152,7 @@ import sys
 from pathlib import Path
 from edge_agent.contract import Identity
 from edge_agent.outbox import Outbox
-box = Outbox(Path(sys.argv[1]), Identity("440300", "c1", "k1"), boot_id=sys.argv[2])
+box = Outbox(Path(sys.argv[1]), Identity("440300", "c1", "k1"), kernel_boot_id=sys.argv[2])
 for i in range(int(sys.argv[3])):
     box.put("test", {"index": i, "note": "writer"})
 """
@@ -224,8 +226,8 @@ def test_heartbeats_are_shed_oldest_first_at_the_size_cap(tmp_sqlite: Path) -> N
 
 def test_must_keep_events_raise_outbox_full_and_leave_an_alert(tmp_sqlite: Path) -> None:
     """When only must-keep events remain, put() raises OutboxFull and nothing is dropped."""
-    box = open_box(tmp_sqlite, limits=Limits(max_bytes=2000, min_free_disk_bytes=0))
-    stored = [box.put("test", {"index": i})["id"] for i in range(9)]  # ~221 bytes each
+    box = open_box(tmp_sqlite, limits=Limits(max_bytes=2200, min_free_disk_bytes=0))
+    stored = [box.put("test", {"index": i})["id"] for i in range(9)]  # ~237 bytes each
     with pytest.raises(OutboxFull) as full:
         box.put("test", {"index": 9})
     assert full.value.reason == "size_cap"

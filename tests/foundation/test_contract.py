@@ -73,8 +73,21 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "observation": {
             "resourceType": "Observation",
             "status": "final",
-            "category": [{"coding": [{"code": "vital-signs"}]}],
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "vital-signs",
+                        }
+                    ]
+                }
+            ],
             "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            "subject": {
+                "identifier": {"system": "urn:civic-kiosk:anonymous-session", "value": SESSION},
+                "display": "anonymous resident",
+            },
             "effectiveDateTime": "2026-11-23T08:15:30.123Z",
             "component": [COMPONENT, DIASTOLIC],
         },
@@ -108,8 +121,9 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "state": "online",
         "agent_version": "0.1.0",
         "started_at": "2026-11-23T08:00:00.000Z",
+        "connection": 3,
     },
-    "agent.offline": {"state": "offline", "reason": "connection_lost"},
+    "agent.offline": {"state": "offline", "reason": "connection_lost", "connection": 3},
     "agent.alert": {"kind": "outbox_full", "message": "only events that are never shed remain"},
     "test": {"note": "commissioning", "index": 0, "count": 1},
 }
@@ -159,6 +173,10 @@ def test_batch_of_events_validates() -> None:
         ("test", {"seq": 0}, "seq"),
         ("test", {"kiosk": "k/07"}, "kiosk"),
         ("rating.submitted", {"data": {**SAMPLE_DATA["rating.submitted"], "level": 6}}, "level"),
+        ("heartbeat", {"stream": "main"}, "stream"),
+        ("test", {"stream": "heartbeat"}, "stream"),
+        ("test", {"id": "6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab"}, "id"),
+        ("agent.online", {"data": {**SAMPLE_DATA["agent.online"], "connection": 0}}, "connection"),
     ],
 )
 def test_contract_refuses_what_must_not_leave_the_kiosk(

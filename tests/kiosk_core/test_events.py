@@ -62,7 +62,16 @@ def test_bp_subject_only_when_identified_and_consenting() -> None:
     assert consented["consent"] is True
     for data in (declined, anonymous):
         assert data["subject"] is None
-        assert "subject" not in data["observation"]
+        # FHIR vital-signs needs a subject (issue 10 item 18): the visit, never an identity
+        for observation in (data["observation"], data["heart_rate"]):
+            assert observation["subject"] == {
+                "identifier": {
+                    "system": "urn:civic-kiosk:anonymous-session",
+                    "value": data["session_id"],
+                },
+                "display": "anonymous resident",
+            }
+        assert SUBJECT not in repr(data)
         assert data["consent"] is False
 
 
@@ -187,3 +196,13 @@ def test_any_input_sequence_produces_only_valid_events(
     # ContractSink validates on put; reaching here means every event matched its schema
     text = repr(rig.sink.events)
     assert ID_NUMBER not in text
+
+
+def test_session_ids_the_kiosk_mints_are_uuid7() -> None:
+    """Every id the kiosk mints is UUIDv7 (contract decision 6), session ids included."""
+    import uuid
+
+    rig = make_rig()
+    rig.send(i.StartServices(), card())
+    (data,) = rig.sink.of_type("card.read")
+    assert uuid.UUID(data["session_id"]).version == 7

@@ -26,6 +26,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.runner import Figure
+from bench.validation_bench import figures as validation_figures
 from config import load_config
 from edge_agent.agent import STATUS_FILE, Agent, open_outbox
 from tests.fixtures.broker import MosquittoBroker
@@ -363,6 +364,7 @@ def run(quick: bool) -> list[Figure]:
         Figure(f"agent.drain_{backlog // 1000}k.peak_rss_mb", rss, "MB", "agent process"),
         Figure(f"agent.storm_{fleet}.peak_share_per_100ms", peak_share, "", "goal <= 0.05"),
         Figure(f"agent.storm_{fleet}.spread_s", spread, "s", "first to last reconnect"),
+        *validation_figures(quick),
     ]
 
 

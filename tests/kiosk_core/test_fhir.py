@@ -147,6 +147,11 @@ def _two_systolic(data: dict[str, Any]) -> None:
     data["observation"]["component"] = [first, copy.deepcopy(first)]
 
 
+def _systolic_for_mean(data: dict[str, Any]) -> None:
+    component = data["observation"]["component"]
+    component[2] = copy.deepcopy(component[0])
+
+
 def _systolic_for_diastolic(data: dict[str, Any]) -> None:
     component = data["observation"]["component"]
     component[1] = copy.deepcopy(component[0])
@@ -161,6 +166,7 @@ BREAKAGES: dict[str, Callable[[dict[str, Any]], object]] = {
     "category_anything": lambda d: d["observation"].update(category=[{"text": "whatever"}]),
     "category_two": lambda d: d["observation"]["category"].append({"text": "extra"}),
     "two_systolic": _two_systolic,
+    "two_systolic_beside_diastolic": _systolic_for_mean,
     "systolic_twice_no_diastolic": _systolic_for_diastolic,
     "heart_rate_empty_code": lambda d: d["heart_rate"].update(code={}),
     "heart_rate_no_codings": lambda d: d["heart_rate"].update(code={"coding": []}),

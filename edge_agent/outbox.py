@@ -119,17 +119,24 @@ class Outbox:
         # The first process of a kernel boot (kiosk or agent, whichever opens first) mints the
         # boot_id under the write lock; the other adopts it. A file with no boot_id yet (new, or
         # migrated from v3) gets a fresh one too: its seqs can never repeat an earlier boot's.
+        known = self._boot_id_for(kernel_boot_id)  # the usual case needs no write lock
+        if known is not None:
+            return known
         with self._write() as conn:
-            seen = conn.execute("SELECT value FROM meta WHERE key = 'kernel_boot_id'").fetchone()
-            mine = conn.execute("SELECT value FROM meta WHERE key = 'boot_id'").fetchone()
-            if seen is not None and mine is not None and str(seen[0]) == kernel_boot_id:
-                return str(mine[0])
+            known = self._boot_id_for(kernel_boot_id)
+            if known is not None:
+                return known
             boot_id = uuid7(self._clock())
             conn.executemany(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                 [("kernel_boot_id", kernel_boot_id), ("boot_id", boot_id)],
             )
             return boot_id
+
+    def _boot_id_for(self, kernel_boot_id: str) -> str | None:
+        if self._meta("kernel_boot_id") != kernel_boot_id:
+            return None
+        return self._meta("boot_id")
 
     def close(self) -> None:
         """Close the connection (the file stays)."""

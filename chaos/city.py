@@ -1,8 +1,9 @@
 """The city side of a chaos run: a persistent MQTT subscriber that de-duplicates by event id.
 
 It keeps, per event id, the first arrival time and a digest of the event, so that a duplicate
-can be told apart from a *different* event carrying the same (kiosk, boot_id, seq) or the same
-id with other content - both are bugs the suite must catch, while same-id repeats are allowed.
+can be told apart from a *different* event carrying the same (kiosk, boot_id, stream, seq) or
+the same id with other content - both are bugs the suite must catch, while same-id repeats are
+allowed.
 """
 
 from __future__ import annotations

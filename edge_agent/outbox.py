@@ -113,6 +113,7 @@ class Outbox:
         self._validate = validate
         self._conn = connect_db(self.path)
         migrate(self._conn)
+        self._last_connection = 0  # the highest presence number this process handed out
         self.boot_id = self._adopt_boot_id(kernel_boot_id or read_boot_id())
 
     def _adopt_boot_id(self, kernel_boot_id: str) -> str:
@@ -370,14 +371,29 @@ class Outbox:
         return self.last_seqs().get(stream, 0)
 
     def next_connection(self) -> int:
-        """Count one more connection attempt and return its number (durable, never repeats)."""
-        with self._write() as conn:
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('connection', '0')")
-            row = conn.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'connection'"
-                " RETURNING value"
-            ).fetchone()
-            return int(row[0])
+        """Count one more connection attempt and return its number (durable, never repeats).
+
+        On a full disk the count cannot be stored; the number is then kept above every one this
+        process handed out, which a restart before the disk frees up can repeat.
+        """
+        floor = self._last_connection + 1
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('connection', '0')")
+                row = conn.execute(
+                    "UPDATE meta SET value = MAX(CAST(value AS INTEGER) + 1, ?)"
+                    " WHERE key = 'connection' RETURNING value",
+                    (floor,),
+                ).fetchone()
+                self._last_connection = int(row[0])
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc).lower():
+                raise
+            # A full disk must not keep the kiosk from connecting (it could not even say so):
+            # the number is still above every one sent, and the next write moves past it.
+            stored = int(self._meta("connection") or 0)
+            self._last_connection = max(stored + 1, floor)
+        return self._last_connection
 
     def shed_count(self) -> int:
         """How many heartbeats were shed for space since the counter was last taken."""

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import uuid
 from pathlib import Path
+from typing import Any
 
 from edge_agent.contract import Identity, validate_event
 from edge_agent.outbox import Limits, Outbox
@@ -120,6 +121,32 @@ def test_connection_numbers_grow_across_reopen_and_kernel_boots(tmp_sqlite: Path
     with _box(tmp_sqlite, kernel=str(uuid.uuid4())) as box:
         numbers.append(box.next_connection())
     assert numbers == [1, 2, 3, 4]
+
+
+class _FullDisk(Outbox):
+    """An outbox whose disk fills up on demand (SQLite's own error, as a full disk gives it)."""
+
+    full = False
+
+    def _write(self) -> Any:
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        return super()._write()
+
+
+def test_a_full_disk_still_gives_a_connection_number_above_every_one_sent(
+    tmp_sqlite: Path,
+) -> None:
+    """No room to count: the agent still connects, and the numbers never go back or repeat."""
+    box = _FullDisk(tmp_sqlite, IDENTITY, kernel_boot_id=KERNEL, free_disk=lambda: 10**12)
+    with box:
+        assert box.next_connection() == 1
+        box.full = True
+        assert [box.next_connection(), box.next_connection()] == [2, 3]
+        box.full = False
+        assert box.next_connection() == 4
+    with _box(tmp_sqlite) as reopened:
+        assert reopened.next_connection() == 5
 
 
 def test_a_v3_outbox_migrates_keeping_rows_and_starting_a_fresh_boot(tmp_sqlite: Path) -> None:

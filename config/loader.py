@@ -64,6 +64,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(source, [Problem("", f"YAML error at {where}: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(source, [Problem("", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        # PyYAML composes nodes recursively: a few hundred levels of [[[... exhaust the stack.
+        raise ConfigError(source, [Problem("", "YAML nested too deeply")]) from None
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> KioskConfig:

@@ -18,6 +18,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from edge_agent.errors import AgentError
+
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "docs" / "contract"
 SCHEMA_DIR = CONTRACT_DIR / "schemas"
 SCHEMA_VERSION = 1
@@ -43,7 +45,7 @@ EVENT_TYPES: tuple[str, ...] = (
 Event = dict[str, Any]
 
 
-class ContractError(ValueError):
+class ContractError(AgentError, ValueError):
     """An event or payload that does not match docs/contract; `path` locates the first problem."""
 
     def __init__(self, message: str, path: str = "") -> None:

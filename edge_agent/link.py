@@ -20,6 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge_agent.errors import AgentError
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 5.0
@@ -27,7 +29,7 @@ DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 REFUSAL_MIN = 0x80  # MQTT v5: reason codes >= 0x80 are failures
 
 
-class LinkError(ConnectionError):
+class LinkError(AgentError, ConnectionError):
     """The connection could not be made or was lost; `reason` is short and free of secrets."""
 
     def __init__(self, reason: str) -> None:

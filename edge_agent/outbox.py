@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from edge_agent.contract import Event, Identity
 from edge_agent.db import BUSY_TIMEOUT_S, begin_immediate, connect_db
 from edge_agent.envelopes import build_batch, encode, new_event_ids
+from edge_agent.errors import AgentError
 from edge_agent.fastcheck import check_event
 from edge_agent.schema import SCHEMA_VERSION, SchemaMismatch, migrate
 
@@ -36,7 +37,7 @@ Clock = Callable[[], float]
 FreeDisk = Callable[[], int]
 
 
-class OutboxError(Exception):
+class OutboxError(AgentError):
     """Root of outbox errors."""
 
 

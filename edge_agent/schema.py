@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from edge_agent.errors import AgentError
+
 SCHEMA_VERSION = 3
 
 _V1 = """
@@ -78,7 +80,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SchemaMismatch(Exception):
+class SchemaMismatch(AgentError, RuntimeError):
     """The database is newer than this code or its tables are not what its version says."""
 
 

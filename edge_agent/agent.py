@@ -36,7 +36,9 @@ from edge_agent.link import (
     Message,
     MqttLink,
     TlsSettings,
+    TlsSetupError,
     Will,
+    tls_context,
 )
 from edge_agent.outbox import HeartbeatShed, Limits, Outbox, OutboxError, disk_free_bytes
 from edge_agent.publisher import Publisher
@@ -192,12 +194,28 @@ class Agent:
     # main loop -------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Run until `stop` is set, then go offline cleanly."""
+        """Run until `stop` is set, then go offline cleanly; TlsSetupError if TLS cannot work."""
         try:
+            self.check_tls_files()
             while not stop.is_set():
                 self.step()
         finally:
             self.shutdown()
+
+    def check_tls_files(self) -> None:
+        """TlsSetupError (and the reason in the status file) if the TLS files are unusable.
+
+        Checked once before the first attempt: a missing CA file or a key that does not match
+        its certificate is fixed on the kiosk, not by retrying (and never by going plaintext).
+        """
+        tls = self.settings.tls
+        if not self.settings.wants_tls or tls is None:
+            return
+        try:
+            tls_context(tls)
+        except TlsSetupError as exc:
+            self.status.last_error = exc.reason
+            raise
 
     def step(self) -> None:
         """One iteration: connect if due, network I/O, publish, timers."""

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from config import ConfigError, KioskConfig, load_config
+from config.privacy import install_redaction
 from edge_agent.agent import STATUS_FILE, Agent, link_settings, open_outbox
 from edge_agent.commands import load_private_key, make_command, sign_command
 from edge_agent.contract import ContractError, validate_batch, validate_event
@@ -45,13 +46,19 @@ def _config(path: str) -> KioskConfig:
 EXIT_SETUP_ERROR = 2  # as for a ConfigError: the files on the kiosk need fixing
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run the agent until SIGTERM/SIGINT; exit 2 with one message if its TLS files are unusable."""
+def configure_logging() -> None:
+    """stdlib logging to stderr, every handler redacting PII with the kiosk's own filter."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction(logging.getLogger())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the agent until SIGTERM/SIGINT; exit 2 with one message if its TLS files are unusable."""
+    configure_logging()
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:

@@ -127,12 +127,11 @@ class Actions:
         args = command["args"]
         kind, version, content = args.get("kind"), args.get("version"), args.get("content")
         invalid = result_data(command["id"], command["type"], "rejected", "invalid_payload")
-        if kind not in self.config_files or not isinstance(content, str):
+        known = isinstance(kind, str) and kind in self.config_files  # kind may be unhashable
+        raw = _utf8(content) if isinstance(content, str) else None
+        if not known or raw is None or len(raw) > MAX_CONFIG_BYTES:
             return invalid
         if not isinstance(version, str) or not 0 < len(version) <= VERSION_MAX_CHARS:
-            return invalid
-        raw = _utf8(content)
-        if raw is None or len(raw) > MAX_CONFIG_BYTES:
             return invalid
         try:
             self.validators.get(kind, default_validator)(raw)

@@ -21,8 +21,8 @@ MAX_NUMBER_CHARS = 32  # far above any number a command carries (a 64-bit int ha
 _ESCAPE_RE = re.compile(rb"\\.", re.DOTALL)
 # After escapes are gone a string is a quote, non-quotes, a quote: linear, no backtracking.
 _STRING_RE = re.compile(rb'"[^"]*"')
-_NOT_BRACKET_RE = re.compile(rb"[^\[\]{}]")
-_OPENERS = frozenset(b"[{")
+_AS_PARENS = bytes.maketrans(b"[{]}", b"(())")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
 class MalformedJson(AgentError, ValueError):
@@ -35,18 +35,16 @@ def nesting_depth_exceeds(payload: bytes, max_depth: int) -> bool:
     Tokenises like JSON for every prefix the JSON parser would accept, so the parser can
     never recurse deeper than measured here.
     """
-    brackets = _NOT_BRACKET_RE.sub(b"", _STRING_RE.sub(b"", _ESCAPE_RE.sub(b"", payload)))
-    depth = 0
-    for byte in brackets:
-        if byte in _OPENERS:
-            depth += 1
-            if depth > max_depth:
-                return True
-        else:
-            depth -= 1
-            if depth < 0:
-                return True
-    return False
+    without_strings = _STRING_RE.sub(b"", _ESCAPE_RE.sub(b"", payload))
+    brackets = without_strings.translate(_AS_PARENS, delete=_NOT_BRACKETS)
+    # Each pass removes every innermost "()" (one nesting level) at C speed: a balanced
+    # sequence nested d deep is gone after exactly d passes. What is left after max_depth
+    # passes is deeper, or unbalanced (a close before its open), and JSON refuses both.
+    for _ in range(max_depth):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"()", b"")
+    return bool(brackets)
 
 
 def _number(text: str) -> int | float:

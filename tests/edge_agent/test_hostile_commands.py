@@ -141,13 +141,14 @@ def test_bounded_json_caps_numbers_depth_and_size() -> None:
     assert nesting_depth_exceeds(b'[[["\\\\"]]]', 2)
 
 
-def _json_values() -> st.SearchStrategy[Any]:
+def _json_values(codec: str | None = None) -> st.SearchStrategy[Any]:
+    """JSON values; with codec=None strings may hold lone surrogates (\\ud800 once dumped)."""
     scalars = (
         st.none()
         | st.booleans()
         | st.integers()
         | st.floats(allow_nan=False)
-        | st.text(alphabet=st.characters(codec=None), max_size=20)
+        | st.text(alphabet=st.characters(codec=codec), max_size=20)
     )
     return st.recursive(
         scalars,
@@ -180,22 +181,23 @@ def _raw_messages() -> st.SearchStrategy[bytes]:
             surrogate,
             st.integers(1, 3),
         ).map(str.encode),
-        st.sampled_from(sorted(HOSTILE.values())),
+        st.sampled_from(sorted(HOSTILE)).map(HOSTILE.__getitem__),
         st.integers(1, 3000).map(lambda n: b'{"command":' + b"[" * n + b"]" * n + b"}"),
     )
 
 
 def _signed_messages() -> st.SearchStrategy[bytes]:
     key = load_private_key(DEV_KEY)
+    signable = _json_values("utf-8")  # the city signs UTF-8: no lone surrogates
     args = st.one_of(
         st.fixed_dictionaries(
             {
-                "kind": st.sampled_from(["catalogue", "ui_texts", "other"]),
-                "version": st.text(max_size=70),
-                "content": st.text(max_size=200) | st.just(ALIAS_BOMB),
+                "kind": st.sampled_from(["catalogue", "ui_texts", "other"]) | signable,
+                "version": st.text(max_size=70) | signable,
+                "content": st.text(max_size=200) | st.just(ALIAS_BOMB) | signable,
             }
         ),
-        _json_values().filter(lambda v: isinstance(v, dict)),
+        signable.filter(lambda v: isinstance(v, dict)),
     )
     return st.builds(
         lambda kind, a: json.dumps(sign_command(key, make_command(kind, TARGET, a))).encode(),
@@ -237,3 +239,13 @@ def test_set_config_of_any_kind_refuses_a_yaml_alias_bomb(agent: Agent) -> None:
     assert event["data"]["reason"] == "invalid_payload"
     assert "values" in event["data"]["detail"]["problem"]
     assert not (agent.config.paths.data_dir / "ui-texts.yaml").exists()
+
+
+def test_set_config_with_a_non_string_kind_is_an_invalid_payload(agent: Agent) -> None:
+    """A signed set_config whose kind is a list (unhashable) is rejected, not a TypeError."""
+    key = load_private_key(DEV_KEY)
+    args = {"kind": ["ui_texts"], "version": "1", "content": "version: '1'\n"}
+    command = sign_command(key, make_command("set_config", TARGET, args))
+    event = agent.handle_command(json.dumps(command).encode())
+    assert event is not None
+    assert event["data"]["reason"] == "invalid_payload"

@@ -308,6 +308,15 @@ def load_catalogue(path: str | Path) -> Catalogue:
 
 def catalogue_from_bytes(data: bytes, source: str) -> Catalogue:
     """Validate a catalogue document given as bytes (UTF-8 YAML or JSON); ConfigError if bad."""
+    return catalogue_from_data(parse_bounded_document(data, source), source)
+
+
+def parse_bounded_document(data: bytes, source: str) -> Any:
+    """A UTF-8 YAML/JSON document within the catalogue's byte and node limits; ConfigError if not.
+
+    Every document the city can send (any set_config kind) is read through this, so an alias
+    bomb is refused before anything walks it.
+    """
     if len(data) > MAX_DOCUMENT_BYTES:
         problem = Problem("", f"larger than {MAX_DOCUMENT_BYTES} bytes")
         raise ConfigError(source, [problem])
@@ -316,14 +325,20 @@ def catalogue_from_bytes(data: bytes, source: str) -> Catalogue:
     except UnicodeDecodeError as exc:
         problem = Problem("", f"not UTF-8 (byte {exc.start})")
         raise ConfigError(source, [problem]) from None
-    return catalogue_from_data(parse_yaml(text, source), source)
+    raw = parse_yaml(text, source)
+    _check_node_count(raw, source)
+    return raw
+
+
+def _check_node_count(raw: Any, source: str) -> None:
+    if _node_count_exceeds(raw, MAX_NODES):
+        problem = Problem("", f"more than {MAX_NODES} values (YAML aliases included)")
+        raise ConfigError(source, [problem])
 
 
 def catalogue_from_data(raw: Any, source: str) -> Catalogue:
     """Validate an already-parsed catalogue document; ConfigError lists every problem."""
-    if _node_count_exceeds(raw, MAX_NODES):
-        problem = Problem("", f"more than {MAX_NODES} values (YAML aliases included)")
-        raise ConfigError(source, [problem])
+    _check_node_count(raw, source)
     problems: list[Problem] = []
     header = build(_Document, raw, "", problems)
     data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,6 +65,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(source, [Problem("", f"YAML error at {where}: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(source, [Problem("", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        # PyYAML composes nodes recursively: a few hundred levels of [[[... exhaust the stack.
+        raise ConfigError(source, [Problem("", "YAML nested too deeply")]) from None
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> KioskConfig:
@@ -158,8 +162,41 @@ def decode_key_text(text: str) -> bytes | None:
         return None
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1): traffic never leaves."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _plaintext_checks(config: KioskConfig) -> list[Problem]:
+    """mqtt:// carries everything in clear: never credentials, and off-box only when declared."""
+    mqtt = config.mqtt
+    parts = urlsplit(mqtt.broker_url)
+    tls = mqtt.tls
+    if parts.scheme != "mqtt" or any((tls.ca_file, tls.cert_file, tls.key_file)):
+        return []  # mqtts://, or TLS files with mqtt:// (reported on its own)
+    problems = [
+        Problem(f"mqtt.{name}", "credentials are never sent over plaintext mqtt://; use mqtts://")
+        for name, value in (("username", mqtt.username), ("password_file", mqtt.password_file))
+        if value is not None
+    ]
+    if not mqtt.allow_plaintext and not is_loopback_host(parts.hostname or ""):
+        problems.append(
+            Problem(
+                "mqtt.broker_url",
+                f"plaintext mqtt:// to {parts.hostname}, which is not loopback; use mqtts:// "
+                "(or set mqtt.allow_plaintext: true on a closed network)",
+            )
+        )
+    return problems
+
+
 def _cross_checks(config: KioskConfig) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _plaintext_checks(config)
     tls = config.mqtt.tls
     scheme = urlsplit(config.mqtt.broker_url).scheme
     if scheme == "mqtts" and tls.ca_file is None:

@@ -120,6 +120,10 @@ class Mqtt:
     username: str | None = field(None)
     password_file: Path | None = field(None)
     keepalive_s: int = field(30, check=in_range(5, 600))
+    allow_plaintext: bool = field(
+        False,
+        doc="allow mqtt:// to a non-loopback broker (closed networks only; never with a password)",
+    )
 
 
 @dataclass(frozen=True)

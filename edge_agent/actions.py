@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from config.catalogue import parse_bounded_document
+from config.loader import ConfigError
 from edge_agent.commands import Command, result_data
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -29,19 +29,31 @@ Validator = Callable[[bytes], None]
 
 
 def default_validator(content: bytes) -> None:
-    """Well-formed YAML/JSON mapping with a `version`; ValueError otherwise."""
-    try:
-        document = yaml.safe_load(content.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError):
-        raise ValueError("not well-formed UTF-8 YAML/JSON") from None
-    if not isinstance(document, dict) or "version" not in document:
-        raise ValueError("expected a mapping with a version")
+    """Well-formed YAML/JSON mapping with a `version`, within the catalogue's limits."""
+    content_version(content)
 
 
 def content_version(content: bytes) -> str:
-    """The `version` field of a (validated) config document, as text."""
-    document = yaml.safe_load(content.decode("utf-8"))
+    """The `version` field of a config document, as text; ValueError if there is none.
+
+    Every kind is parsed through the catalogue's bounded reader (size, nesting, node count):
+    a few hundred bytes of YAML aliases must not expand into gigabytes.
+    """
+    try:
+        document = parse_bounded_document(content, "set_config")
+    except ConfigError as exc:
+        problems = "; ".join(p.message for p in exc.problems)
+        raise ValueError(f"not well-formed UTF-8 YAML/JSON within limits: {problems}") from None
+    if not isinstance(document, dict) or "version" not in document:
+        raise ValueError("expected a mapping with a version")
     return str(document["version"])
+
+
+def _utf8(text: str) -> bytes | None:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from a \ud800 escape in the JSON
+        return None
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -115,12 +127,11 @@ class Actions:
         args = command["args"]
         kind, version, content = args.get("kind"), args.get("version"), args.get("content")
         invalid = result_data(command["id"], command["type"], "rejected", "invalid_payload")
-        if kind not in self.config_files or not isinstance(content, str):
+        known = isinstance(kind, str) and kind in self.config_files  # kind may be unhashable
+        raw = _utf8(content) if isinstance(content, str) else None
+        if not known or raw is None or len(raw) > MAX_CONFIG_BYTES:
             return invalid
         if not isinstance(version, str) or not 0 < len(version) <= VERSION_MAX_CHARS:
-            return invalid
-        raw = content.encode("utf-8")
-        if len(raw) > MAX_CONFIG_BYTES:
             return invalid
         try:
             self.validators.get(kind, default_validator)(raw)

@@ -22,9 +22,10 @@ from config import KioskConfig
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
 from edge_agent.actions import Actions, Validator
-from edge_agent.commands import Rejected, Verifier, load_public_key, result_data
-from edge_agent.contract import Identity, topics_for
+from edge_agent.commands import Verifier, load_public_key
+from edge_agent.contract import ContractError, Event, Identity, topics_for
 from edge_agent.heartbeat import heartbeat_data
+from edge_agent.intake import CommandIntake
 from edge_agent.link import (
     CONNECT_TIMEOUT_S,
     Acked,
@@ -35,7 +36,9 @@ from edge_agent.link import (
     Message,
     MqttLink,
     TlsSettings,
+    TlsSetupError,
     Will,
+    tls_context,
 )
 from edge_agent.outbox import HeartbeatShed, Limits, Outbox, OutboxError, disk_free_bytes
 from edge_agent.publisher import Publisher
@@ -173,6 +176,7 @@ class Agent:
             diagnostics=self._diagnostics,
             clock=clock,
         )
+        self.intake = CommandIntake(self.verifier, self.actions)
         self.status = AgentStatus(pid=os.getpid())
         self.link: MqttLink | None = None
         self.state_log = LinkStateLog()
@@ -191,12 +195,28 @@ class Agent:
     # main loop -------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Run until `stop` is set, then go offline cleanly."""
+        """Run until `stop` is set, then go offline cleanly; TlsSetupError if TLS cannot work."""
         try:
+            self.check_tls_files()
             while not stop.is_set():
                 self.step()
         finally:
             self.shutdown()
+
+    def check_tls_files(self) -> None:
+        """TlsSetupError (and the reason in the status file) if the TLS files are unusable.
+
+        Checked once before the first attempt: a missing CA file or a key that does not match
+        its certificate is fixed on the kiosk, not by retrying (and never by going plaintext).
+        """
+        tls = self.settings.tls
+        if not self.settings.wants_tls or tls is None:
+            return
+        try:
+            tls_context(tls)
+        except TlsSetupError as exc:
+            self.status.last_error = exc.reason
+            raise
 
     def step(self) -> None:
         """One iteration: connect if due, network I/O, publish, timers."""
@@ -218,7 +238,7 @@ class Agent:
                 try:
                     self.publisher.pump(self.link)
                 except LinkError as exc:
-                    self._went_down(exc.reason)
+                    self._drop_link(exc.reason)
                 self.backoff.tick()
             elif self._connect_deadline is not None and self._mono() > self._connect_deadline:
                 self._drop_link("connect timeout")
@@ -233,20 +253,18 @@ class Agent:
         try:
             link.connect()
         except LinkError as exc:
-            self._went_down(exc.reason)
+            self._drop_link(exc.reason)
             return
         self.link = link
         self._connect_deadline = now + CONNECT_TIMEOUT_S
 
     def _handle(self, event: object) -> None:
-        if isinstance(event, Acked):
-            self.publisher.acked(event.mid, refused=event.refused, reason=event.reason)
-        elif isinstance(event, Connected):
+        if isinstance(event, Connected):
             self._on_connected()
         elif isinstance(event, Disconnected):
-            self._went_down(event.reason)
+            self._drop_link(event.reason)
         elif isinstance(event, Message) and event.topic == self.topics.commands:
-            self._on_command(event.payload)
+            self.handle_command(event.payload)
 
     def _on_connected(self) -> None:
         assert self.link is not None
@@ -270,10 +288,7 @@ class Agent:
         try:
             self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
         except LinkError as exc:
-            self._went_down(exc.reason)
-
-    def _went_down(self, reason: str) -> None:
-        self._drop_link(reason)
+            self._drop_link(exc.reason)
 
     def _drop_link(self, reason: str) -> None:
         if self.link is not None:
@@ -326,29 +341,16 @@ class Agent:
 
     # commands --------------------------------------------------------------------------------
 
-    def _on_command(self, payload: bytes) -> None:
+    def handle_command(self, payload: bytes) -> Event | None:
+        """Any bytes from the commands topic: the command.result stored for them, if any."""
+        data = self.intake.handle(payload, now=self._clock(), monotonic=self._mono())
+        if data is None:
+            return None
         try:
-            command = self.verifier.verify(payload, self._clock())
-        except Rejected as rejected:
-            log.warning("command rejected: %s", rejected.reason)
-            data = result_data(
-                rejected.command_id, rejected.command_type, "rejected", rejected.reason
-            )
-        else:
-            try:
-                data = self.actions.run(command)
-            except OSError as exc:
-                data = result_data(
-                    command["id"],
-                    command["type"],
-                    "failed",
-                    "execution_failed",
-                    {"problem": type(exc).__name__},
-                )
-        try:
-            self.outbox.put("command.result", data)
-        except OutboxError as exc:
+            return self.outbox.put("command.result", data)
+        except (OutboxError, ContractError) as exc:
             log.error("could not store a command result: %s", exc)
+            return None
 
     def _diagnostics(self) -> dict[str, Any]:
         return {
@@ -382,11 +384,15 @@ class Agent:
             uptime_s=now - self._started_mono,
             now=self._clock(),
         )
+        unreported = self.intake.take_unreported()
+        data["commands_rejected_unreported"] = unreported
         try:
             self.outbox.put("heartbeat", data)
         except HeartbeatShed:
+            self.intake.restore_unreported(unreported)
             log.info("heartbeat shed: outbox full")
         except OutboxError as exc:
+            self.intake.restore_unreported(unreported)
             log.warning("heartbeat not stored: %s", exc)
 
     def _alert(self, kind: str, message: str, detail: dict[str, Any]) -> None:

@@ -17,10 +17,19 @@ from types import FrameType
 from typing import Any
 
 from config import ConfigError, KioskConfig, load_config
+from config.privacy import install_redaction
 from edge_agent.agent import STATUS_FILE, Agent, link_settings, open_outbox
 from edge_agent.commands import load_private_key, make_command, sign_command
 from edge_agent.contract import ContractError, validate_batch, validate_event
-from edge_agent.link import Connected, Disconnected, LinkError, LinkSettings, Message, MqttLink
+from edge_agent.link import (
+    Connected,
+    Disconnected,
+    LinkError,
+    LinkSettings,
+    Message,
+    MqttLink,
+    TlsSetupError,
+)
 from edge_agent.outbox import OutboxError
 
 DEFAULT_CONFIG = "config/dev.yaml"
@@ -34,13 +43,22 @@ def _config(path: str) -> KioskConfig:
     return load_config(path)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run the agent until SIGTERM/SIGINT."""
+EXIT_SETUP_ERROR = 2  # as for a ConfigError: the files on the kiosk need fixing
+
+
+def configure_logging() -> None:
+    """stdlib logging to stderr, every handler redacting PII with the kiosk's own filter."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction(logging.getLogger())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the agent until SIGTERM/SIGINT; exit 2 with one message if its TLS files are unusable."""
+    configure_logging()
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -48,7 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    Agent(_config(args.config)).run(stop)
+    try:
+        Agent(_config(args.config)).run(stop)
+    except TlsSetupError as exc:
+        logging.getLogger("edge_agent").error("cannot start: %s", exc.reason)
+        return EXIT_SETUP_ERROR
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,17 +24,25 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge_agent.boundedjson import MalformedJson, loads_bounded
 from edge_agent.contract import ContractError, format_ts, parse_ts, validate_command
+from edge_agent.errors import AgentError
 
 ALLOWED_TYPES = ("ping", "set_config", "run_diagnostics", "restart_kiosk")
-MAX_COMMAND_BYTES = 2 * 1024 * 1024
+MAX_COMMAND_BYTES = 2 * 1024 * 1024  # checked before anything is parsed
+MAX_COMMAND_DEPTH = 32  # a command nests 3 levels plus its args; set_config's are flat
+ECHO_ID_MAX_CHARS = 64  # command.result.schema.json: command_id maxLength
+ECHO_TYPE_MAX_CHARS = 40  # command.result.schema.json: command_type maxLength
+# Unverified strings come back in command.result only as this printable-ASCII subset (UUIDs,
+# type names); anything else is echoed as null, never cleaned up into something it was not.
+ECHO_SAFE_RE = re.compile(r"[A-Za-z0-9._:-]+")
 MAX_LIFETIME_S = 7 * 86400.0
 NONCE_BYTES = 16
 
 Command = dict[str, Any]
 
 
-class Rejected(Exception):
+class CommandRejected(AgentError, ValueError):
     """A command that must not run; `reason` is a command.result reason code."""
 
     def __init__(
@@ -114,54 +123,58 @@ class Verifier:
     remember_nonce: Callable[[str, float, float], bool]
 
     def verify(self, payload: bytes, now: float) -> Command:
-        """The command if it may run; Rejected(reason) otherwise."""
-        if len(payload) > MAX_COMMAND_BYTES:
-            raise Rejected("malformed")
+        """The command if it may run; CommandRejected(reason) otherwise."""
         try:
-            message = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise Rejected("malformed") from None
+            message = loads_bounded(
+                payload, max_bytes=MAX_COMMAND_BYTES, max_depth=MAX_COMMAND_DEPTH
+            )
+        except MalformedJson:
+            raise CommandRejected("malformed") from None
         body = message.get("command") if isinstance(message, dict) else None
         signature = message.get("signature") if isinstance(message, dict) else None
         if not isinstance(body, dict) or not isinstance(signature, str):
-            raise Rejected("malformed")
-        command_id = _short(body.get("id"), 64)
-        command_type = _short(body.get("type"), 40)
+            raise CommandRejected("malformed")
+        command_id = echo_safe(body.get("id"), ECHO_ID_MAX_CHARS)
+        command_type = echo_safe(body.get("type"), ECHO_TYPE_MAX_CHARS)
         self._check_signature(body, signature, command_id, command_type)
         if command_type not in ALLOWED_TYPES:
-            raise Rejected("unknown_type", command_id, command_type)
+            raise CommandRejected("unknown_type", command_id, command_type)
         try:
             validate_command(message)
             issued = parse_ts(body["issued_at"]).timestamp()
             expires = parse_ts(body["expires_at"]).timestamp()
         except (ContractError, ValueError):
-            raise Rejected("malformed", command_id, command_type) from None
+            raise CommandRejected("malformed", command_id, command_type) from None
         if expires - issued > MAX_LIFETIME_S or expires < issued:
-            raise Rejected("malformed", command_id, command_type)
+            raise CommandRejected("malformed", command_id, command_type)
         if body["target"] != self.target:
-            raise Rejected("wrong_kiosk", command_id, command_type)
+            raise CommandRejected("wrong_kiosk", command_id, command_type)
         if now > expires + self.max_skew_s:
-            raise Rejected("expired", command_id, command_type)
+            raise CommandRejected("expired", command_id, command_type)
         if issued > now + self.max_skew_s:
-            raise Rejected("not_yet_valid", command_id, command_type)
+            raise CommandRejected("not_yet_valid", command_id, command_type)
         if not self.remember_nonce(body["nonce"], expires + self.max_skew_s, now):
-            raise Rejected("replayed", command_id, command_type)
+            raise CommandRejected("replayed", command_id, command_type)
         return body
 
     def _check_signature(
         self, body: Command, signature: str, command_id: str | None, command_type: str | None
     ) -> None:
         if self.public_key is None:
-            raise Rejected("bad_signature", command_id, command_type)
+            raise CommandRejected("bad_signature", command_id, command_type)
         try:
             raw = base64.b64decode(signature, validate=True)
             self.public_key.verify(raw, canonical(body))
         except (InvalidSignature, binascii.Error, ValueError):
-            raise Rejected("bad_signature", command_id, command_type) from None
+            raise CommandRejected("bad_signature", command_id, command_type) from None
 
 
-def _short(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
+def echo_safe(value: Any, limit: int) -> str | None:
+    """An unverified string capped to `limit`, if what remains is ECHO_SAFE_RE; else None."""
+    if not isinstance(value, str):
+        return None
+    capped = value[:limit]
+    return capped if ECHO_SAFE_RE.fullmatch(capped) else None
 
 
 def result_data(

@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 from common.ids import uuid7
+from edge_agent.errors import AgentError
 
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "docs" / "contract"
 SCHEMA_DIR = CONTRACT_DIR / "schemas"
@@ -48,7 +49,7 @@ EVENT_TYPES: tuple[str, ...] = (
 Event = dict[str, Any]
 
 
-class ContractError(ValueError):
+class ContractError(AgentError, ValueError):
     """An event or payload that does not match docs/contract; `path` locates the first problem."""
 
     def __init__(self, message: str, path: str = "") -> None:

@@ -20,6 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge_agent.errors import AgentError
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 5.0
@@ -27,12 +29,41 @@ DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 REFUSAL_MIN = 0x80  # MQTT v5: reason codes >= 0x80 are failures
 
 
-class LinkError(ConnectionError):
+class LinkError(AgentError, ConnectionError):
     """The connection could not be made or was lost; `reason` is short and free of secrets."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TlsSetupError(LinkError):
+    """This kiosk's TLS files cannot be used (missing, unreadable, key not matching the cert).
+
+    Only fixing the files helps: nothing ever retries without TLS.
+    """
+
+
+# OpenSSL alert reasons from a broker that refused the handshake, in words a technician can act on.
+TLS_ALERTS = {
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": (
+        "the broker requires a client certificate; set mqtt.tls.cert_file and mqtt.tls.key_file"
+    ),
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": (
+        "the broker refused the handshake (a client certificate may be required or not accepted)"
+    ),
+    "SSLV3_ALERT_BAD_CERTIFICATE": "the broker refused this kiosk's client certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "the broker refused this kiosk's client certificate",
+    "TLSV1_ALERT_UNKNOWN_CA": "the broker does not trust the CA of this kiosk's certificate",
+    "CERTIFICATE_VERIFY_FAILED": "the broker's certificate is not signed by mqtt.tls.ca_file",
+}
+
+
+def tls_failure_text(reason: str | None) -> str:
+    """`tls: …` for an OpenSSL reason code, explained where we know what it means."""
+    code = reason or "handshake failed"
+    explained = TLS_ALERTS.get(code)
+    return f"tls: {explained} ({code})" if explained else f"tls: {code}"
 
 
 @dataclass(frozen=True)
@@ -113,8 +144,49 @@ class Message:
 LinkEvent = Connected | Disconnected | Acked | Message
 
 
+class _RecordingSocket(ssl.SSLSocket):
+    """An SSLSocket keeping the reason of a TLS failure that paho reports as 'connection lost'."""
+
+    tls_failure: str | None = None
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        """As SSLSocket.recv, remembering a TLS alert (e.g. the broker wants a certificate)."""
+        try:
+            return super().recv(buflen, flags)
+        except ssl.SSLError as exc:
+            self._remember(exc)
+            raise
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        """As SSLSocket.send, remembering a TLS alert."""
+        try:
+            return super().send(data, flags)
+        except ssl.SSLError as exc:
+            self._remember(exc)
+            if isinstance(exc, ssl.SSLEOFError):
+                self._read_pending_alert()
+            raise
+
+    def _read_pending_alert(self) -> None:
+        # The broker sent its alert and closed; the write saw the close first. The alert
+        # (e.g. "certificate required") is still waiting in the receive buffer.
+        try:
+            super().recv(1)
+        except ssl.SSLError as alert:
+            if not isinstance(alert, ssl.SSLEOFError):
+                self._remember(alert)
+        except OSError:
+            log.debug("no TLS alert to read after a failed write")
+
+    def _remember(self, exc: ssl.SSLError) -> None:
+        if not isinstance(exc, ssl.SSLWantReadError | ssl.SSLWantWriteError):
+            self.tls_failure = exc.reason or type(exc).__name__
+
+
 class _TrackingContext(ssl.SSLContext):
     """An SSLContext that remembers its sockets, so a failed handshake's socket can be closed."""
+
+    sslsocket_class = _RecordingSocket
 
     sockets: list[ssl.SSLSocket]
 
@@ -130,6 +202,52 @@ class _TrackingContext(ssl.SSLContext):
         """Close every socket this context wrapped."""
         for sock in getattr(self, "sockets", []):
             sock.close()
+
+    def tls_failure(self) -> str | None:
+        """The TLS failure the latest socket saw while reading, if any."""
+        sockets = getattr(self, "sockets", [])
+        return getattr(sockets[-1], "tls_failure", None) if sockets else None
+
+
+def _file_problem(path: Path, key: str, what: str) -> TlsSetupError | None:
+    if not path.is_file():
+        return TlsSetupError(f"tls: {what} not found: {path} ({key})")
+    return None
+
+
+def tls_context(tls: TlsSettings) -> _TrackingContext:
+    """A verifying TLS 1.2+ client context from the kiosk's files; TlsSetupError if unusable."""
+    context = _TrackingContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    missing = _file_problem(tls.ca_file, "mqtt.tls.ca_file", "CA file")
+    if missing is not None:
+        raise missing
+    try:
+        context.load_verify_locations(cafile=str(tls.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        raise TlsSetupError(f"tls: CA file unusable: {tls.ca_file} ({reason})") from None
+    if tls.cert_file is None:
+        return context
+    for path, key, what in (
+        (tls.cert_file, "mqtt.tls.cert_file", "client certificate"),
+        (tls.key_file, "mqtt.tls.key_file", "client key"),
+    ):
+        missing = None if path is None else _file_problem(path, key, what)
+        if missing is not None:
+            raise missing
+    try:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise TlsSetupError(
+                "tls: the client key does not match the client certificate "
+                "(mqtt.tls.key_file, mqtt.tls.cert_file)"
+            ) from None
+        raise TlsSetupError(f"tls: client certificate or key unusable ({exc.reason})") from None
+    except OSError as exc:
+        raise TlsSetupError(f"tls: client certificate or key unreadable ({exc.strerror})") from None
+    return context
 
 
 def _reason_text(code: Any) -> str:
@@ -153,6 +271,7 @@ class MqttLink:
     _events: list[LinkEvent] = field(default_factory=list)
     _client: mqtt.Client | None = None
     _connected: bool = False
+    _tls_context: _TrackingContext | None = None
 
     def connect(self) -> None:
         """Open TCP (+TLS) and send CONNECT; CONNACK arrives via poll(). LinkError on failure."""
@@ -169,14 +288,8 @@ class MqttLink:
             tls = self.settings.tls
             if tls is None:
                 raise LinkError("mqtts:// needs a CA file")
-            context = _TrackingContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.load_verify_locations(cafile=str(tls.ca_file))
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            if tls.cert_file is not None:
-                context.load_cert_chain(
-                    str(tls.cert_file), str(tls.key_file) if tls.key_file else None
-                )
-            client.tls_set_context(context)
+            self._tls_context = tls_context(tls)
+            client.tls_set_context(self._tls_context)
         elif self.settings.tls is not None:
             raise LinkError("TLS files are configured but the URL is mqtt://; use mqtts://")
         if self.settings.username is not None:
@@ -193,11 +306,11 @@ class MqttLink:
                 self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s
             )
         except ssl.SSLError as exc:
-            raise LinkError(f"tls: {exc.reason or type(exc).__name__}") from None
+            raise LinkError(tls_failure_text(exc.reason or type(exc).__name__)) from None
         except (TimeoutError, OSError) as exc:
             raise LinkError(f"connect: {type(exc).__name__}: {exc.strerror or exc}") from None
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            raise LinkError(f"connect: {_reason_text(rc)}")
+            raise LinkError(self._why(f"connect: {_reason_text(rc)}"))
 
     @staticmethod
     def _close_tracked(client: mqtt.Client) -> None:
@@ -270,6 +383,11 @@ class MqttLink:
             if sock is not None:
                 sock.close()
 
+    def _why(self, reason: str) -> str:
+        # paho reports a TLS alert after the handshake (TLS 1.3) as a lost connection.
+        failure = self._tls_context.tls_failure() if self._tls_context is not None else None
+        return tls_failure_text(failure) if failure else reason
+
     def _lost(self, reason: str) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -277,7 +395,7 @@ class MqttLink:
             if sock is not None:
                 sock.close()
         self._connected = False
-        self._events.append(Disconnected(reason))
+        self._events.append(Disconnected(self._why(reason)))
 
     # paho callbacks (run inside poll/publish on the caller's thread) ---------------------------
 
@@ -297,7 +415,7 @@ class MqttLink:
             return
         self._client = None
         self._connected = False
-        self._events.append(Disconnected(_reason_text(code)))
+        self._events.append(Disconnected(self._why(_reason_text(code))))
 
     def _on_publish(
         self, _c: mqtt.Client, _u: Any, mid: int, code: ReasonCode, _p: Properties | None

@@ -25,6 +25,7 @@ from common.ids import uuid7
 from edge_agent.contract import HEARTBEAT_STREAM, MAIN_STREAM, Event, Identity
 from edge_agent.db import BUSY_TIMEOUT_S, begin_immediate, connect_db
 from edge_agent.envelopes import build_batch, encode, new_event_ids
+from edge_agent.errors import AgentError
 from edge_agent.fastcheck import check_event
 from edge_agent.schema import SCHEMA_VERSION, SchemaMismatch, migrate
 
@@ -39,7 +40,7 @@ Clock = Callable[[], float]
 FreeDisk = Callable[[], int]
 
 
-class OutboxError(Exception):
+class OutboxError(AgentError):
     """Root of outbox errors."""
 
 

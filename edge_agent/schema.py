@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from edge_agent.errors import AgentError
+
 SCHEMA_VERSION = 4
 
 _V1 = """
@@ -97,7 +99,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SchemaMismatch(Exception):
+class SchemaMismatch(AgentError, RuntimeError):
     """The database is newer than this code or its tables are not what its version says."""
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge_agent.actions import Actions
 from edge_agent.commands import (
-    Rejected,
+    CommandRejected,
     Verifier,
     load_private_key,
     load_public_key,
@@ -54,7 +54,7 @@ def verifier(tmp_sqlite: Path) -> Verifier:
 
 
 def reason(verifier: Verifier, payload: bytes, now: datetime = NOW) -> str:
-    with pytest.raises(Rejected) as rejected:
+    with pytest.raises(CommandRejected) as rejected:
         verifier.verify(payload, now.timestamp())
     return rejected.value.reason
 

@@ -21,8 +21,9 @@ class BpResult:
 
     `error_code` is the device's own code (0 = success); `error_key` is a stable key for the
     kiosk's translations and `error` the plain-words English message from `messages.py`.
-    `movement` and `taken_at` are None where the protocol does not report them; `taken_at` is the
-    meter's own clock (naive local time) and is not trusted as a wall clock.
+    `movement` (how many times the meter sensed the arm move: Omron format 5 sends a count) and
+    `taken_at` are None where the protocol does not report them; `taken_at` is the meter's own
+    clock (naive local time) and is not trusted as a wall clock.
     """
 
     systolic: int | None
@@ -32,7 +33,7 @@ class BpResult:
     error_code: int
     error_key: str | None
     error: str | None
-    movement: bool | None = None
+    movement: int | None = None
     taken_at: datetime | None = None
 
     @property

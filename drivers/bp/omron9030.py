@@ -103,7 +103,7 @@ class ReadingLine:
             error_code=self.error_code,
             error_key=key,
             error=None if key is None else message_for(key),
-            movement=self.movement_count > 0,
+            movement=self.movement_count,
             taken_at=self.taken_at,
         )
 

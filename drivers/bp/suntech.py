@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck, HostRequest
 from drivers.bp.messages import UNKNOWN_ERROR_KEY, message_for
+from drivers.bp.plausibility import checked
 from drivers.bp.protocol import BpProtocol, BufferedDecoder, MeasurementSession
 
 BAUDRATE = 9600
@@ -176,11 +177,14 @@ class ResultFrame:
         )
 
     def to_result(self) -> BpResult:
-        """The protocol-neutral result; vitals are None when the module reports an error."""
+        """The protocol-neutral result; vitals are None when the module reports an error or
+        the reading is implausible (docs/design.md §2.2)."""
         key = error_key_for(self.return_code)
         if key is not None:
             return BpResult(None, None, None, None, self.return_code, key, message_for(key))
-        return BpResult(self.systolic, self.diastolic, self.pulse, self.mean, 0, None, None)
+        return checked(
+            BpResult(self.systolic, self.diastolic, self.pulse, self.mean, 0, None, None)
+        )
 
 
 def ack_frame(code: str) -> bytes:

@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from drivers.errors import DeviceDisconnected
 from drivers.idcard.card import IdCard
 from drivers.idcard.decoder import FrameDecoder
 from drivers.idcard.frames import READ_SAM_ID, RESET, STATUS, Command, Response, format_sam_id
@@ -17,7 +16,6 @@ from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
 DEFAULT_BAUDRATE = 115200
 # Longest single blocking read, so a stuck port never hides a deadline for long.
 MAX_READ_SLICE_S = 0.5
-# Bound on draining stale input before a request (each read returns up to 4 KB).
 
 
 class IdCardReader:
@@ -102,24 +100,21 @@ class IdCardReader:
             protocol = self._protocol
             start(protocol, self._clock())
             try:
-                while True:
-                    now = self._clock()
-                    action = protocol.poll(now)
-                    if isinstance(action, Done):
-                        return action.result
-                    if isinstance(action, Send):
-                        self._drop_stale_input(link)
-                        link.write(action.data)
-                        continue
-                    data = link.read(max(0.0, min(action.until_s - now, MAX_READ_SLICE_S)))
-                    for item in self._decoder.feed(data):
-                        if not isinstance(item, Command | Response):
-                            self.discarded_frames += 1
-                        protocol.receive(item, self._clock())
-            except DeviceDisconnected as exc:
-                protocol.abort()
-                self._links.lost(str(exc))
-                raise
+                with self._links.reporting_loss():
+                    while True:
+                        now = self._clock()
+                        action = protocol.poll(now)
+                        if isinstance(action, Done):
+                            return action.result
+                        if isinstance(action, Send):
+                            self._drop_stale_input(link)
+                            link.write(action.data)
+                            continue
+                        data = link.read(max(0.0, min(action.until_s - now, MAX_READ_SLICE_S)))
+                        for item in self._decoder.feed(data):
+                            if not isinstance(item, Command | Response):
+                                self.discarded_frames += 1
+                            protocol.receive(item, self._clock())
             except BaseException:
                 protocol.abort()
                 raise

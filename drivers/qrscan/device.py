@@ -135,11 +135,8 @@ class QrScanner:
 
     def _send(self, data: bytes) -> None:
         link = self._acquire()
-        try:
+        with self._link.reporting_loss():
             link.write(data)
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            raise
 
     def _pump(self, budget_s: float) -> None:
         """Read for at most `budget_s` and decode what arrives, reconnecting if needed."""
@@ -150,10 +147,10 @@ class QrScanner:
             self._closed.wait(wait_s)
             return
         try:
-            data = link.read(min(budget_s, READ_SLICE_S))
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            return
+            with self._link.reporting_loss():
+                data = link.read(min(budget_s, READ_SLICE_S))
+        except DeviceDisconnected:
+            return  # reported; the next pump reconnects
         for event in self._decoder.feed(data):
             self._dispatch(event)
 
@@ -163,11 +160,8 @@ class QrScanner:
         if not was_connected:
             self._decoder = self._new_decoder()  # a partial line from before the loss is void
             if self._triggered:
-                try:
+                with self._link.reporting_loss():
                     link.write(TRIGGER_ON)
-                except DeviceDisconnected as exc:
-                    self._link.lost(str(exc))
-                    raise
         return link
 
     def _dispatch(self, event: ScannerEvent) -> None:

@@ -13,19 +13,22 @@ from drivers.idcard.protocol import Done, ReaderProtocol, Send
 from drivers.link import SerialLink
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
 
-DEFAULT_BAUDRATE = 115200
+DEFAULT_BAUDRATE = 115200  # the SAM link's default (docs/design.md §2.1); defined only here
 # Longest single blocking read, so a stuck port never hides a deadline for long.
 MAX_READ_SLICE_S = 0.5
 
 
 class IdCardReader:
-    """A SAM ID-card reader on a serial port; one call at a time (calls are serialised)."""
+    """A SAM ID-card reader on a serial port; one call at a time (calls are serialised).
+
+    `baudrate=None` means the reader's default, so callers pass a configured rate or nothing.
+    """
 
     def __init__(
         self,
         url: str,
         *,
-        baudrate: int = DEFAULT_BAUDRATE,
+        baudrate: int | None = None,
         on_link_change: LinkStateListener | None = None,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
@@ -35,7 +38,11 @@ class IdCardReader:
     ) -> None:
         self._clock = clock
         self._links = ReconnectingLink(
-            url, baudrate=baudrate, on_change=on_link_change, backoff=backoff, clock=clock
+            url,
+            baudrate=baudrate or DEFAULT_BAUDRATE,
+            on_change=on_link_change,
+            backoff=backoff,
+            clock=clock,
         )
         self._decoder = FrameDecoder()
         self._protocol = ReaderProtocol(

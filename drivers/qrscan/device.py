@@ -24,7 +24,7 @@ from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BAUDRATE = 9600
+DEFAULT_BAUDRATE = 9600  # what serial scanners ship with; defined only here
 MENU_REPLY_TIMEOUT_S = 1.0
 # Scans read but not yet asked for; older ones are dropped (a resident re-presents a code).
 MAX_PENDING_SCANS = 4
@@ -32,14 +32,17 @@ READ_SLICE_S = 0.25
 
 
 class QrScanner:
-    """One serial scanner; not thread-safe (one reader thread owns it)."""
+    """One serial scanner; not thread-safe (one reader thread owns it).
+
+    `baudrate=None` means the scanner's default, so callers pass a configured rate or nothing.
+    """
 
     def __init__(
         self,
         url: str,
         *,
         suffix: bytes | str | Suffix = Suffix.CR,
-        baudrate: int = DEFAULT_BAUDRATE,
+        baudrate: int | None = None,
         max_payload: int = MAX_PAYLOAD_CHARS,
         on_link_change: LinkStateListener | None = None,
         kind_rules: Sequence[KindRule] = (),
@@ -52,7 +55,7 @@ class QrScanner:
         self._clock = clock
         self._link = ReconnectingLink(
             url,
-            baudrate=baudrate,
+            baudrate=baudrate or DEFAULT_BAUDRATE,
             on_change=self._link_changed,
             backoff=backoff,
             clock=clock,

@@ -3,6 +3,8 @@
 Command  `AA AA AA 96 69 | LEN(2, BE) | CMD | PARA | data | XOR`
 Response `AA AA AA 96 69 | LEN(2, BE) | SW1 SW2 SW3 | data | XOR`
 LEN counts every byte after itself, checksum included; XOR covers LEN..last data byte.
+The wire has no direction bit: commands and responses are told apart by structure
+(`is_command_payload`), never by SW1, which readers do not always send as 00 (docs/design.md §2.1).
 """
 
 from __future__ import annotations

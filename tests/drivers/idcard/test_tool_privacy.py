@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import json
@@ -9,13 +10,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.idcard.card import IdCard
 from drivers.idcard.frames import encode
-from drivers.idcard.idnumber import is_valid_id_number
+from drivers.idcard.idnumber import check_digit_731, complete_gb11643, is_valid_id_number
 from drivers.idcard.samples import SAMPLE_CARDS
 from drivers.idcard.simulator import SCENARIOS, read_response
-from drivers.idcard.tool import decode_capture, probe
+from drivers.idcard.tool import card_record, decode_capture, probe
 
 # An attacker holding one record must be left with at least this many equally likely numbers.
 MIN_CANDIDATES = 12
@@ -100,3 +103,43 @@ def test_2017_pr_card_office_code_shows_its_province_part_only() -> None:
     card = SAMPLE_CARDS["foreign_pr_2017"]
     (record,) = decode_capture(encode(read_response(card, with_fingerprint=False)))
     assert record["authority"] == card.authority[:2] + "**"
+
+
+birth_dates = st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2025, 12, 31))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    birth_dates,
+    st.sampled_from(["110105", "350503", "640104", "810000", "911840"]),
+    st.integers(min_value=0, max_value=999),
+)
+def test_any_gb11643_card_leaves_many_candidates(
+    birth: datetime.date, area: str, sequence: int
+) -> None:
+    """Whatever the area, birth date and sequence, a printed record leaves ≥ 12 numbers."""
+    number = complete_gb11643(f"{area}{birth:%Y%m%d}{sequence:03d}")
+    card = dataclasses.replace(SAMPLE_CARDS["resident"], id_number=number, birth=f"{birth:%Y%m%d}")
+    assert_reconstructs_nothing(card, [card_record(card)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    birth_dates,
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
+    st.integers(min_value=0, max_value=9999),
+    st.integers(min_value=0, max_value=9),
+)
+def test_any_2017_pr_card_leaves_many_candidates(
+    birth: datetime.date, nationality: str, office: int, sequence: int
+) -> None:
+    """Whatever the nationality, office code, birth date and sequence of a 2017 PR card."""
+    body = f"{nationality}{office:04d}{birth:%y%m%d}{sequence}"
+    card = dataclasses.replace(
+        SAMPLE_CARDS["foreign_pr_2017"],
+        id_number=body + check_digit_731(body),
+        nation_code=nationality,
+        authority=f"{office:04d}",
+        birth=f"{birth:%Y%m%d}",
+    )
+    assert_reconstructs_nothing(card, [card_record(card)])

@@ -71,3 +71,21 @@ def test_bp_meter_waits_for_a_due_reopen_on_the_injected_clock(tmp_path: Path) -
         host.stop()
     assert slept == [pytest.approx(0.2)]
     assert time.monotonic() - started < 1.0
+
+
+def test_simulated_unplug_removes_the_port_path_until_replug(tmp_path: Path) -> None:
+    """Like udev on a pulled adapter: no dangling link to a freed /dev/pts/N another program
+    may be given (drivers then reopened that pty and saw a 'recovered' device)."""
+    port = tmp_path / "scanner"
+    host = PtySimulatorHost(make_simulator("qrscan", "default"), link_path=port)
+    host.start()
+    try:
+        assert port.is_symlink()
+        host.unplug()
+        assert not port.exists()
+        assert not port.is_symlink()
+        host.replug()
+        assert port.is_symlink()
+    finally:
+        host.stop()
+    assert not port.is_symlink()

@@ -39,6 +39,10 @@ class DeviceDisconnected(DriverError, ConnectionError):
     """The port vanished (unplugged, closed) or could not be opened."""
 
 
+class PortInUse(DeviceDisconnected):
+    """Another program holds the port (ports are opened exclusively: usually the kiosk)."""
+
+
 class DeviceFault(DriverError):
     """The device answered with an error status; `code` is the device's own code."""
 

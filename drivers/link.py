@@ -8,13 +8,14 @@ and opens its slave end: the driver exercises the same bytes and tty as in the f
 from __future__ import annotations
 
 import contextlib
+import errno
 import termios
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import serial
 
-from drivers.errors import DeviceDisconnected
+from drivers.errors import DeviceDisconnected, PortInUse
 
 if TYPE_CHECKING:
     from drivers.simulation import PtySimulatorHost
@@ -24,6 +25,8 @@ SIM_SCHEME = "sim"
 # termios.error from flush/drain on a dead pty, TypeError when its fd was already closed.
 PORT_LOST = (serial.SerialException, OSError, TypeError, termios.error)
 MAX_READ_BYTES = 4096
+# What pyserial's SerialException carries when the exclusive lock is held by someone else.
+PORT_LOCKED_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK})
 
 
 class SerialLink:
@@ -37,11 +40,22 @@ class SerialLink:
             self._sim_host = start_in_process_simulator(url)
             port_url = self._sim_host.port_path
         try:
+            # Exclusive (an advisory flock, as pymodbus does): a technician tool opened on the
+            # kiosk's port would otherwise steal half of every answer from both programs.
             self._serial = serial.serial_for_url(
-                port_url, baudrate=baudrate, timeout=timeout_s, write_timeout=max(timeout_s, 1.0)
+                port_url,
+                baudrate=baudrate,
+                timeout=timeout_s,
+                write_timeout=max(timeout_s, 1.0),
+                exclusive=True,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             self._stop_sim()
+            if getattr(exc, "errno", None) in PORT_LOCKED_ERRNOS:
+                raise PortInUse(
+                    f"{_describe(url)} is in use by another program (is the kiosk running?); "
+                    "stop it before using this port"
+                ) from exc
             raise DeviceDisconnected(f"cannot open {_describe(url)}: {type(exc).__name__}") from exc
 
     @property

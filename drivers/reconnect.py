@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from drivers.errors import DeviceDisconnected
@@ -102,6 +103,16 @@ class ReconnectingLink:
                 self._link = None
             self._schedule_retry(self._clock())
             self._report(connected=False, reason=reason)
+
+    @contextlib.contextmanager
+    def reporting_loss(self) -> Iterator[None]:
+        """I/O on the acquired link inside this block: a DeviceDisconnected marks the link lost
+        (closed, reopen scheduled, loss reported once) and then propagates to the caller."""
+        try:
+            yield
+        except DeviceDisconnected as exc:
+            self.lost(str(exc))
+            raise
 
     def close(self) -> None:
         """Close for good (no report)."""

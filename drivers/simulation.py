@@ -113,9 +113,15 @@ class PtySimulatorHost:
         return reply
 
     def unplug(self) -> None:
-        """Close the pty master: the driver's reads fail as with a pulled USB cable."""
+        """Close the pty master: the driver's reads fail as with a pulled USB cable.
+
+        The path goes too, as udev removes a pulled adapter's name: a dangling link to the freed
+        /dev/pts/N could otherwise open whatever pty another program is given that number.
+        """
         with self._lock:
             self._close_pty()
+            with contextlib.suppress(FileNotFoundError):
+                self.link_path.unlink()
         self._wake()
 
     def replug(self) -> None:

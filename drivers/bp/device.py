@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Generator
 
@@ -43,9 +44,13 @@ class BloodPressureMeter:
         on_link_change: LinkStateListener | None = None,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.protocol = get_protocol(protocol)
         self._clock = clock
+        self._closed = threading.Event()
+        # The one wait outside a read: pass `sleep` with a fake `clock` so that both agree.
+        self._sleep = sleep or self._closed.wait
         self._link = ReconnectingLink(
             url,
             baudrate=baudrate or self.protocol.baudrate,
@@ -143,7 +148,8 @@ class BloodPressureMeter:
         raise DeviceTimeout("no reply to the abort request")
 
     def close(self) -> None:
-        """Close the port for good."""
+        """Close the port for good (a wait for a reopen ends at once)."""
+        self._closed.set()
         self._link.close()
 
     def __enter__(self) -> BloodPressureMeter:
@@ -180,33 +186,24 @@ class BloodPressureMeter:
             wait_s = self._link.next_attempt_s - self._clock()
             if not 0 < wait_s <= RECONNECT_WAIT_MAX_S:
                 raise
-        time.sleep(wait_s)  # the reopen is due within a second: worth one wait
+        self._sleep(wait_s)  # the reopen is due within a second: worth one wait
         return self._link.acquire()
 
     def _reset_input(self, link: SerialLink) -> None:
-        try:
+        with self._link.reporting_loss():
             link.reset_input()
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            raise
 
     def _send(self, link: SerialLink, out: SessionOutput) -> None:
         if out.send:
             self._write(link, out.send)
 
     def _write(self, link: SerialLink, data: bytes) -> None:
-        try:
+        with self._link.reporting_loss():
             link.write(data)
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            raise
 
     def _read(self, link: SerialLink, timeout_s: float) -> bytes:
-        try:
+        with self._link.reporting_loss():
             return link.read(timeout_s)
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            raise
 
     def _abort_quietly(self, link: SerialLink) -> None:
         """Best effort on the way out of a failed or abandoned measurement: deflate the cuff."""

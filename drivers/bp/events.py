@@ -20,9 +20,11 @@ class BpResult:
     """One finished measurement; vitals are None when the meter reports an error.
 
     `error_code` is the device's own code (0 = success); `error_key` is a stable key for the
-    kiosk's translations and `error` the plain-words English message from `messages.py`.
-    `movement` and `taken_at` are None where the protocol does not report them; `taken_at` is the
-    meter's own clock (naive local time) and is not trusted as a wall clock.
+    kiosk's translations and `error` the plain-words English message from `messages.py`. A
+    reading outside physiological ranges has error code 0 and an error (`plausibility.py`).
+    `movement` (how many times the meter sensed the arm move: Omron format 5 sends a count) and
+    `taken_at` are None where the protocol does not report them; `taken_at` is the meter's own
+    clock (naive local time) and is not trusted as a wall clock.
     """
 
     systolic: int | None
@@ -32,13 +34,13 @@ class BpResult:
     error_code: int
     error_key: str | None
     error: str | None
-    movement: bool | None = None
+    movement: int | None = None
     taken_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
-        """True when the meter produced a reading."""
-        return self.error_code == 0
+        """True when the meter produced a (plausible) reading; `error_code` may be 0 without."""
+        return self.error_key is None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ ERROR_MESSAGES: Mapping[str, str] = MappingProxyType(
             "and try again."
         ),
         "no_reading": "The meter could not get a reading. Please relax, keep still and try again.",
+        "implausible_reading": "The reading looks wrong. Please measure again.",
         "irregular": (
             "The meter noticed an irregular pulse. Please rest for a few minutes and try again."
         ),

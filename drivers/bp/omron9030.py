@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 from drivers.bp.events import BpResult, DecodedItem
 from drivers.bp.messages import UNKNOWN_ERROR_KEY, message_for
+from drivers.bp.plausibility import checked
 from drivers.bp.protocol import BpProtocol, BufferedDecoder, MeasurementSession, SessionOutput
 from drivers.errors import DeviceTimeout
 
@@ -92,10 +93,11 @@ class ReadingLine:
         return (",".join(fields) + "\r\n").encode("ascii")
 
     def to_result(self) -> BpResult:
-        """The protocol-neutral result (no ID); vitals are None when the meter reports an error."""
+        """The protocol-neutral result (no ID); vitals are None when the meter reports an error
+        or the reading is implausible (docs/design.md §2.2)."""
         key = error_key_for(self.error_code)
         ok = key is None
-        return BpResult(
+        result = BpResult(
             systolic=self.systolic if ok else None,
             diastolic=self.diastolic if ok else None,
             pulse=self.pulse if ok else None,
@@ -103,9 +105,10 @@ class ReadingLine:
             error_code=self.error_code,
             error_key=key,
             error=None if key is None else message_for(key),
-            movement=self.movement_count > 0,
+            movement=self.movement_count,
             taken_at=self.taken_at,
         )
+        return checked(result)
 
 
 def _digits(text: str, what: str, max_len: int = 4) -> int:

@@ -57,7 +57,7 @@ SCENARIOS = MappingProxyType(
     }
 )
 
-# Neutral fault -> device code. Omron reports movement as a flag on a valid reading.
+# Neutral fault -> device code. Omron reports movement as a count on a valid reading.
 SUNTECH_FAULT_CODES = MappingProxyType({"cuff_leak": 87, "movement": 2})
 OMRON_FAULT_CODES = MappingProxyType({"cuff_leak": 1})
 

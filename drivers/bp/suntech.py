@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck, HostRequest
 from drivers.bp.messages import UNKNOWN_ERROR_KEY, message_for
+from drivers.bp.plausibility import checked
 from drivers.bp.protocol import BpProtocol, BufferedDecoder, MeasurementSession
 
 BAUDRATE = 9600
@@ -71,8 +72,9 @@ ACK_MEANINGS = MappingProxyType(
 )
 
 # Return code -> error key. The module manual lists the codes in decimal (85 pneumatic blockage
-# … 99 calibration). One public host implementation writes them as 0x85…0x99, another as
-# 0x55…0x63 (= 85…99 decimal); we follow the documented decimal values.
+# … 99 calibration). Firmware differs in how it sends them: some as the binary value 0x55…0x63
+# (= 85…99), some as the decimal digits in hex (BCD) 0x85…0x99; one public host implementation
+# is written for each. Both are accepted (`documented_code`); 92–96 and 98 are not in the manual.
 ERROR_KEYS = MappingProxyType(
     {
         1: "weak_signal",  # weak or no oscillometric signal
@@ -115,11 +117,22 @@ RESULT_REQUEST = host_frame(bytes([CMD_EXTENDED, EXT_GET_RESULT, 0x00]))
 CUFF_PRESSURE_REQUEST = host_frame(bytes([CMD_EXTENDED, EXT_CUFF_PRESSURE, 0x00]))
 
 
+BCD_CODES = range(0x85, 0x99 + 1)
+
+
+def documented_code(code: int) -> int:
+    """The manual's decimal code for a return code sent either way (0x57 and 0x87 are both 87)."""
+    tens, units = divmod(code, 0x10)
+    if code in BCD_CODES and units <= 9:
+        return tens * 10 + units
+    return code
+
+
 def error_key_for(code: int) -> str | None:
     """The stable error key for a return code (None for 0 = success)."""
     if code == 0:
         return None
-    return ERROR_KEYS.get(code, UNKNOWN_ERROR_KEY)
+    return ERROR_KEYS.get(documented_code(code), UNKNOWN_ERROR_KEY)
 
 
 @dataclass(frozen=True)
@@ -164,11 +177,14 @@ class ResultFrame:
         )
 
     def to_result(self) -> BpResult:
-        """The protocol-neutral result; vitals are None when the module reports an error."""
+        """The protocol-neutral result; vitals are None when the module reports an error or
+        the reading is implausible (docs/design.md §2.2)."""
         key = error_key_for(self.return_code)
         if key is not None:
             return BpResult(None, None, None, None, self.return_code, key, message_for(key))
-        return BpResult(self.systolic, self.diastolic, self.pulse, self.mean, 0, None, None)
+        return checked(
+            BpResult(self.systolic, self.diastolic, self.pulse, self.mean, 0, None, None)
+        )
 
 
 def ack_frame(code: str) -> bytes:

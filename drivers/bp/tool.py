@@ -5,7 +5,8 @@ Record shapes (one JSON object per line, see drivers/cli.py):
 - Omron result:   kind, error_code, systolic, diastolic, pulse, movement, taken_at, error
   (`taken_at` is "YYYY-MM-DDTHH:MM" from the meter's clock; the patient ID field is never output)
 - `{"kind": "cuff_pressure", "mmhg"}`; discarded bytes `{"error": reason, "offset": n}`.
-Vitals are null when the meter reports an error. Host requests in a two-direction capture and the
+Vitals are null when the meter reports an error or the reading is implausible
+(docs/design.md §2.2). Host requests in a two-direction capture and the
 meter's one-character acknowledgements (O/K/B/A) are skipped silently: the issue's record set is
 a contract for tools that read this output.
 """

@@ -63,7 +63,8 @@ SEX_CODES: Mapping[str, Sex] = {
     "9": Sex.UNSPECIFIED,
 }
 
-# GB 3304 nationality (ethnic group) codes, plus 97 and 98.
+# GB 3304 nationality (ethnic group) codes, plus 97 and 98, plus 59 and 60: groups not in
+# GB 3304 that some cards carry (issue 10 item 14); the card prints them with 人.
 NATIONS: Mapping[str, str] = {
     "01": "汉",
     "02": "蒙古",
@@ -121,6 +122,8 @@ NATIONS: Mapping[str, str] = {
     "54": "门巴",
     "55": "珞巴",
     "56": "基诺",
+    "59": "穿青人",
+    "60": "革家人",
     "97": "其他",
     "98": "外国血统中国籍人士",
 }

@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from drivers.errors import DeviceDisconnected
 from drivers.idcard.card import IdCard
 from drivers.idcard.decoder import FrameDecoder
 from drivers.idcard.frames import READ_SAM_ID, RESET, STATUS, Command, Response, format_sam_id
@@ -14,20 +13,22 @@ from drivers.idcard.protocol import Done, ReaderProtocol, Send
 from drivers.link import SerialLink
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
 
-DEFAULT_BAUDRATE = 115200
+DEFAULT_BAUDRATE = 115200  # the SAM link's default (docs/design.md §2.1); defined only here
 # Longest single blocking read, so a stuck port never hides a deadline for long.
 MAX_READ_SLICE_S = 0.5
-# Bound on draining stale input before a request (each read returns up to 4 KB).
 
 
 class IdCardReader:
-    """A SAM ID-card reader on a serial port; one call at a time (calls are serialised)."""
+    """A SAM ID-card reader on a serial port; one call at a time (calls are serialised).
+
+    `baudrate=None` means the reader's default, so callers pass a configured rate or nothing.
+    """
 
     def __init__(
         self,
         url: str,
         *,
-        baudrate: int = DEFAULT_BAUDRATE,
+        baudrate: int | None = None,
         on_link_change: LinkStateListener | None = None,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
@@ -37,7 +38,11 @@ class IdCardReader:
     ) -> None:
         self._clock = clock
         self._links = ReconnectingLink(
-            url, baudrate=baudrate, on_change=on_link_change, backoff=backoff, clock=clock
+            url,
+            baudrate=baudrate or DEFAULT_BAUDRATE,
+            on_change=on_link_change,
+            backoff=backoff,
+            clock=clock,
         )
         self._decoder = FrameDecoder()
         self._protocol = ReaderProtocol(
@@ -102,24 +107,21 @@ class IdCardReader:
             protocol = self._protocol
             start(protocol, self._clock())
             try:
-                while True:
-                    now = self._clock()
-                    action = protocol.poll(now)
-                    if isinstance(action, Done):
-                        return action.result
-                    if isinstance(action, Send):
-                        self._drop_stale_input(link)
-                        link.write(action.data)
-                        continue
-                    data = link.read(max(0.0, min(action.until_s - now, MAX_READ_SLICE_S)))
-                    for item in self._decoder.feed(data):
-                        if not isinstance(item, Command | Response):
-                            self.discarded_frames += 1
-                        protocol.receive(item, self._clock())
-            except DeviceDisconnected as exc:
-                protocol.abort()
-                self._links.lost(str(exc))
-                raise
+                with self._links.reporting_loss():
+                    while True:
+                        now = self._clock()
+                        action = protocol.poll(now)
+                        if isinstance(action, Done):
+                            return action.result
+                        if isinstance(action, Send):
+                            self._drop_stale_input(link)
+                            link.write(action.data)
+                            continue
+                        data = link.read(max(0.0, min(action.until_s - now, MAX_READ_SLICE_S)))
+                        for item in self._decoder.feed(data):
+                            if not isinstance(item, Command | Response):
+                                self.discarded_frames += 1
+                            protocol.receive(item, self._clock())
             except BaseException:
                 protocol.abort()
                 raise

@@ -3,6 +3,8 @@
 Command  `AA AA AA 96 69 | LEN(2, BE) | CMD | PARA | data | XOR`
 Response `AA AA AA 96 69 | LEN(2, BE) | SW1 SW2 SW3 | data | XOR`
 LEN counts every byte after itself, checksum included; XOR covers LEN..last data byte.
+The wire has no direction bit: commands and responses are told apart by structure
+(`is_command_payload`), never by SW1, which readers do not always send as 00 (docs/design.md §2.1).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class Command:
 
 @dataclass(frozen=True, repr=False)
 class Response:
-    """A reader → host answer; `sw3` is the status (0x90 success); `data` may hold PII."""
+    """A reader → host answer; `sw3` is the status (0x90 success), `sw1`/`sw2` as the reader
+    sent them (not always 00, docs/design.md §2.1); `data` may hold PII."""
 
     sw3: int
     data: bytes = b""
@@ -82,6 +85,12 @@ COMMAND_NAMES: dict[tuple[int, int], str] = {
     (0x30, 0x01): "read card",
     (0x30, 0x03): "read appended address",
     (0x30, 0x10): "read card with fingerprint",
+}
+COMMAND_CODE_BYTES = 2  # CMD PARA
+RESPONSE_STATUS_BYTES = 3  # SW1 SW2 SW3
+# Data bytes each known command carries (none of the GA 467 commands above carries any).
+COMMAND_DATA_BYTES: dict[tuple[int, int], frozenset[int]] = {
+    code: frozenset({0}) for code in COMMAND_NAMES
 }
 
 
@@ -115,12 +124,24 @@ def encode(frame: Frame) -> bytes:
     return PREAMBLE + body + bytes((xor_checksum(body),))
 
 
+def is_command_payload(payload: bytes) -> bool:
+    """True for a host command: a known CMD PARA with its data size, or a bare 2-byte CMD PARA.
+
+    SW1 cannot tell: readers answer `XX XX SW3` with any SW1/SW2 (docs/design.md §2.1), so a
+    reply is anything of at least 3 bytes that is not a known command's exact shape.
+    """
+    if len(payload) == COMMAND_CODE_BYTES:
+        return payload[0] != 0x00
+    data_bytes = COMMAND_DATA_BYTES.get((payload[0], payload[1])) if len(payload) > 2 else None
+    return data_bytes is not None and len(payload) - COMMAND_CODE_BYTES in data_bytes
+
+
 def parse_payload(payload: bytes) -> Frame:
-    """Classify a checked payload: responses start with SW1 = 00, commands with a non-zero CMD."""
-    if len(payload) >= 3 and payload[0] == 0x00:
-        return Response(sw3=payload[2], data=bytes(payload[3:]), sw1=payload[0], sw2=payload[1])
-    if len(payload) >= 2 and payload[0] != 0x00:
+    """Classify a checked payload by structure (see `is_command_payload`), never by SW1."""
+    if is_command_payload(payload):
         return Command(cmd=payload[0], para=payload[1], data=bytes(payload[2:]))
+    if len(payload) >= RESPONSE_STATUS_BYTES:
+        return Response(sw3=payload[2], data=bytes(payload[3:]), sw1=payload[0], sw2=payload[1])
     raise FrameError(REASON_BAD_PAYLOAD, length=len(payload))
 
 

@@ -4,13 +4,21 @@ The caller loops: `poll(now)` says what to do (`Send` bytes, `Wait` until a time
 decoded frames and discard reports go to `receive(item, now)`. Every request has a timeout and
 is retried when its answer is lost or corrupted. A failed outcome is raised by `poll` as a typed
 error (DeviceTimeout, a SamFault subclass), after which the machine is idle again.
+
+Answers follow the kiosk's table style (kiosk/core/machine.py, after h11):
+`TABLE[(step, answer)] = Transition(action, next step)` has an entry for every pair, where the
+answer is what the reply's SW3 means to the flow; `next` None means the action decides.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
+from typing import NamedTuple
 
 from drivers.errors import DeviceTimeout, DriverError, FrameError, ProtocolMisuse
 from drivers.idcard.card import IdCard, decode_text_block, decode_ucs2, with_media
@@ -37,6 +45,7 @@ from drivers.idcard.status import (
     CardSelectFailed,
     SamFault,
     fault_answering,
+    fault_for,
 )
 
 # Vendors require at least 300 ms between find-card commands; polling faster starves the SAM.
@@ -70,6 +79,39 @@ class Step(Enum):
     READ = "read card"
     READ_ADDRESS = "read appended address"
     SINGLE = "single request"
+
+
+class Answer(Enum):
+    """What a reply's SW3 means to the flow."""
+
+    SUCCESS = "success"  # 0x90
+    CARD_FOUND = "card found"  # 0x9F
+    NO_CARD = "no card"  # 0x80: a result, never an exception
+    NO_CONTENT = "no content"  # 0x91
+    SELECT_FAILED = "select failed"  # the card moved away: poll again
+    READ_FAILED = "read failed"  # lifted mid-read, unknown type, bad length: poll again
+    FAULT = "fault"  # every other status
+
+
+_ANSWER_OF_STATUS: Mapping[int, Answer] = {
+    SW3_SUCCESS: Answer.SUCCESS,
+    SW3_CARD_FOUND: Answer.CARD_FOUND,
+    SW3_NO_CARD: Answer.NO_CARD,
+    SW3_NO_CONTENT: Answer.NO_CONTENT,
+}
+
+
+def answer_of(sw3: int) -> Answer:
+    """The table answer of a status code (faults by their SamFault class)."""
+    answer = _ANSWER_OF_STATUS.get(sw3)
+    if answer is not None:
+        return answer
+    fault = fault_for(sw3)
+    if isinstance(fault, CardSelectFailed):
+        return Answer.SELECT_FAILED
+    if isinstance(fault, CardReadFailed):
+        return Answer.READ_FAILED
+    return Answer.FAULT
 
 
 _STEP_TIMEOUTS_S = {
@@ -282,47 +324,31 @@ class ReaderProtocol:
         self._phase = Phase.POLL_WAIT
 
     def _on_response(self, response: Response, now_s: float) -> None:
-        sw3 = response.sw3
-        step = self._step
-        if step is Step.SINGLE:
-            if sw3 == SW3_SUCCESS:
-                self._finish(response)
-            else:
-                self._fail(self._fault(sw3))
-        elif step is Step.FIND:
-            if sw3 == SW3_CARD_FOUND:
-                self._begin(Step.SELECT, now_s)
-            elif sw3 == SW3_NO_CARD:
-                self._poll_again(now_s)
-            else:
-                self._fail(self._fault(sw3))
-        elif step is Step.SELECT:
-            self._on_select(sw3, now_s)
-        elif step is Step.READ:
-            self._on_read(response, now_s)
-        else:
-            self._on_appended_address(response)
+        transition = TABLE[(self._step, answer_of(response.sw3))]
+        transition.action(self, response, now_s)
+        if transition.next is not None:
+            self._begin(transition.next, now_s)
 
-    def _on_select(self, sw3: int, now_s: float) -> None:
-        if sw3 == SW3_SUCCESS:
-            self._begin(Step.READ, now_s)
-            return
-        fault = self._fault(sw3)
-        if isinstance(fault, CardSelectFailed):
-            self._last_transient = fault
-            self._poll_again(now_s)
-        else:
-            self._fail(fault)
+    # -- actions (called through TABLE) ------------------------------------------------------
 
-    def _on_read(self, response: Response, now_s: float) -> None:
-        if response.sw3 != SW3_SUCCESS:
-            fault = self._fault(response.sw3)
-            if isinstance(fault, CardReadFailed):  # usually the card was lifted mid-read
-                self._last_transient = fault
-                self._poll_again(now_s)
-            else:
-                self._fail(fault)
-            return
+    def _proceed(self, _response: Response, _now_s: float) -> None:
+        """Nothing to keep: the table's next step follows."""
+
+    def _fail_with_fault(self, response: Response, _now_s: float) -> None:
+        self._fail(self._fault(response.sw3))
+
+    def _poll_again_now(self, _response: Response, now_s: float) -> None:
+        self._poll_again(now_s)
+
+    def _poll_again_after_transient(self, response: Response, now_s: float) -> None:
+        """Usually the card moved or was lifted: remember why, in case the deadline comes."""
+        self._last_transient = self._fault(response.sw3)
+        self._poll_again(now_s)
+
+    def _finish_with_response(self, response: Response, _now_s: float) -> None:
+        self._finish(response)
+
+    def _take_read_data(self, response: Response, now_s: float) -> None:
         try:
             read = parse_read_data(response.data)
             card = with_media(decode_text_block(read.text), read.photo, read.fingerprint)
@@ -335,12 +361,51 @@ class ReaderProtocol:
         else:
             self._finish(card)
 
-    def _on_appended_address(self, response: Response) -> None:
-        card = self._card
-        assert card is not None
-        if response.sw3 == SW3_SUCCESS:
-            card = dataclasses.replace(card, appended_address=decode_ucs2(response.data))
-        elif response.sw3 != SW3_NO_CONTENT:
-            # the appended address is optional: keep the card already read
-            card = dataclasses.replace(card, appended_address=None)
-        self._finish(card)
+    def _attach_address(self, response: Response, _now_s: float) -> None:
+        assert self._card is not None
+        self._finish(dataclasses.replace(self._card, appended_address=decode_ucs2(response.data)))
+
+    def _finish_without_address(self, _response: Response, _now_s: float) -> None:
+        """The appended address is optional: keep the card already read."""
+        assert self._card is not None
+        self._finish(dataclasses.replace(self._card, appended_address=None))
+
+
+AnswerAction = Callable[[ReaderProtocol, Response, float], None]
+
+
+class Transition(NamedTuple):
+    """One table entry: the action to run and the step after it (None: the action decides)."""
+
+    action: AnswerAction
+    next: Step | None
+
+
+_SPECIFIC: Mapping[tuple[Step, Answer], Transition] = {
+    (Step.FIND, Answer.CARD_FOUND): Transition(ReaderProtocol._proceed, Step.SELECT),
+    (Step.FIND, Answer.NO_CARD): Transition(ReaderProtocol._poll_again_now, None),
+    (Step.SELECT, Answer.SUCCESS): Transition(ReaderProtocol._proceed, Step.READ),
+    (Step.SELECT, Answer.SELECT_FAILED): Transition(
+        ReaderProtocol._poll_again_after_transient, None
+    ),
+    (Step.READ, Answer.SUCCESS): Transition(ReaderProtocol._take_read_data, None),
+    (Step.READ, Answer.READ_FAILED): Transition(ReaderProtocol._poll_again_after_transient, None),
+    (Step.READ_ADDRESS, Answer.SUCCESS): Transition(ReaderProtocol._attach_address, None),
+    (Step.SINGLE, Answer.SUCCESS): Transition(ReaderProtocol._finish_with_response, None),
+}
+
+
+def _build_table() -> Mapping[tuple[Step, Answer], Transition]:
+    table = {
+        (step, answer): Transition(ReaderProtocol._fail_with_fault, None)
+        for step, answer in itertools.product(Step, Answer)
+    }
+    for answer in Answer:  # whatever else the SAM says, the card is already read
+        table[(Step.READ_ADDRESS, answer)] = Transition(
+            ReaderProtocol._finish_without_address, None
+        )
+    table.update(_SPECIFIC)
+    return MappingProxyType(table)
+
+
+TABLE = _build_table()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Scenario:
     corrupt_every_other_read: bool = False
     garbage_bursts: bool = False
     unplug_after_read: bool = False
+    # SW1 SW2 of every reply: vendor tables print `XX XX SW3`, and some readers send non-zero.
+    sw1_sw2: tuple[int, int] = (0x00, 0x00)
+    read_fails: bool = False  # every read answers SW3 0x41 (a card that cannot be read)
 
 
 SCENARIOS: Mapping[str, Scenario] = {
@@ -63,6 +67,8 @@ SCENARIOS: Mapping[str, Scenario] = {
     "checksum_corruption": Scenario(corrupt_every_other_read=True),
     "garbage_bursts": Scenario(garbage_bursts=True),
     "unplug": Scenario(unplug_after_read=True),
+    "nonzero_sw": Scenario(sw1_sw2=(0x12, 0x34)),
+    "unreadable_nonzero_sw": Scenario(sw1_sw2=(0x12, 0x34), read_fails=True),
 }
 
 
@@ -173,7 +179,7 @@ class IdCardSimulator:
         return Response(0x90, SELECT_DATA) if self._selected else Response(0x81)
 
     def _read(self, *, with_fingerprint: bool = False) -> Response:
-        if not self._selected or self.card is None:
+        if not self._selected or self.card is None or self.scenario.read_fails:
             return Response(0x41)
         return read_response(self.card, with_fingerprint=with_fingerprint)
 
@@ -188,7 +194,8 @@ class IdCardSimulator:
         return Response(0x90, text + padding)
 
     def _answer(self, response: Response, now_s: float, *, is_read: bool) -> None:
-        wire = encode(response)
+        sw1, sw2 = self.scenario.sw1_sw2
+        wire = encode(dataclasses.replace(response, sw1=sw1, sw2=sw2))
         is_read = is_read and response.sw3 == 0x90
         if is_read:
             self._reads += 1

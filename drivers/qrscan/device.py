@@ -24,7 +24,7 @@ from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BAUDRATE = 9600
+DEFAULT_BAUDRATE = 9600  # what serial scanners ship with; defined only here
 MENU_REPLY_TIMEOUT_S = 1.0
 # Scans read but not yet asked for; older ones are dropped (a resident re-presents a code).
 MAX_PENDING_SCANS = 4
@@ -32,14 +32,17 @@ READ_SLICE_S = 0.25
 
 
 class QrScanner:
-    """One serial scanner; not thread-safe (one reader thread owns it)."""
+    """One serial scanner; not thread-safe (one reader thread owns it).
+
+    `baudrate=None` means the scanner's default, so callers pass a configured rate or nothing.
+    """
 
     def __init__(
         self,
         url: str,
         *,
         suffix: bytes | str | Suffix = Suffix.CR,
-        baudrate: int = DEFAULT_BAUDRATE,
+        baudrate: int | None = None,
         max_payload: int = MAX_PAYLOAD_CHARS,
         on_link_change: LinkStateListener | None = None,
         kind_rules: Sequence[KindRule] = (),
@@ -52,7 +55,7 @@ class QrScanner:
         self._clock = clock
         self._link = ReconnectingLink(
             url,
-            baudrate=baudrate,
+            baudrate=baudrate or DEFAULT_BAUDRATE,
             on_change=self._link_changed,
             backoff=backoff,
             clock=clock,
@@ -135,11 +138,8 @@ class QrScanner:
 
     def _send(self, data: bytes) -> None:
         link = self._acquire()
-        try:
+        with self._link.reporting_loss():
             link.write(data)
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            raise
 
     def _pump(self, budget_s: float) -> None:
         """Read for at most `budget_s` and decode what arrives, reconnecting if needed."""
@@ -150,10 +150,10 @@ class QrScanner:
             self._closed.wait(wait_s)
             return
         try:
-            data = link.read(min(budget_s, READ_SLICE_S))
-        except DeviceDisconnected as exc:
-            self._link.lost(str(exc))
-            return
+            with self._link.reporting_loss():
+                data = link.read(min(budget_s, READ_SLICE_S))
+        except DeviceDisconnected:
+            return  # reported; the next pump reconnects
         for event in self._decoder.feed(data):
             self._dispatch(event)
 
@@ -163,11 +163,8 @@ class QrScanner:
         if not was_connected:
             self._decoder = self._new_decoder()  # a partial line from before the loss is void
             if self._triggered:
-                try:
+                with self._link.reporting_loss():
                     link.write(TRIGGER_ON)
-                except DeviceDisconnected as exc:
-                    self._link.lost(str(exc))
-                    raise
         return link
 
     def _dispatch(self, event: ScannerEvent) -> None:

@@ -70,8 +70,9 @@ def test_decode_omron_capture() -> None:
     results = [r for r in records if r.get("kind") == "bp_result"]
     assert all(list(r) == OMRON_KEYS for r in results)
     assert [(r["systolic"], r["movement"], r["error_code"]) for r in results] == [
-        (165, False, 0), (118, True, 0), (None, False, 1), (118, False, 0),
+        (165, 0, 0), (118, 1, 0), (None, 0, 1), (118, 0, 0),
     ]  # fmt: skip
+    assert all(type(r["movement"]) is int for r in results)  # a count, not a bool (item 12)
     assert results[0]["taken_at"] == "2025-01-06T09:00"
     assert records[-1] == {"error": "incomplete line", "offset": 234}
 

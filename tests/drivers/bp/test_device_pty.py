@@ -44,10 +44,10 @@ def test_measurement_over_pty(protocol: str, scenario: str) -> None:
 
 
 @pytest.mark.parametrize(("protocol", "key", "movement"), [
-    ("suntech", "movement", None), ("omron9030", None, True),
+    ("suntech", "movement", None), ("omron9030", None, 1),
 ])  # fmt: skip
-def test_movement_over_pty(protocol: str, key: str | None, movement: bool | None) -> None:
-    """Movement arrives as SunTech's error key or as Omron's movement flag."""
+def test_movement_over_pty(protocol: str, key: str | None, movement: int | None) -> None:
+    """Movement arrives as SunTech's error key or as Omron's movement count."""
     result = measure_sim(protocol, "movement", [])
     assert (result.error_key, result.movement) == (key, movement)
 

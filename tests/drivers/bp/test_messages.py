@@ -29,9 +29,10 @@ def test_success_and_unknown_codes(key_for: object) -> None:
 
 
 def test_documented_suntech_codes_are_decimal() -> None:
-    """The SunTech table uses the manual's decimal codes (87 = 0x57 loose cuff)."""
+    """The SunTech table uses the manual's decimal codes (87 = 0x57 loose cuff); firmware that
+    sends them as decimal digits (0x87) means the same (issue 10 item 13 changed this)."""
     assert suntech.error_key_for(87) == "cuff_leak"
-    assert suntech.error_key_for(0x87) == UNKNOWN_ERROR_KEY
+    assert suntech.error_key_for(0x87) == "cuff_leak"
 
 
 @pytest.mark.parametrize("key", sorted(ERROR_MESSAGES))

@@ -11,15 +11,16 @@ from hypothesis import strategies as st
 from drivers.bp import omron9030
 from drivers.bp.events import BpResult
 from drivers.bp.messages import ERROR_MESSAGES
+from drivers.bp.tool import result_record
 from drivers.errors import FrameError
 from tests.drivers.bp.strategies import chunked, omron_lines
 
 SECRET_ID = "110101199003074578"
 LINE = b"2024,05,01,09,30,110101199003074578  ,0,132,085,071,0\r\n"
-READING = BpResult(132, 85, 71, None, 0, None, None, False, datetime(2024, 5, 1, 9, 30))
+READING = BpResult(132, 85, 71, None, 0, None, None, 0, datetime(2024, 5, 1, 9, 30))
 ERROR_LINE = b"2024,05,01,09,31,                    ,2,   ,   ,   ,1\r\n"
 ERROR_READING = BpResult(
-    None, None, None, None, 2, "movement", ERROR_MESSAGES["movement"], True,
+    None, None, None, None, 2, "movement", ERROR_MESSAGES["movement"], 1,
     datetime(2024, 5, 1, 9, 31),
 )  # fmt: skip
 
@@ -27,6 +28,16 @@ ERROR_READING = BpResult(
 def decode_all(data: bytes) -> list[object]:
     decoder = omron9030.Omron9030Decoder()
     return [*decoder.feed(data), *decoder.flush()]
+
+
+def test_movement_is_printed_as_the_count_the_meter_sent() -> None:
+    """Format 5's last field is a count: 3 movements print as 3, not as `true` (item 12)."""
+    line = LINE.replace(b",071,0\r\n", b",071,3\r\n")
+    (result,) = decode_all(line)
+    assert isinstance(result, BpResult)
+    record = result_record(result, omron9030.PROTOCOL)
+    assert record["movement"] == 3
+    assert type(record["movement"]) is int
 
 
 def test_line_layout() -> None:

@@ -9,17 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.bp import suntech
-from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck
+from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck, HostRequest
 from drivers.bp.omron9030 import Omron9030Session
 from drivers.bp.protocol import SessionOutput
 from drivers.bp.suntech_session import (
     CUFF_POLL_INTERVAL_S,
     REPLY_TIMEOUT_S,
+    TABLE,
+    Input,
     State,
     SuntechSession,
     input_kind,
 )
-from drivers.errors import DeviceFault, DeviceTimeout, ProtocolMisuse
+from drivers.errors import DeviceFault, DeviceTimeout, DriverError, ProtocolMisuse
 
 OK = DeviceAck("O", "received")
 DONE = DeviceAck("K", "completed")
@@ -154,6 +156,50 @@ def test_random_inputs_raise_only_typed_errors(inputs: list[object]) -> None:
                 session.on_event(item, now)
     except (DeviceTimeout, DeviceFault):
         assert session.finished
+
+
+# One event per table input (TICK is time passing, not an event).
+EVENT_OF_INPUT: dict[Input, DecodedItem] = {
+    Input.STARTED: OK,
+    Input.COMPLETED: DONE,
+    Input.BUSY: BUSY,
+    Input.ABORTED: DeviceAck("A", "aborted"),
+    Input.REFUSED: DeviceAck("N", "undefined command"),
+    Input.UNKNOWN_ACK: DeviceAck("0x01", "unknown reply"),
+    Input.CUFF: CuffPressure(120),
+    Input.RESULT: RESULT,
+    Input.OTHER: HostRequest(b"\x20"),
+}
+
+
+def test_table_has_every_state_input_pair() -> None:
+    """After h11: every (state, input) pair has an entry; the event kinds cover every input."""
+    assert set(TABLE) == set(itertools.product(State, Input))
+    assert {input_kind(e) for e in EVENT_OF_INPUT.values()} | {Input.TICK} == set(Input)
+
+
+@pytest.mark.parametrize(("state", "kind"), list(TABLE))
+@pytest.mark.parametrize("now", [0.0, 1000.0])
+def test_every_pair_reaches_its_declared_state_or_raises_typed(
+    state: State, kind: Input, now: float
+) -> None:
+    """Each pair ends in the table's next state, or (next None) anywhere; failures are typed
+    driver errors that leave the session finished; `ignore` changes nothing."""
+    session = SuntechSession(timeout_s=60.0)
+    session.state = state
+    transition = TABLE[(state, kind)]
+    try:
+        if kind is Input.TICK:
+            out = session.on_tick(now)
+        else:
+            out = session.on_event(EVENT_OF_INPUT[kind], now)
+    except DriverError:
+        assert session.finished
+        return
+    if transition.action is SuntechSession._ignore:
+        assert (out, session.state) == (SessionOutput(), state)
+    elif transition.next is not None:
+        assert session.state is transition.next
 
 
 def test_omron_session_waits_for_the_pushed_line() -> None:

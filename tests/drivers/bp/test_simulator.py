@@ -49,14 +49,15 @@ def test_cuff_error(protocol: str, code: int, key: str) -> None:
 
 
 def test_movement() -> None:
-    """SunTech reports movement as an error; Omron as a flag on a valid reading."""
+    """SunTech reports movement as an error; Omron as a count on a valid reading."""
     suntech_result = run_measurement("suntech", "movement").result
     omron_result = run_measurement("omron9030", "movement").result
     assert suntech_result is not None
     assert omron_result is not None
     assert suntech_result.error_key == "movement"
     assert omron_result.ok
-    assert omron_result.movement is True
+    assert omron_result.movement == 1
+    assert type(omron_result.movement) is int
 
 
 @pytest.mark.parametrize("protocol", ["suntech", "omron9030"])

@@ -110,6 +110,40 @@ def test_error_result_has_no_vitals() -> None:
     assert result == BpResult(None, None, None, None, 87, "cuff_leak", ERROR_MESSAGES["cuff_leak"])
 
 
+# The manual's decimal codes, as firmware sends them: binary (0x55…) or decimal digits (0x85…).
+DOCUMENTED_CODES = {
+    85: "tube_blocked",
+    86: "aborted",
+    87: "cuff_leak",
+    88: "safety_timeout",
+    89: "cuff_overpressure",
+    90: "hardware_fault",
+    91: "meter_not_ready",
+    97: "hardware_fault",
+    99: "hardware_fault",
+}
+
+
+@pytest.mark.parametrize(("decimal", "key"), sorted(DOCUMENTED_CODES.items()))
+def test_both_firmware_encodings_of_a_return_code_name_the_same_error(
+    decimal: int, key: str
+) -> None:
+    """0x55…0x63 and 0x85…0x99 both map to the manual's named error; error_code is as sent."""
+    binary, bcd = decimal, int(str(decimal), 16)
+    for sent in (binary, bcd):
+        (result,) = decode_all(suntech.ResultFrame(120, 80, 70, 93, return_code=sent).encode())
+        assert isinstance(result, BpResult)
+        assert (result.error_code, result.error_key) == (sent, key)
+        assert result.error == ERROR_MESSAGES[key]
+
+
+def test_codes_outside_both_tables_are_generic_device_errors() -> None:
+    """0x8A (not a decimal-digit code) and 92 (not in the manual) are the generic device error."""
+    assert suntech.error_key_for(0x8A) == "device_error"
+    assert suntech.error_key_for(92) == "device_error"
+    assert suntech.error_key_for(0x92) == "device_error"
+
+
 def test_discard_runs_are_capped() -> None:
     """A long garbage stream is reported in bounded runs, not buffered."""
     decoder = suntech.SuntechDecoder()

@@ -6,21 +6,31 @@ import itertools
 
 from hypothesis import strategies as st
 
-from drivers.idcard.frames import MAX_DECLARED_LENGTH, PREAMBLE, Command, Frame, Response
+from drivers.idcard.frames import (
+    COMMAND_NAMES,
+    MAX_DECLARED_LENGTH,
+    PREAMBLE,
+    Command,
+    Frame,
+    Response,
+)
 
 MAX_TEST_DATA_BYTES = 300
+status_bytes = st.integers(min_value=0, max_value=255)
 
-commands = st.builds(
-    Command,
-    cmd=st.integers(min_value=1, max_value=255),
-    para=st.integers(min_value=0, max_value=255),
-    data=st.binary(max_size=MAX_TEST_DATA_BYTES),
+# A command is a known CMD PARA, or any bare non-zero CMD PARA (other vendors' requests): the
+# wire has no direction bit, so longer unknown payloads are replies by definition (§2.1).
+commands = st.one_of(
+    st.sampled_from([Command(cmd, para) for cmd, para in COMMAND_NAMES]),
+    st.builds(Command, cmd=st.integers(min_value=1, max_value=255), para=status_bytes),
 )
+# Replies with any SW1/SW2: vendor tables print `XX XX SW3`, and real readers send non-zero ones.
 responses = st.builds(
     Response,
-    sw3=st.integers(min_value=0, max_value=255),
+    sw3=status_bytes,
     data=st.binary(max_size=MAX_TEST_DATA_BYTES),
-    sw2=st.integers(min_value=0, max_value=255),
+    sw1=status_bytes,
+    sw2=status_bytes,
 )
 frames: st.SearchStrategy[Frame] = st.one_of(commands, responses)
 

@@ -20,6 +20,7 @@ from drivers.idcard.card import (
     encode_text_block,
 )
 from drivers.idcard.samples import SAMPLE_CARDS
+from drivers.idcard.tool import card_record
 
 
 def block(fields: dict[tuple[int, int], str]) -> bytes:
@@ -165,14 +166,22 @@ def test_wrong_block_size_is_a_frame_error(size: int) -> None:
 
 
 def test_tables() -> None:
-    """Sex codes 0/1/2/9 and all 56 GB 3304 groups plus 97 and 98 are known."""
+    """Sex codes 0/1/2/9 and all 56 GB 3304 groups plus 97 and 98 (and 59, 60) are known."""
     assert [s.value for s in Sex] == ["unknown", "male", "female", "unspecified"]
-    assert len(NATIONS) == 58
+    assert len(NATIONS) == 60
     assert (NATIONS["01"], NATIONS["05"], NATIONS["56"]) == ("汉", "维吾尔", "基诺")
     assert (NATIONS["97"], NATIONS["98"]) == ("其他", "外国血统中国籍人士")
     card = SAMPLE_CARDS["resident"]
     assert dataclasses.replace(card, sex_code="7").sex is Sex.UNKNOWN
     assert dataclasses.replace(card, nation_code="77").nation == "77"
+
+
+@pytest.mark.parametrize(("code", "name"), [("59", "穿青人"), ("60", "革家人")])
+def test_groups_outside_gb3304_show_their_names(code: str, name: str) -> None:
+    """Codes 59 and 60, carried by some cards though not in GB 3304, decode to their names."""
+    card = dataclasses.replace(SAMPLE_CARDS["resident"], nation_code=code)
+    assert decode_text_block(encode_text_block(card)).nation == name
+    assert card_record(card)["nation"] == name
 
 
 def test_repr_and_masked_views_hide_pii() -> None:

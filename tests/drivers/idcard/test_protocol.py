@@ -15,12 +15,16 @@ from drivers.idcard.frames import Response, decode
 from drivers.idcard.protocol import (
     FIND_POLL_INTERVAL_S,
     MAX_ATTEMPTS,
+    Answer,
     Done,
     Phase,
     ReaderProtocol,
     Send,
+    Step,
     Wait,
+    answer_of,
 )
+from drivers.idcard.protocol import TABLE as ANSWER_TABLE
 from drivers.idcard.samples import SAMPLE_CARDS
 from drivers.idcard.simulator import read_response
 
@@ -264,3 +268,68 @@ def test_any_input_sequence_ends_in_a_result_or_a_typed_error(
         pytest.fail("the flow did not end")
     except DriverError:
         assert proto.phase is Phase.IDLE
+
+
+# -- the answer table (issue 11: the kiosk's table style) -------------------------------------
+
+STATUS_OF_ANSWER = {
+    Answer.SUCCESS: 0x90,
+    Answer.CARD_FOUND: 0x9F,
+    Answer.NO_CARD: 0x80,
+    Answer.NO_CONTENT: 0x91,
+    Answer.SELECT_FAILED: 0x81,
+    Answer.READ_FAILED: 0x41,
+    Answer.FAULT: 0x60,
+}
+COMMAND_OF_STEP = {
+    Step.FIND: frames.FIND_CARD,
+    Step.SELECT: frames.SELECT_CARD,
+    Step.READ: frames.READ_CARD,
+    Step.READ_ADDRESS: frames.READ_APPENDED_ADDRESS,
+    Step.SINGLE: frames.STATUS,
+}
+
+
+def protocol_at(step: Step) -> ReaderProtocol:
+    """A protocol whose request in flight is `step`'s (driven there through the flow)."""
+    proto = ReaderProtocol(appended_address=True)
+    if step is Step.SINGLE:
+        proto.start_request(frames.STATUS, 0.0)
+        expect_send(proto, 0.0, frames.STATUS)
+        return proto
+    proto.start_read_card(0.0, timeout_s=5.0)
+    flow = [(Step.FIND, FOUND), (Step.SELECT, SELECTED), (Step.READ, READ)]
+    for current, answer in flow:
+        expect_send(proto, 0.0, COMMAND_OF_STEP[current])
+        if current is step:
+            return proto
+        proto.receive(answer, 0.0)
+    expect_send(proto, 0.0, frames.READ_APPENDED_ADDRESS)
+    return proto
+
+
+def test_answer_table_has_every_step_answer_pair() -> None:
+    """Every (step, answer) pair has an entry, and each representative status has its answer."""
+    assert set(ANSWER_TABLE) == set(itertools.product(Step, Answer))
+    assert {answer_of(sw3) for sw3 in STATUS_OF_ANSWER.values()} == set(Answer)
+    assert all(answer_of(sw3) is answer for answer, sw3 in STATUS_OF_ANSWER.items())
+
+
+@pytest.mark.parametrize(("step", "answer"), list(ANSWER_TABLE))
+def test_every_step_answer_pair_goes_where_the_table_says(step: Step, answer: Answer) -> None:
+    """A pair with a next step sends that step's command; any other pair polls again, finishes,
+    retries or raises a typed driver error, and leaves the machine usable."""
+    proto = protocol_at(step)
+    data = READ.data if (step, answer) == (Step.READ, Answer.SUCCESS) else b""
+    proto.receive(Response(STATUS_OF_ANSWER[answer], data), 0.01)
+    transition = ANSWER_TABLE[(step, answer)]
+    try:
+        action = proto.poll(0.01)
+    except DriverError:
+        assert proto.phase is Phase.IDLE
+        return
+    if transition.next is not None:
+        assert isinstance(action, Send)
+        assert action.command == COMMAND_OF_STEP[transition.next]
+    else:
+        assert isinstance(action, Send | Wait | Done)

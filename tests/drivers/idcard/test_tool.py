@@ -36,17 +36,32 @@ def test_committed_captures_match_the_builder() -> None:
     assert text == capture_builder.as_hex_dump(capture_builder.reader_side())
 
 
-def test_two_way_capture_skips_host_commands_silently() -> None:
-    """Host commands are recognised and skipped; only the noise and the card are reported."""
+def status(sw3: int, meaning: str, sw1: int = 0, sw2: int = 0) -> dict[str, object]:
+    return {"kind": "status", "sw1": sw1, "sw2": sw2, "sw3": sw3, "meaning": meaning}
+
+
+def test_two_way_capture_skips_host_commands_and_prints_every_reply() -> None:
+    """Host commands are skipped; every reply that is not a card prints as a status record.
+
+    Changed by issue 10 items 2 and 10: non-read replies used to be dropped silently, and the
+    birth printed in full (YYYYMMDD) rebuilt the digits the masked number hides.
+    """
     records = list(decode_capture(capture_builder.resident_session()))
-    assert records[0] == {"error": "garbage", "offset": 68}
-    assert len(records) == 2
-    card = records[1]
+    assert records[:6] == [
+        status(0x90, "success"),
+        status(0x90, "success"),
+        {"error": "garbage", "offset": 68},
+        status(0x80, "no card found"),
+        status(0x9F, "card found"),
+        status(0x90, "success"),
+    ]
+    assert len(records) == 7
+    card = records[6]
     assert list(card) == RECORD_KEYS
     assert card["card_type"] == "resident"
     assert card["id_number_masked"] == "350503********0029"
     assert card["id_number_valid"] is True
-    assert (card["sex"], card["nation"], card["birth"]) == ("female", "汉", "19900307")
+    assert (card["sex"], card["nation"], card["birth"]) == ("female", "汉", "1990")
 
 
 def test_reader_side_capture_has_every_card_type_and_the_bad_frame() -> None:

@@ -14,7 +14,7 @@ from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
 from kiosk.core.i18n import Strings
-from kiosk.core.technician import PinGate
+from kiosk.core.technician import PinGate, PinResult
 from kiosk.core.views import DeviceStateView, DiagnosticsView, OutboxView
 
 MAX_LOG_LINES = 50
@@ -59,11 +59,11 @@ class DiagnosticsState:
         """Keep one more log line, redacted again and capped."""
         self.log_lines.append(redact_text(event.text)[:MAX_LOG_LINE_CHARS])
 
-    def check_pin(self, pin: str, strings: Strings) -> bool:
+    def check_pin(self, pin: str, strings: Strings) -> PinResult:
         """Verify a PIN through the gate; sets `pin_message` unless accepted."""
         if self._pin_gate is None:
             self.pin_message = strings.text("diagnostics.pin.disabled")
-            return False
+            return PinResult("disabled")
         result = self._pin_gate.verify(pin)
         if result.accepted:
             self.pin_message = ""
@@ -74,7 +74,14 @@ class DiagnosticsState:
             self.pin_message = strings.text("diagnostics.pin.locked", seconds=seconds)
         else:
             self.pin_message = strings.text("diagnostics.pin.disabled")
-        return result.accepted
+        return result
+
+    def lockout_event(self, result: PinResult) -> ev.Data | None:
+        """The technician.lockout data when `result` started a lockout, else None."""
+        if result.lockout_level is None or self._pin_gate is None:
+            return None
+        failed = result.lockout_level * self._pin_gate.max_failures
+        return ev.technician_lockout(result.lockout_level, result.locked_for_s, failed)
 
     def view(self, strings: Strings) -> DiagnosticsView:
         """The diagnostics view-model."""

@@ -25,11 +25,11 @@ from kiosk.core.history import BpHistory
 from kiosk.core.machine import Command, KioskInputError, State
 from kiosk.core.session import Listener, Session, Step
 from kiosk.core.settings import SessionSettings
-from kiosk.core.technician import PinGate
 from kiosk.core.views import Views
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.devices import DeviceHub
 from kiosk.runtime.outbox_sink import OutboxSink
+from kiosk.runtime.pin_store import make_pin_gate
 from kiosk.runtime.requests import KioskRequest, RequestWatcher
 from kiosk.runtime.speech import Speaker
 
@@ -110,13 +110,8 @@ class KioskHost:
         self.sink = OutboxSink(self.outbox)
         self.catalogue = CatalogueAdapter.from_file(config.paths.catalogue)
         self.history = BpHistory(self.data_dir / HISTORY_FILE)
-        tech = config.technician
-        gate = PinGate(
-            tech.pin_hash,
-            max_failures=tech.max_failures,
-            lockout_s=tech.lockout_s,
-            clock=self.clock,
-        )
+        # The lockout must outlast a restart, so the gate counts in wall-clock seconds.
+        gate = make_pin_gate(config, lambda: time.time() + self.clock.offset_s)
         self.session = Session(
             SessionSettings.from_config(config),
             sink=self.sink,

@@ -111,7 +111,7 @@ def test_technician_pin_locks_after_five_failures(tmp_path: Path, kivy_env: dict
     wrong, locked, refused = notes["messages"][:4], notes["messages"][4], notes["messages"][5]
     assert [m for m in wrong if "4" in m or "3" in m or "2" in m or "1" in m] == wrong
     assert len(set(wrong)) == 4  # the remaining count goes down
-    assert "300" in locked
+    assert "60" in locked  # the first escalation step (issue 10 item 3; was a flat 300 s)
     assert refused == locked  # the right PIN during the lockout: still locked, nothing checked
     assert notes["state"] == "DIAGNOSTICS_PIN"
 

@@ -322,6 +322,7 @@ class Agent:
     # commands --------------------------------------------------------------------------------
 
     def _on_command(self, payload: bytes) -> None:
+        data: dict[str, Any] | None
         try:
             command = self.verifier.verify(payload, self._clock())
         except Rejected as rejected:
@@ -340,6 +341,10 @@ class Agent:
                     "execution_failed",
                     {"problem": type(exc).__name__},
                 )
+        if data is not None:  # None: the result comes later (run_diagnostics)
+            self._store_result(data)
+
+    def _store_result(self, data: dict[str, Any]) -> None:
         try:
             self.outbox.put("command.result", data)
         except OutboxError as exc:
@@ -369,6 +374,8 @@ class Agent:
         if now >= self._next_status:
             self._next_status = now + STATUS_EVERY_S
             self._write_status()
+            for data in self.actions.collect_diagnostics():  # the kiosk's self-test reports
+                self._store_result(data)
 
     def _heartbeat(self, now: float) -> None:
         data = heartbeat_data(

@@ -47,6 +47,7 @@ class Scenario:
     corrupt_every_other_read: bool = False
     garbage_bursts: bool = False
     unplug_after_read: bool = False
+    sam_status: int = 0x90  # what STATUS answers: 0x66 = SAM not authorised (self-test failures)
 
 
 SCENARIOS: Mapping[str, Scenario] = {
@@ -63,6 +64,7 @@ SCENARIOS: Mapping[str, Scenario] = {
     "checksum_corruption": Scenario(corrupt_every_other_read=True),
     "garbage_bursts": Scenario(garbage_bursts=True),
     "unplug": Scenario(unplug_after_read=True),
+    "sam_not_authorised": Scenario(card=None, sam_status=0x66),
 }
 
 
@@ -148,7 +150,7 @@ class IdCardSimulator:
     def _respond(self, command: Command) -> Response:
         handler = {
             RESET: self._ok,
-            STATUS: self._ok,
+            STATUS: lambda: Response(self.scenario.sam_status),
             READ_SAM_ID: self._sam_id,
             FIND_CARD: self._find,
             SELECT_CARD: self._select,

@@ -494,7 +494,12 @@ class Session:
         return State.DIAGNOSTICS if result.accepted else State.DIAGNOSTICS_PIN
 
     def _do_self_test(self, event: i.RunSelfTest) -> None:
-        self._commands.append(SELF_TESTS[event.device])
+        measure = event.measure and event.device == "bp"
+        self._commands.append(Command.SELF_TEST_BP_MEASURE if measure else SELF_TESTS[event.device])
+        self._diag.self_test_started(event.device)
+
+    def _do_self_test_done(self, event: i.SelfTestDone) -> None:
+        self._diag.self_test_done(event, self.strings)
 
     def _do_close_diagnostics(self, event: i.Input) -> None:
         self._diag.pin_message = ""

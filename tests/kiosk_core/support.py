@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from config.pinhash import MIN_N
+from drivers.selftest import Check, SelfTestReport
 from edge_agent.contract import Identity, new_event, validate_event
 from kiosk.core import inputs as i
 from kiosk.core.machine import State
@@ -284,7 +285,16 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
         st.builds(i.SetVoice, st.booleans()),
         st.builds(i.SetHighContrast, st.booleans()),
         st.builds(i.PinEntered, st.sampled_from((PIN, "0000"))),
-        st.builds(i.RunSelfTest, devices),
+        st.builds(i.RunSelfTest, devices, st.booleans()),
+        st.builds(
+            i.SelfTestDone,
+            st.builds(
+                SelfTestReport.of,
+                devices,
+                st.lists(st.builds(Check, st.just("port"), st.booleans(), st.just("")), max_size=2),
+                st.just(0.1),
+            ),
+        ),
         card_identities(name, id_number),
         st.builds(i.CardReadFault, st.sampled_from(("card_moved", "weird"))),
         st.builds(

@@ -132,6 +132,13 @@ def make_actions(tmp_path: Path, **kwargs: Any) -> Actions:
     )
 
 
+def ran(actions: Actions, command: dict[str, Any]) -> dict[str, Any]:
+    """The result of a command answered at once (every type but run_diagnostics)."""
+    result = actions.run(command)
+    assert result is not None
+    return result
+
+
 def set_config(kind: str, version: str, content: str) -> dict[str, Any]:
     return make_command(
         "set_config", TARGET, {"kind": kind, "version": version, "content": content}
@@ -153,7 +160,7 @@ def test_set_config_swaps_atomically_and_records_the_version(tmp_path: Path) -> 
     """A good catalogue replaces the file whole, its version is recorded, the kiosk is told."""
     actions = make_actions(tmp_path)
     (tmp_path / "catalogue.yaml").write_text("version: '1'\nservices: []\n")
-    result = actions.run(set_config("catalogue", "2", "version: '2'\nservices: [a]\n"))
+    result = ran(actions, set_config("catalogue", "2", "version: '2'\nservices: [a]\n"))
     check_result(result)
     assert result["status"] == "ok"
     assert (tmp_path / "catalogue.yaml").read_text() == "version: '2'\nservices: [a]\n"
@@ -176,7 +183,7 @@ def test_bad_set_config_leaves_the_old_file(tmp_path: Path, version: str, conten
     """Malformed YAML, wrong shape or a version mismatch: rejected, the old file untouched."""
     actions = make_actions(tmp_path)
     (tmp_path / "catalogue.yaml").write_text("version: '1'\n")
-    result = actions.run(set_config("catalogue", version, content))
+    result = ran(actions, set_config("catalogue", version, content))
     check_result(result)
     assert (result["status"], result["reason"]) == ("rejected", "invalid_payload")
     assert (tmp_path / "catalogue.yaml").read_text() == "version: '1'\n"
@@ -191,7 +198,7 @@ def test_failure_after_swap_rolls_back(tmp_path: Path) -> None:
 
     actions = make_actions(tmp_path, after_swap=refuse)
     (tmp_path / "catalogue.yaml").write_text("version: '1'\n")
-    result = actions.run(set_config("catalogue", "2", "version: '2'\n"))
+    result = ran(actions, set_config("catalogue", "2", "version: '2'\n"))
     check_result(result)
     assert (result["status"], result["reason"]) == ("failed", "execution_failed")
     assert (tmp_path / "catalogue.yaml").read_text() == "version: '1'\n"
@@ -205,9 +212,9 @@ def test_custom_validator_hook_is_used(tmp_path: Path) -> None:
             raise ValueError("missing zh texts")
 
     actions = make_actions(tmp_path, validators={"ui_texts": needs_zh})
-    bad = actions.run(set_config("ui_texts", "1", "version: '1'\nen: {}\n"))
+    bad = ran(actions, set_config("ui_texts", "1", "version: '1'\nen: {}\n"))
     assert bad["reason"] == "invalid_payload"
-    good = actions.run(set_config("ui_texts", "1", "version: '1'\nzh: {}\n"))
+    good = ran(actions, set_config("ui_texts", "1", "version: '1'\nzh: {}\n"))
     assert good["status"] == "ok"
 
 
@@ -375,11 +382,11 @@ def test_the_agent_validates_catalogues_like_the_shipped_one(tmp_path: Path) -> 
     (tmp_path / "catalogue.yaml").write_text(shipped, encoding="utf-8")
     broken = shipped.replace("category: ", "category: x-", 1)
     version = yaml.safe_load(shipped)["version"]
-    bad = actions.run(set_config("catalogue", version, broken))
+    bad = ran(actions, set_config("catalogue", version, broken))
     check_result(bad)
     assert (bad["status"], bad["reason"]) == ("rejected", "invalid_payload")
     assert "category" in bad["detail"]["problem"]
     assert (tmp_path / "catalogue.yaml").read_text(encoding="utf-8") == shipped
     renewed = shipped.replace(f'version: "{version}"', 'version: "2026.12-test"', 1)
-    good = actions.run(set_config("catalogue", "2026.12-test", renewed))
+    good = ran(actions, set_config("catalogue", "2026.12-test", renewed))
     assert good["status"] == "ok", good

@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,11 @@ def test_hash_pin_needs_six_digits_on_a_field_kiosk(tmp_path: Path) -> None:
     config_path = _field_config(tmp_path)
     for pin in ("2580", "12345"):
         typed = iter([pin, pin])
-        assert hash_pin_command(lambda _prompt, t=typed: next(t), config_path=config_path) == 1
+
+        def ask(_prompt: str, answers: Iterator[str] = typed) -> str:
+            return next(answers)
+
+        assert hash_pin_command(ask, config_path=config_path) == 1
     assert not load_config(config_path, env={}).pin_hash_path.exists()
     dev_path = _field_config(tmp_path / "dev", development=True)
     answers = iter(["2580", "2580"])

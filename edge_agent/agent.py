@@ -344,8 +344,11 @@ class Agent:
     def handle_command(self, payload: bytes) -> Event | None:
         """Any bytes from the commands topic: the command.result stored for them, if any."""
         data = self.intake.handle(payload, now=self._clock(), monotonic=self._mono())
-        if data is None:
+        if data is None:  # rate-limited, or the result comes later (run_diagnostics)
             return None
+        return self._store_result(data)
+
+    def _store_result(self, data: dict[str, Any]) -> Event | None:
         try:
             return self.outbox.put("command.result", data)
         except (OutboxError, ContractError) as exc:
@@ -376,6 +379,8 @@ class Agent:
         if now >= self._next_status:
             self._next_status = now + STATUS_EVERY_S
             self._write_status()
+            for data in self.actions.collect_diagnostics():  # the kiosk's self-test reports
+                self._store_result(data)
 
     def _heartbeat(self, now: float) -> None:
         data = heartbeat_data(

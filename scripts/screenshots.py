@@ -35,7 +35,8 @@ def seed_history(config: Any, card: str) -> None:
     from kiosk.core.ports import StoredReading
     from kiosk.ui.host import HISTORY_FILE
 
-    subject = pseudonymise(SAMPLE_CARDS[card].id_number, load_pseudonym_key(config.privacy))
+    key = load_pseudonym_key(config.privacy)
+    subject = pseudonymise(SAMPLE_CARDS[card].id_number, key, config.identity.city)
     history = BpHistory(config.paths.data_dir / HISTORY_FILE)
     now = datetime.now(UTC)
     for days_ago, (systolic, diastolic) in zip(range(60, 0, -10), TREND_SEED, strict=False):

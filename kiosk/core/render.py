@@ -27,6 +27,7 @@ from kiosk.core.views import (
     RatingLevelView,
     RatingView,
     ReasonView,
+    SelfTestView,
     TrendPoint,
 )
 
@@ -248,6 +249,7 @@ def diagnostics_view(
     outbox: OutboxView | None,
     log_lines: Iterable[str],
     dropped_events: int,
+    self_tests: Iterable[SelfTestView] = (),
 ) -> DiagnosticsView:
     """The technician screens."""
     return DiagnosticsView(
@@ -257,6 +259,7 @@ def diagnostics_view(
         outbox=outbox,
         log_lines=tuple(log_lines),
         dropped_events=dropped_events,
+        self_tests=tuple(sorted(self_tests, key=lambda t: t.device)),
     )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from common.ids import uuid7
-from config.privacy import pseudonymise
+from config.privacy import PseudonymInputError, pseudonymise
 from drivers.pii import mask_name
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
@@ -286,12 +286,18 @@ class Session:
 
     def _do_identify_card(self, event: i.CardIdentity) -> State:
         r = self._resident
+        if r.subject is not None:
+            return self._state  # a second card mid-session is ignored: one resident at a time
+        try:
+            subject = pseudonymise(event.id_number, self._key, self.settings.city)
+        except PseudonymInputError:
+            # not an ID number we can pseudonymise (a misread card): the resident tries again
+            r.card_problem = "card_unreadable"
+            return self._state
         if r.session_id is None:
             self._start("services")
-        elif r.subject is not None:
-            return self._state  # a second card mid-session is ignored: one resident at a time
         assert r.session_id is not None
-        r.subject = pseudonymise(event.id_number, self._key)
+        r.subject = subject
         r.masked_name = mask_name(event.name)
         r.card_expired = bool(event.card_expired)
         r.card_problem = None
@@ -481,12 +487,19 @@ class Session:
         self._diag.pin_message = ""
 
     def _do_check_pin(self, event: i.PinEntered) -> State:
-        if self._diag.check_pin(event.pin, self.strings):
-            return State.DIAGNOSTICS
-        return State.DIAGNOSTICS_PIN
+        result = self._diag.check_pin(event.pin, self.strings)
+        lockout = self._diag.lockout_event(result)
+        if lockout is not None:
+            self._emit("technician.lockout", lockout)
+        return State.DIAGNOSTICS if result.accepted else State.DIAGNOSTICS_PIN
 
     def _do_self_test(self, event: i.RunSelfTest) -> None:
-        self._commands.append(SELF_TESTS[event.device])
+        measure = event.measure and event.device == "bp"
+        self._commands.append(Command.SELF_TEST_BP_MEASURE if measure else SELF_TESTS[event.device])
+        self._diag.self_test_started(event.device)
+
+    def _do_self_test_done(self, event: i.SelfTestDone) -> None:
+        self._diag.self_test_done(event, self.strings)
 
     def _do_close_diagnostics(self, event: i.Input) -> None:
         self._diag.pin_message = ""

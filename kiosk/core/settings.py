@@ -20,6 +20,7 @@ class SessionSettings:
     high_contrast: bool = False
     voice: bool = False
     pseudonym_key_id: str = "1"
+    city: str = ""  # identity.city: part of every pseudonym's HMAC input
 
     @classmethod
     def from_config(cls, config: KioskConfig) -> SessionSettings:
@@ -34,4 +35,5 @@ class SessionSettings:
             high_contrast=ui.high_contrast,
             voice=ui.voice,
             pseudonym_key_id=config.privacy.pseudonym_key_id,
+            city=config.identity.city,
         )

@@ -1,7 +1,9 @@
 """Requests from the agent (restart, diagnostics, reload config) as files in DATA_DIR/requests.
 
 The agent writes each request atomically; the kiosk takes it by renaming it away first, so a
-request is acted on once even if the kiosk crashes while acting.
+request is acted on once even if the kiosk crashes while acting. The one answer going back is a
+diagnostics run's per-device self-test reports: `run_diagnostics.result.json`, written
+atomically by the kiosk and taken by the agent (edge_agent/actions.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,20 @@ RequestKind = Literal["restart_kiosk", "run_diagnostics", "reload_config"]
 KINDS: tuple[RequestKind, ...] = ("restart_kiosk", "run_diagnostics", "reload_config")
 REQUESTS_DIR = "requests"
 MAX_REQUEST_BYTES = 64 * 1024
+DIAGNOSTICS_RESULT_FILE = "run_diagnostics.result.json"
+
+
+def write_diagnostics_result(data_dir: Path, result: dict[str, Any]) -> None:
+    """Hand a diagnostics run's result to the agent: temp file, fsync, rename (never half-read)."""
+    directory = data_dir / REQUESTS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / DIAGNOSTICS_RESULT_FILE
+    temp = directory / f".{DIAGNOSTICS_RESULT_FILE}.tmp-{os.getpid()}"
+    with temp.open("wb") as handle:
+        handle.write(json.dumps(result).encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
 
 
 @dataclass(frozen=True)

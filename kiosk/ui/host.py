@@ -22,15 +22,16 @@ from config.privacy import load_pseudonym_key
 from edge_agent.agent import STATUS_FILE, open_outbox
 from kiosk.core import inputs as i
 from kiosk.core.history import BpHistory
-from kiosk.core.machine import Command, KioskInputError, State
+from kiosk.core.machine import KioskInputError, State
+from kiosk.core.remote_diagnostics import RemoteSelfTestRun
 from kiosk.core.session import Listener, Session, Step
 from kiosk.core.settings import SessionSettings
-from kiosk.core.technician import PinGate
 from kiosk.core.views import Views
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.devices import DeviceHub
 from kiosk.runtime.outbox_sink import OutboxSink
-from kiosk.runtime.requests import KioskRequest, RequestWatcher
+from kiosk.runtime.pin_store import make_pin_gate
+from kiosk.runtime.requests import KioskRequest, RequestWatcher, write_diagnostics_result
 from kiosk.runtime.speech import Speaker
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,6 @@ HISTORY_FILE = "bp-history.sqlite3"
 OUTBOX_STATUS_EVERY_S = 5.0
 MAX_LOG_LINES_PER_TICK = 20
 CAMERA_STATES = frozenset({State.IDENTIFY, State.DIAGNOSTICS})
-SELF_TEST_COMMANDS = (
-    Command.SELF_TEST_IDCARD,
-    Command.SELF_TEST_BP,
-    Command.SELF_TEST_QRSCAN,
-    Command.SELF_TEST_CAMERA,
-)
 Schedule = Callable[[Callable[[], None]], None]
 
 
@@ -110,13 +105,8 @@ class KioskHost:
         self.sink = OutboxSink(self.outbox)
         self.catalogue = CatalogueAdapter.from_file(config.paths.catalogue)
         self.history = BpHistory(self.data_dir / HISTORY_FILE)
-        tech = config.technician
-        gate = PinGate(
-            tech.pin_hash,
-            max_failures=tech.max_failures,
-            lockout_s=tech.lockout_s,
-            clock=self.clock,
-        )
+        # The lockout must outlast a restart, so the gate counts in wall-clock seconds.
+        gate = make_pin_gate(config, lambda: time.time() + self.clock.offset_s)
         self.session = Session(
             SessionSettings.from_config(config),
             sink=self.sink,
@@ -132,6 +122,7 @@ class KioskHost:
         self.requests = RequestWatcher(self.data_dir)
         self._log_source = log_source
         self._last_outbox_status_s = float("-inf")
+        self._remote_run: RemoteSelfTestRun | None = None
         self.on_restart: Callable[[], None] | None = None  # the app stops itself (exit code 0)
         self.session.subscribe(self._after_step)
 
@@ -159,6 +150,8 @@ class KioskHost:
 
     def handle(self, event: i.Input) -> Step | None:
         """Main thread: apply one input; a refused input is logged (never its values)."""
+        if isinstance(event, i.SelfTestDone) and self._remote_run is not None:
+            self._remote_run.add(event.report)
         try:
             return self.session.handle(event)
         except KioskInputError as exc:
@@ -194,9 +187,20 @@ class KioskHost:
             for line in self._log_source()[-MAX_LOG_LINES_PER_TICK:]:
                 self.handle(i.LogLine(line))
         now = self.clock()
+        self._finish_remote_run(now)
         if now - self._last_outbox_status_s >= OUTBOX_STATUS_EVERY_S:
             self._last_outbox_status_s = now
             self.report_outbox()
+
+    def _finish_remote_run(self, now_s: float) -> None:
+        run = self._remote_run
+        if run is None or not run.done(now_s):
+            return
+        self._remote_run = None
+        try:
+            write_diagnostics_result(self.data_dir, run.result())
+        except OSError as exc:
+            log.warning("diagnostics result not handed to the agent: %s", type(exc).__name__)
 
     def report_outbox(self) -> None:
         """Outbox depth, oldest age and the agent's broker link → diagnostics; kiosk alive."""
@@ -222,8 +226,14 @@ class KioskHost:
             return "stop"
         if request.kind == "run_diagnostics":
             log.info("diagnostics requested by the city: running self-tests")
-            for command in SELF_TEST_COMMANDS:
-                self.hub.execute(command)
+            command_id = body.get("command_id")
+            self._remote_run = RemoteSelfTestRun(
+                command_id if isinstance(command_id, str) else "",
+                self.hub.configured_devices(),
+                started_s=self.clock(),
+            )
+            for device in self._remote_run.devices:
+                self.hub.self_test(device)  # never a measurement: nobody may be at the cuff
         elif request.kind == "reload_config" and body.get("kind") == "catalogue":
             try:
                 self.catalogue.swap(load_catalogue(self.config.paths.catalogue))

@@ -109,6 +109,15 @@ def test_ui_unit_is_a_watched_kiosk_session() -> None:
     assert service["LimitCORE"] == "0"
 
 
+def test_ui_unit_has_no_network() -> None:
+    """The UI unit may open only local sockets: AF_UNIX and AF_NETLINK (udev), no IP at all."""
+    unit = unit_settings(UI_UNIT)
+    families = set(one(unit, "Service", "RestrictAddressFamilies").split())
+    assert families == {"AF_UNIX", "AF_NETLINK"}
+    assert one(unit, "Service", "IPAddressDeny") == "any"
+    assert "IPAddressAllow" not in unit["Service"]
+
+
 def test_agent_unit_is_sandboxed() -> None:
     """The agent: always restarted, unprivileged, read-only system except its data directory."""
     unit = unit_settings(AGENT_UNIT)

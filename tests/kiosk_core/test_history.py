@@ -11,10 +11,10 @@ import pytest
 from config.privacy import pseudonymise
 from kiosk.core.history import BpHistory, HistorySchemaError
 from kiosk.core.ports import StoredReading
-from tests.kiosk_core.support import ID_NUMBER, KEY, START_WALL
+from tests.kiosk_core.support import CITY, ID_NUMBER, KEY, START_WALL
 
-SUBJECT = pseudonymise(ID_NUMBER, KEY)
-OTHER = pseudonymise("110105194912310029", KEY)
+SUBJECT = pseudonymise(ID_NUMBER, KEY, CITY)
+OTHER = pseudonymise("110105194912310029", KEY, CITY)
 
 
 def reading(days: float, systolic: int = 130) -> StoredReading:

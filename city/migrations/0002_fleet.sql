@@ -16,6 +16,7 @@ CREATE TABLE kiosks (
     agent_version        text,
     last_event_at        timestamptz,
     last_heartbeat_at    timestamptz,
+    heartbeat_ts         timestamptz,
     outbox_depth         integer,
     oldest_unsent_age_s  double precision,
     free_disk_mb         double precision,
@@ -27,12 +28,13 @@ CREATE TABLE kiosks (
     updated_at           timestamptz NOT NULL DEFAULT now()
 );
 
--- Device faults not yet recovered, per kiosk and device.
-CREATE TABLE device_faults (
-    kiosk   text        NOT NULL,
-    device  text        NOT NULL,
-    kind    text        NOT NULL,
-    since   timestamptz NOT NULL,
+-- Per kiosk and device: faulted since when (NULL: fine); the latest event by kiosk time wins.
+CREATE TABLE device_states (
+    kiosk       text        NOT NULL,
+    device      text        NOT NULL,
+    fault_kind  text,
+    fault_since timestamptz,
+    changed_ts  timestamptz NOT NULL,
     PRIMARY KEY (kiosk, device)
 );
 

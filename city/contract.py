@@ -19,8 +19,19 @@ from typing import Any
 import fastjsonschema
 
 DRAFT_2020_ONLY = frozenset(
-    {"$defs", "prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired",
-     "dependentSchemas", "$dynamicRef", "$dynamicAnchor", "$anchor", "minContains", "maxContains"}
+    {
+        "$defs",
+        "prefixItems",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "dependentRequired",
+        "dependentSchemas",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "$anchor",
+        "minContains",
+        "maxContains",
+    }
 )
 PRESENCE_TYPES = frozenset({"agent.online", "agent.offline"})
 ENVELOPE = "envelope.schema.json"

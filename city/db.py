@@ -69,7 +69,9 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             " version integer PRIMARY KEY, name text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        applied = dict(conn.execute("SELECT version, name FROM schema_version").fetchall())
+        applied: dict[int, str] = dict(
+            conn.execute("SELECT version, name FROM schema_version").fetchall()
+        )
         newest = max(applied, default=0)
         if newest > len(known):
             raise SchemaMismatch(

@@ -34,7 +34,8 @@ class FleetChange:
 UPSERT_KIOSK = """
 INSERT INTO kiosks (kiosk, city, centre, name, last_event_at)
 VALUES (%(kiosk)s, %(city)s, %(centre)s, %(name)s, %(at)s)
-ON CONFLICT (kiosk) DO UPDATE SET last_event_at = GREATEST(kiosks.last_event_at, EXCLUDED.last_event_at)
+ON CONFLICT (kiosk) DO UPDATE
+SET last_event_at = GREATEST(kiosks.last_event_at, EXCLUDED.last_event_at)
 """
 
 PRESENCE = """
@@ -75,7 +76,8 @@ WHERE device_states.changed_ts < EXCLUDED.changed_ts
 """
 
 AGENT_ALERT = """
-INSERT INTO agent_alerts (kiosk, kind, message, at) VALUES (%(kiosk)s, %(kind)s, %(message)s, %(at)s)
+INSERT INTO agent_alerts (kiosk, kind, message, at)
+VALUES (%(kiosk)s, %(kind)s, %(message)s, %(at)s)
 ON CONFLICT (kiosk, kind) DO UPDATE SET message = EXCLUDED.message, at = EXCLUDED.at
 WHERE agent_alerts.at < EXCLUDED.at
 """
@@ -105,8 +107,12 @@ def apply_events(
             cur.executemany(
                 AGENT_ALERT,
                 [
-                    {"kiosk": e.kiosk, "kind": e.data["kind"], "message": e.data["message"],
-                     "at": received_at}
+                    {
+                        "kiosk": e.kiosk,
+                        "kind": e.data["kind"],
+                        "message": e.data["message"],
+                        "at": received_at,
+                    }
                     for e in alerts
                 ],
             )

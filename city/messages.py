@@ -143,7 +143,7 @@ def _batch_problem(document: Any, contract: Contract) -> str | None:
     return None
 
 
-def _event_problem(item: Any, info: TopicInfo, contract: Contract) -> str | None:
+def _event_problem(item: Any, info: TopicInfo, contract: Contract) -> str | None:  # noqa: PLR0911 — one return per rule
     try:
         reason = contract.check_event(item)
     except RecursionError:

@@ -23,7 +23,21 @@ from city.messages import Decoded, EventRow, QuarantineRow
 
 log = logging.getLogger("city.store")
 
-EVENT_COLUMNS = ("id", "kiosk", "type", "ts", "boot", "stream", "seq", "schema", "data")
+COPY_INCOMING = "COPY incoming (id, kiosk, type, ts, boot, stream, seq, schema, data) FROM STDIN"
+INSERT_NEW = (
+    "INSERT INTO events (id, kiosk, type, ts, boot, stream, seq, schema, data, received_at)"
+    " SELECT DISTINCT ON (id) id, kiosk, type, ts, boot, stream, seq, schema, data, %s"
+    " FROM incoming ON CONFLICT (id) DO NOTHING RETURNING id::text"
+)
+LOCK_STREAMS = """
+SELECT kiosk, boot::text, stream, max_seq FROM seq_streams
+WHERE (kiosk, boot, stream) IN (SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[]))
+ORDER BY kiosk, boot, stream FOR UPDATE
+"""
+OPEN_GAPS = """
+SELECT kiosk, boot::text, stream, first_seq, last_seq, opened_at FROM seq_gaps
+WHERE (kiosk, boot, stream) IN (SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[]))
+"""
 MAX_ATTEMPTS_ON_CONFLICT = 5
 # Errors that mean "this data", not "this connection": isolate the message and quarantine it.
 DATA_ERRORS: tuple[type[Exception], ...] = (errors.DataError, errors.IntegrityError)
@@ -77,8 +91,10 @@ class BatchWriter:
                 sqlstate = getattr(exc, "sqlstate", None) or "?"
                 refused = [
                     QuarantineRow(
-                        topic=row.kiosk, reason=f"database refused it ({sqlstate})",
-                        raw=row.data_json.encode()[:4096], raw_size=len(row.data_json),
+                        topic=row.kiosk,
+                        reason=f"database refused it ({sqlstate})",
+                        raw=row.data_json.encode()[:4096],
+                        raw_size=len(row.data_json),
                     )
                     for row in message.events
                 ]
@@ -98,18 +114,22 @@ class BatchWriter:
         result = WriteResult(offered=len(rows), quarantined=len(quarantined))
         with self.conn.cursor() as cur:
             if rows:
-                with cur.copy(f"COPY incoming ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+                with cur.copy(COPY_INCOMING) as copy:
                     for row in rows:
                         copy.write_row(
-                            (row.id, row.kiosk, row.type, row.ts, row.boot, row.stream,
-                             row.seq, row.schema, row.data_json)
+                            (
+                                row.id,
+                                row.kiosk,
+                                row.type,
+                                row.ts,
+                                row.boot,
+                                row.stream,
+                                row.seq,
+                                row.schema,
+                                row.data_json,
+                            )
                         )
-                cur.execute(
-                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}, received_at)"
-                    f" SELECT DISTINCT ON (id) {', '.join(EVENT_COLUMNS)}, %s FROM incoming"
-                    " ON CONFLICT (id) DO NOTHING RETURNING id::text",
-                    (received_at,),
-                )
+                cur.execute(INSERT_NEW, (received_at,))
                 inserted = {r[0] for r in cur.fetchall()}
                 new_events = _first_of_each(rows, inserted)
                 result.inserted = len(new_events)
@@ -149,20 +169,9 @@ def _track_gaps(cur: psycopg.Cursor, events: Sequence[EventRow], now: datetime) 
         " ON CONFLICT DO NOTHING",
         keys,
     )
-    key_filter = (
-        "(kiosk, boot, stream) IN (SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[]))"
-    )
-    cur.execute(
-        f"SELECT kiosk, boot::text, stream, max_seq FROM seq_streams WHERE {key_filter}"
-        " ORDER BY kiosk, boot, stream FOR UPDATE",
-        [list(c) for c in columns],
-    )
+    cur.execute(LOCK_STREAMS, [list(c) for c in columns])
     max_seq = {(k, b, s): m for k, b, s, m in cur.fetchall()}
-    cur.execute(
-        f"SELECT kiosk, boot::text, stream, first_seq, last_seq, opened_at FROM seq_gaps"
-        f" WHERE {key_filter}",
-        [list(c) for c in columns],
-    )
+    cur.execute(OPEN_GAPS, [list(c) for c in columns])
     old_gaps: dict[StreamKey, list[Gap]] = defaultdict(list)
     for k, b, s, first, last, opened in cur.fetchall():
         old_gaps[(k, b, s)].append(Gap(first, last, opened))

@@ -59,7 +59,9 @@ def claim_slot(url: str, timeout_s: float) -> tuple[psycopg.Connection, int]:
     """The lowest free worker slot, held by an advisory lock for this connection's life."""
     conn = connect(url, timeout_s=timeout_s, autocommit=True)
     for slot in range(MAX_SLOTS):
-        row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (SLOT_LOCK_CLASS, slot)).fetchone()
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (SLOT_LOCK_CLASS, slot)
+        ).fetchone()
         if row and row[0]:
             return conn, slot
     conn.close()
@@ -133,7 +135,7 @@ class IngestWorker:
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         decoded = decode_message(
             message.topic,
-            message.payload,
+            bytes(message.payload),
             topic_root=self.config.broker.topic_root,
             contract=self.contract,
             max_payload_bytes=self.config.ingest.max_payload_bytes,
@@ -153,7 +155,7 @@ class IngestWorker:
     def _connect_broker(self) -> None:
         parts = urlsplit(self.config.broker.url)
         default_port = 8883 if parts.scheme == "mqtts" else 1883
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho is untyped here
         properties.SessionExpiryInterval = self.config.broker.session_expiry_s
         properties.ReceiveMaximum = self.config.ingest.receive_maximum
         self.client.connect(
@@ -165,7 +167,9 @@ class IngestWorker:
         )
 
     def _connect_db(self) -> None:
-        self.conn = connect(self.config.database.url, timeout_s=self.config.database.connect_timeout_s)
+        self.conn = connect(
+            self.config.database.url, timeout_s=self.config.database.connect_timeout_s
+        )
         require_current(self.conn)
         self.conn.commit()
         self.writer = BatchWriter(self.conn)

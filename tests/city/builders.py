@@ -103,7 +103,9 @@ class KioskSim:
             connection = self.connection
         if state == "online":
             data: dict[str, Any] = {
-                "state": "online", "agent_version": "0.1.0", "started_at": ts(self.clock),
+                "state": "online",
+                "agent_version": "0.1.0",
+                "started_at": ts(self.clock),
                 "connection": connection,
             }
         else:

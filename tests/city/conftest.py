@@ -28,7 +28,8 @@ def forward_ported_contract(target: Path) -> Path:
         "agent.online.schema.json": ("connection", {"type": "integer", "minimum": 1}),
         "agent.offline.schema.json": ("connection", {"type": "integer", "minimum": 1}),
         "heartbeat.schema.json": (
-            "commands_rejected_unreported", {"type": "integer", "minimum": 0}
+            "commands_rejected_unreported",
+            {"type": "integer", "minimum": 0},
         ),
     }
     for name, (key, schema) in additions.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +25,11 @@ def contract(tmp_path_factory: pytest.TempPathFactory) -> Contract:
 
 def _decode(contract: Contract, topic: str, payload: bytes, max_bytes: int = 100_000):  # type: ignore[no-untyped-def]  # helper
     return decode_message(
-        topic, payload, topic_root=ROOT, contract=contract, max_payload_bytes=max_bytes,
+        topic,
+        payload,
+        topic_root=ROOT,
+        contract=contract,
+        max_payload_bytes=max_bytes,
         raw_cap_bytes=CAP,
     )
 
@@ -37,8 +40,12 @@ def test_topics_of_decision_1() -> None:
     assert info is not None
     assert (info.kiosk, info.source) == ("440300/c/k", "events")
     assert parse_topic("gov-kiosk/v1/440300/c/k/status", ROOT) is not None
-    for topic in ("gov-kiosk/v1/440300/c/events", "gov-kiosk/v2/a/b/c/events",
-                  "gov-kiosk/v1/a/b/c/commands", "gov-kiosk/v1/a//c/events"):
+    for topic in (
+        "gov-kiosk/v1/440300/c/events",
+        "gov-kiosk/v2/a/b/c/events",
+        "gov-kiosk/v1/a/b/c/commands",
+        "gov-kiosk/v1/a//c/events",
+    ):
         assert parse_topic(topic, ROOT) is None
 
 
@@ -47,8 +54,10 @@ def test_valid_batch_becomes_rows(contract: Contract) -> None:
     sim = KioskSim()
     out = _decode(contract, sim.topic(), batch(sim.test_event(), sim.heartbeat()))
     assert out.quarantined == ()
-    assert [(r.type, r.stream, r.seq) for r in out.events] == [("test", "main", 1),
-                                                               ("heartbeat", "heartbeat", 1)]
+    assert [(r.type, r.stream, r.seq) for r in out.events] == [
+        ("test", "main", 1),
+        ("heartbeat", "heartbeat", 1),
+    ]
     assert out.events[0].kiosk == "440300/futian-xmh/k01"
 
 
@@ -105,7 +114,9 @@ def test_presence_on_status_topic(contract: Contract) -> None:
         (b"[" * 100_000 + b"]" * 100_000, "too"),
     ],
 )
-def test_unreadable_payloads_are_quarantined(contract: Contract, payload: bytes, reason: str) -> None:
+def test_unreadable_payloads_are_quarantined(
+    contract: Contract, payload: bytes, reason: str
+) -> None:
     """Garbage gets a reason and capped raw bytes."""
     out = _decode(contract, KioskSim().topic(), payload, max_bytes=10**6)
     (quarantined,) = out.quarantined
@@ -135,14 +146,17 @@ def test_unstorable_values_are_quarantined(contract: Contract) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    topic=st.sampled_from([KioskSim().topic(), KioskSim().topic("status"), "x/y"]) | st.text(max_size=40),
+    topic=st.sampled_from([KioskSim().topic(), KioskSim().topic("status"), "x/y"])
+    | st.text(max_size=40),
     payload=st.binary(max_size=200)
     | json_values.map(lambda v: json.dumps(v).encode())
     | st.builds(

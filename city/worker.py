@@ -110,6 +110,7 @@ class IngestWorker:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         if urlsplit(self.config.broker.url).scheme == "mqtts":
             client.tls_set()
         return client
@@ -123,6 +124,13 @@ class IngestWorker:
         self.connected = True
         client.subscribe([(topic, 1) for topic in subscriptions(self.config)])
         log.info("connected as %s (session present: %s)", self.client_id, flags.session_present)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused a subscription: %s", refused[0])
+        else:
+            log.info("subscribed: %s", ", ".join(subscriptions(self.config)))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected = False

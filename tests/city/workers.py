@@ -48,7 +48,7 @@ class WorkerProcess:
     env: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout_s: float = 30.0) -> None:
-        """Start and wait until it is subscribed."""
+        """Start and wait until the broker confirmed its subscriptions."""
         argv = [sys.executable, "-m", "city", "ingest", "--config", str(self.config)]
         if self.worker_id is not None:
             argv += ["--worker-id", self.worker_id]
@@ -63,7 +63,7 @@ class WorkerProcess:
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if "connected as" in self.log_path.read_text(errors="replace")[offset:]:
+            if "subscribed: " in self.log_path.read_text(errors="replace")[offset:]:
                 return
             if self.process.poll() is not None:
                 break

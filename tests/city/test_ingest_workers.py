@@ -168,3 +168,40 @@ def test_sigterm_exits_cleanly(
     """SIGTERM finishes the batch and exits 0 (the broker session stays for the restart)."""
     worker = _start(workers, config_file, tmp_path, None)
     assert worker.stop() == 0
+
+
+def test_database_restart_under_load_loses_nothing(
+    tmp_path: Path,
+    mosquitto: MosquittoBroker,
+    contract_dir: Path,
+    workers: list[WorkerProcess],
+    publisher: Publisher,
+) -> None:
+    """PostgreSQL stopped mid-load: the worker acks nothing, waits, and stores every event."""
+    from city.db import migrate
+    from tests.fixtures.postgres import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+        db_url = server.create_database("restart")
+        migrate(db_url)
+        config = write_city_config(
+            tmp_path / "city.yaml", db_url=db_url, broker=mosquitto, contract_dir=contract_dir
+        )
+        worker = _start(workers, config, tmp_path, None)
+        sim = KioskSim()
+        offered = []
+        for round_no in range(60):
+            events = [sim.test_event() for _ in range(20)]
+            offered += [e["id"] for e in events]
+            publisher.publish(sim.topic(), batch(*events))
+            if round_no == 20:
+                server.stop("immediate")
+            if round_no == 40:
+                server.start()
+        assert wait_for(db_url, "SELECT count(*) FROM events", len(offered), 90) == len(offered)
+        assert gaps_open(db_url) == 0
+        assert "database unavailable" in worker.output
+    finally:
+        server.remove()

@@ -205,3 +205,23 @@ def test_database_restart_under_load_loses_nothing(
         assert "database unavailable" in worker.output
     finally:
         server.remove()
+
+
+def test_workers_started_later_read_retained_presence(
+    config_file: Path,
+    city_db: str,
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+    publisher: Publisher,
+) -> None:
+    """Births retained before the city started still reach the fleet table, once per kiosk."""
+    sims = [KioskSim(kiosk=f"r{i}") for i in range(5)]
+    for sim in sims:
+        publisher.publish(
+            sim.topic("status"), json.dumps(sim.presence("online")).encode(), retain=True
+        )
+    _start(workers, config_file, tmp_path, None)
+    _start(workers, config_file, tmp_path, None)  # each member gets a copy: the key absorbs it
+    sql = "SELECT count(*) FROM kiosks WHERE presence = 'online'"
+    assert wait_for(city_db, sql, 5) == 5
+    assert wait_for(city_db, "SELECT count(*) FROM events", 5) == 5

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,19 @@ from city.config import DEFAULT_CONTRACT_DIR
 
 T0 = datetime(2026, 12, 3, 2, 0, 0, tzinfo=UTC)
 ROOT = "gov-kiosk/v1"
+
+
+def uuid7() -> str:
+    """A UUIDv7 (RFC 9562), as every id the kiosk mints is (contract decision 6)."""
+    ms = time.time_ns() // 1_000_000
+    value = (
+        (ms & (2**48 - 1)) << 80
+        | 0x7 << 76
+        | random.getrandbits(12) << 64
+        | 0b10 << 62
+        | random.getrandbits(62)
+    )
+    return str(uuid.UUID(int=value))
 
 
 def schema_version(event_type: str) -> int:
@@ -73,7 +88,7 @@ class KioskSim:
             self.main_seq += 1
             stream, seq = "main", self.main_seq
         event = {
-            "id": str(uuid.uuid4()),
+            "id": uuid7(),
             "type": event_type,
             "schema": schema_version(event_type),
             "city": self.city,
@@ -112,7 +127,7 @@ class KioskSim:
             data = {"state": "offline", "reason": "connection_lost", "connection": connection}
         self.clock += timedelta(milliseconds=100)
         return {
-            "id": str(uuid.uuid4()),
+            "id": uuid7(),
             "type": f"agent.{state}",
             "schema": schema_version(f"agent.{state}"),
             "city": self.city,

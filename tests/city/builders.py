@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import random
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,12 +19,13 @@ ROOT = "gov-kiosk/v1"
 def uuid7() -> str:
     """A UUIDv7 (RFC 9562), as every id the kiosk mints is (contract decision 6)."""
     ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10))  # 80 random bits: 12 for rand_a, 62 for rand_b
     value = (
         (ms & (2**48 - 1)) << 80
         | 0x7 << 76
-        | random.getrandbits(12) << 64
+        | (rand >> 62 & 0xFFF) << 64
         | 0b10 << 62
-        | random.getrandbits(62)
+        | (rand & (2**62 - 1))
     )
     return str(uuid.UUID(int=value))
 

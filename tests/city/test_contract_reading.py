@@ -75,17 +75,27 @@ def test_real_contract_loads() -> None:
     assert contract.batch_max_items == 10_000
 
 
-def test_2020_only_keywords_are_refused(contract_dir: Path, tmp_path: Path) -> None:
-    """A schema fastjsonschema cannot honour is refused at load, not silently half-checked."""
+def test_keywords_fastjsonschema_lacks_fall_back_to_jsonschema(
+    contract_dir: Path, tmp_path: Path
+) -> None:
+    """A type using a 2020-12 keyword fastjsonschema ignores is checked by jsonschema instead."""
     target = tmp_path / "schemas"
     target.mkdir()
     for file in contract_dir.glob("*.json"):
         (target / file.name).write_text(file.read_text())
     test_schema = json.loads((target / "test.schema.json").read_text())
-    test_schema["unevaluatedProperties"] = False
+    test_schema["properties"]["data"]["properties"]["tags"] = {
+        "type": "array",
+        "contains": {"const": "x"},
+        "maxContains": 1,
+    }
     (target / "test.schema.json").write_text(json.dumps(test_schema))
-    with pytest.raises(ContractLoadError, match="unevaluatedProperties"):
-        load_contract(target)
+    contract = load_contract(target)
+    assert contract.reference_types == {"test"}
+    sim = KioskSim()
+    assert contract.check_event(sim.event("test", {"tags": ["x", "y"]})) is None
+    reason = contract.check_event(sim.event("test", {"tags": ["x", "x"]}))
+    assert reason == "test schema: data.tags: fails maxContains"
 
 
 def test_not_a_contract_dir(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_keywords_fastjsonschema_lacks_fall_back_to_jsonschema(
     }
     (target / "test.schema.json").write_text(json.dumps(test_schema))
     contract = load_contract(target)
-    assert contract.reference_types == {"test"}
+    assert "test" in contract.reference_types
     sim = KioskSim()
     assert contract.check_event(sim.event("test", {"tags": ["x", "y"]})) is None
     reason = contract.check_event(sim.event("test", {"tags": ["x", "x"]}))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from city.config import DEFAULT_CONTRACT_DIR
 from city.contract import Contract, load_contract
 from city.messages import decode_message, parse_topic
 from tests.city.builders import ROOT, KioskSim, batch
@@ -71,20 +72,29 @@ def test_one_bad_event_does_not_sink_the_batch(contract: Contract) -> None:
     assert quarantined.reason.startswith("events[1]: test schema: seq")
 
 
-def test_missing_stream_is_main(contract: Contract) -> None:
-    """An older kiosk sends no `stream`: its single sequence is the main stream."""
+def test_missing_stream_is_main_unless_the_contract_requires_it(contract: Contract) -> None:
+    """No `stream` (the older contract) means main; once the envelope requires it, refused."""
     sim = KioskSim()
     old = sim.heartbeat()
     del old["stream"]
-    (row,) = _decode(contract, sim.topic(), batch(old)).events
-    assert row.stream == "main"
+    out = _decode(contract, sim.topic(), batch(old))
+    envelope = json.loads((DEFAULT_CONTRACT_DIR / "envelope.schema.json").read_text())
+    if "stream" in envelope["required"]:
+        assert "stream" in out.quarantined[0].reason
+    else:
+        (row,) = out.events
+        assert row.stream == "main"
 
 
 def test_wrong_stream_is_refused(contract: Contract) -> None:
     """A heartbeat on 'main' or a test event on 'heartbeat' breaks decision 2."""
     sim = KioskSim()
-    out = _decode(contract, sim.topic(), batch({**sim.test_event(), "stream": "heartbeat"}))
-    assert "stream must be 'main'" in out.quarantined[0].reason
+    for event in (
+        {**sim.test_event(), "stream": "heartbeat"},
+        {**sim.heartbeat(), "stream": "main"},
+    ):
+        (quarantined,) = _decode(contract, sim.topic(), batch(event)).quarantined
+        assert "stream" in quarantined.reason
 
 
 def test_identity_must_match_the_topic(contract: Contract) -> None:

@@ -112,6 +112,8 @@ def _reference(validator: Draft202012Validator) -> Validator:
         if error is None:
             return None
         where = ".".join(str(p) for p in error.absolute_path) or "(event)"
+        if error.validator == "required":
+            return f"{where}: {error.message}"  # names the missing property, never a value
         return f"{where}: fails {error.validator}"
 
     return check
@@ -121,6 +123,8 @@ def _rule(exc: fastjsonschema.JsonSchemaValueException) -> str:
     # exc.message embeds the offending value for some rules; keep only the rule, never PII.
     rule = exc.rule or "invalid"
     definition = exc.rule_definition
+    if rule == "required" and isinstance(definition, list):
+        return f"fails required {sorted(str(name) for name in definition)}"
     if isinstance(definition, str | int | float | bool) and rule != "pattern":
         return f"fails {rule} {definition!r}"
     return f"fails {rule}"

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +44,28 @@ def _broker_url(value: Any) -> str | None:
     return None
 
 
+def _amqp_urls(value: Any) -> str | tuple[str, str] | None:
+    if not value:
+        return "list at least one amqp://USER:PASS@HOST:PORT/VHOST (one per cluster node)"
+    for index, url in enumerate(value):
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+            return f"[{index}]", "expected amqp://USER:PASS@HOST[:PORT]/VHOST or amqps://…"
+        try:
+            _ = parts.port
+        except ValueError:
+            return f"[{index}]", "the port must be a number"
+    return None
+
+
+def _broker_complete(broker: BrokerConfig) -> tuple[str, str] | None:
+    if broker.kind == "mqtt" and broker.url is None:
+        return "url", "required"
+    if broker.kind == "amqp" and not broker.amqp_urls:
+        return "amqp_urls", "required when kind is amqp (one URL per cluster node)"
+    return None
+
+
 def _timezone(value: Any) -> str | None:
     try:
         ZoneInfo(str(value))
@@ -69,9 +91,17 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class BrokerConfig:
-    """The MQTT 5 broker the kiosks publish to."""
+    """Where the kiosks' messages are read: an MQTT 5 broker, or a RabbitMQ cluster's queue.
 
-    url: str = field(check=_broker_url, doc="CITY_BROKER_URL overrides it")
+    `kind: mqtt` subscribes to `$share/GROUP/…` at `url`; `kind: amqp` consumes the quorum
+    queue `queue` (bound to amq.topic, where RabbitMQ's MQTT plugin routes the kiosks'
+    publishes) from any node in `amqp_urls` (docs/design.md §5).
+    """
+
+    kind: Literal["mqtt", "amqp"] = "mqtt"
+    url: str | None = field(None, check=_broker_url, doc="CITY_BROKER_URL overrides it")
+    amqp_urls: tuple[str, ...] = field((), check=_amqp_urls, doc="one AMQP URL per node")
+    queue: str = field("city.ingest", check=non_empty, doc="the quorum queue (kind: amqp)")
     topic_root: str = field("gov-kiosk/v1", check=_topic_root)
     share_group: str = field("ingest", check=non_empty, doc="$share/GROUP/… for the workers")
     client_id_prefix: str = field("city-ingest", check=non_empty)
@@ -89,6 +119,9 @@ class IngestConfig:
     batch_max_delay_ms: int = field(50, check=in_range(1, 10_000))
     receive_maximum: int = field(
         1000, check=in_range(1, 65_535), doc="MQTT 5 Receive Maximum: unacked messages in flight"
+    )
+    prefetch: int = field(
+        1000, check=in_range(1, 65_535), doc="AMQP basic.qos prefetch: unacked deliveries"
     )
     max_payload_bytes: int = field(4_000_000, check=in_range(1024, 256_000_000))
     quarantine_raw_max_bytes: int = field(4096, check=in_range(0, 1_000_000))
@@ -140,7 +173,7 @@ class CityConfig:
     """One city platform deployment."""
 
     database: DatabaseConfig
-    broker: BrokerConfig
+    broker: BrokerConfig = field(check=_broker_complete)
     ingest: IngestConfig = field(IngestConfig())
     gaps: GapConfig = field(GapConfig())
     alerts: AlertConfig = field(AlertConfig())

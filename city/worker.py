@@ -1,5 +1,7 @@
 """`python -m city ingest`: one worker — MQTT 5 shared subscription in, PostgreSQL out.
 
+(`broker.kind: amqp` runs city/amqp_worker.py instead; both share city/ingest_core.py.)
+
 One thread does everything: paho's `loop()` fills a batch, the batch is written in one
 transaction, and only then is every message in it acknowledged (paho 2.x `manual_ack`). A
 worker killed at any point loses nothing (unacked messages are redelivered to its session) and
@@ -17,9 +19,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,9 +32,9 @@ from paho.mqtt.properties import Properties
 
 from city.config import CityConfig
 from city.contract import Contract, load_contract
-from city.db import connect, require_current
-from city.messages import Decoded, decode_message
-from city.store import BatchWriter, WriteResult
+from city.db import connect
+from city.ingest_core import IngestCore
+from city.store import WriteResult
 
 log = logging.getLogger("city.ingest")
 
@@ -44,15 +44,6 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 LOOP_TIMEOUT_S = 0.2
 REPORT_EVERY_S = 1.0
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A received, decoded, not yet acknowledged message."""
-
-    mid: int
-    qos: int
-    decoded: Decoded
 
 
 def claim_slot(url: str, timeout_s: float) -> tuple[psycopg.Connection, int]:
@@ -75,7 +66,7 @@ def subscriptions(config: CityConfig) -> list[str]:
 
 
 class IngestWorker:
-    """One ingest worker; `run()` until `stop()` (or SIGTERM through run_worker)."""
+    """One MQTT ingest worker; `run()` until `stop()` (or SIGTERM through run_worker)."""
 
     def __init__(
         self,
@@ -87,17 +78,12 @@ class IngestWorker:
         on_tick: Callable[[psycopg.Connection], None] | None = None,
     ) -> None:
         self.config = config
-        self.contract = contract
         self.client_id = client_id
-        self.on_result = on_result
-        self.on_tick = on_tick
-        self.pending: list[Pending] = []
-        self.pending_events = 0
-        self.first_pending_at: float | None = None
+        self.core: IngestCore[tuple[int, int]] = IngestCore(
+            config, contract, on_result=on_result, on_tick=on_tick
+        )
         self.stopping = False
         self.connected = False
-        self.conn: psycopg.Connection | None = None
-        self.writer: BatchWriter | None = None
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -111,9 +97,14 @@ class IngestWorker:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
-        if urlsplit(self.config.broker.url).scheme == "mqtts":
+        if urlsplit(self._url).scheme == "mqtts":
             client.tls_set()
         return client
+
+    @property
+    def _url(self) -> str:
+        assert self.config.broker.url is not None  # config: required when kind is mqtt
+        return self.config.broker.url
 
     # --- MQTT callbacks (run inside client.loop(), on this thread) ---
 
@@ -135,24 +126,11 @@ class IngestWorker:
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected = False
         # Unacknowledged messages come back on reconnect: drop our copies, never ack them twice.
-        self.pending.clear()
-        self.pending_events = 0
-        self.first_pending_at = None
+        self.core.forget_pending()
         log.warning("disconnected from the broker: %s", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        decoded = decode_message(
-            message.topic,
-            bytes(message.payload),
-            topic_root=self.config.broker.topic_root,
-            contract=self.contract,
-            max_payload_bytes=self.config.ingest.max_payload_bytes,
-            raw_cap_bytes=self.config.ingest.quarantine_raw_max_bytes,
-        )
-        if self.first_pending_at is None:
-            self.first_pending_at = time.monotonic()
-        self.pending.append(Pending(message.mid, message.qos, decoded))
-        self.pending_events += len(decoded.events) + len(decoded.quarantined)
+        self.core.receive((message.mid, message.qos), message.topic, bytes(message.payload))
 
     # --- the loop ---
 
@@ -161,7 +139,7 @@ class IngestWorker:
         self.stopping = True
 
     def _connect_broker(self) -> None:
-        parts = urlsplit(self.config.broker.url)
+        parts = urlsplit(self._url)
         default_port = 8883 if parts.scheme == "mqtts" else 1883
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho is untyped here
         properties.SessionExpiryInterval = self.config.broker.session_expiry_s
@@ -174,52 +152,14 @@ class IngestWorker:
             properties=properties,
         )
 
-    def _connect_db(self) -> None:
-        self.conn = connect(
-            self.config.database.url, timeout_s=self.config.database.connect_timeout_s
-        )
-        require_current(self.conn)
-        self.conn.commit()
-        self.writer = BatchWriter(self.conn)
-
-    def _due(self) -> bool:
-        if not self.pending or self.first_pending_at is None:
-            return False
-        age_ms = (time.monotonic() - self.first_pending_at) * 1000
-        return (
-            self.pending_events >= self.config.ingest.batch_max_events
-            or age_ms >= self.config.ingest.batch_max_delay_ms
-            or self.stopping
-        )
-
-    def _flush(self) -> None:
-        if self.writer is None:
-            self._connect_db()
-        assert self.writer is not None
-        batch = self.pending
-        result = self.writer.write([p.decoded for p in batch], datetime.now(UTC))
-        for item in batch:
-            self.client.ack(item.mid, item.qos)
-        self.pending = []
-        self.pending_events = 0
-        self.first_pending_at = None
-        if self.on_result is not None:
-            self.on_result(result)
-
-    def _drop_db(self, exc: BaseException) -> None:
-        log.warning("database unavailable (%s); retrying, nothing acknowledged", type(exc).__name__)
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except psycopg.Error:
-                log.debug("closing a broken connection failed")
-        self.conn = None
-        self.writer = None
+    def _ack(self, tokens: Sequence[tuple[int, int]]) -> None:
+        for mid, qos in tokens:
+            self.client.ack(mid, qos)
 
     def run(self) -> None:
         """Consume until stopped; broker and database outages are waited out."""
         backoff = RECONNECT_MIN_S
-        self._connect_db()
+        self.core.connect_db()
         while True:
             if not self.connected and not self.stopping:
                 try:
@@ -231,36 +171,28 @@ class IngestWorker:
                     time.sleep(backoff)
                     backoff = min(RECONNECT_MAX_S, backoff * 2)
                     continue
-            rc = self.client.loop(timeout=LOOP_TIMEOUT_S if not self.pending else 0.0)
+            rc = self.client.loop(timeout=LOOP_TIMEOUT_S if not self.core.pending else 0.0)
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
                 self._on_disconnect(self.client, None, None, rc, None)
-            if self._due():
+            if self.core.due(self.stopping):
                 try:
-                    self._flush()
+                    self.core.flush(self._ack)
                     backoff = RECONNECT_MIN_S
                 except psycopg.OperationalError as exc:
-                    self._drop_db(exc)
+                    self.core.drop_db(exc)
                     self._wait_keeping_alive(backoff)
                     backoff = min(RECONNECT_MAX_S, backoff * 2)
-            if self.on_tick is not None and self.conn is not None:
-                try:
-                    self.on_tick(self.conn)
-                except psycopg.OperationalError as exc:
-                    self._drop_db(exc)
-            if self.stopping and not self.pending:
+            self.core.tick()
+            if self.stopping and not self.core.pending:
                 break
         self.client.disconnect()
-        if self.conn is not None:
-            self.conn.close()
+        self.core.close()
 
     def _wait_keeping_alive(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             self.client.loop(timeout=min(LOOP_TIMEOUT_S, seconds))
-        try:
-            self._connect_db()
-        except psycopg.OperationalError as exc:
-            self._drop_db(exc)
+        self.core.retry_db()
 
 
 class Reporter:
@@ -296,13 +228,14 @@ class Reporter:
 
 
 def run_worker(config: CityConfig, worker_id: str | None = None) -> int:
-    """The `ingest` command: claim a client id, run until SIGTERM/SIGINT."""
+    """The `ingest` command: claim a client id, run the configured adapter until SIGTERM/SIGINT."""
     contract = load_contract(config.contract_dir)
     slot_conn = None
     if worker_id is None:
         slot_conn, slot = claim_slot(config.database.url, config.database.connect_timeout_s)
         worker_id = str(slot)
     client_id = f"{config.broker.client_id_prefix}-{worker_id}"
+    from city.amqp_worker import AmqpIngestWorker
     from city.sweeper import Sweeper
 
     sweeper = Sweeper(config)
@@ -312,7 +245,11 @@ def run_worker(config: CityConfig, worker_id: str | None = None) -> int:
         reporter.flush_if_due()
         sweeper.tick(conn)
 
-    worker = IngestWorker(config, contract, client_id, on_result=reporter, on_tick=tick)
+    worker: IngestWorker | AmqpIngestWorker
+    if config.broker.kind == "amqp":
+        worker = AmqpIngestWorker(config, contract, worker_id, on_result=reporter, on_tick=tick)
+    else:
+        worker = IngestWorker(config, contract, client_id, on_result=reporter, on_tick=tick)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         worker.stop()

@@ -1,0 +1,147 @@
+"""What every broker adapter of the ingest shares: decode, batch, commit, and only then ack.
+
+An adapter (city/worker.py for MQTT 5 shared subscriptions, city/amqp_worker.py for a RabbitMQ
+quorum queue) hands each received message to `receive()` with its broker's ack token, and calls
+`flush()` when `due()`: the batch is written in one transaction (city/store.py) and the adapter's
+`ack` runs only after the commit. A lost broker connection calls `forget_pending()`: the broker
+redelivers whatever was not acknowledged, and the primary key absorbs the copies.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import psycopg
+
+from city.config import CityConfig
+from city.contract import Contract
+from city.db import connect, require_current
+from city.messages import Decoded, decode_message
+from city.store import BatchWriter, WriteResult
+
+log = logging.getLogger("city.ingest")
+
+Token = TypeVar("Token")
+
+
+class IngestCore(Generic[Token]):
+    """The pending batch and the database side of one worker; `Token` is the broker's ack id."""
+
+    def __init__(
+        self,
+        config: CityConfig,
+        contract: Contract,
+        *,
+        on_result: Callable[[WriteResult], None] | None = None,
+        on_tick: Callable[[psycopg.Connection], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.contract = contract
+        self.on_result = on_result
+        self.on_tick = on_tick
+        self.tokens: list[Token] = []
+        self.decoded: list[Decoded] = []
+        self.pending_events = 0
+        self.first_pending_at: float | None = None
+        self.conn: psycopg.Connection | None = None
+        self.writer: BatchWriter | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Something received is not yet committed and acknowledged."""
+        return bool(self.tokens)
+
+    def receive(self, token: Token, topic: str, payload: bytes) -> None:
+        """Decode one message (never raises on input) and add it to the batch."""
+        decoded = decode_message(
+            topic,
+            payload,
+            topic_root=self.config.broker.topic_root,
+            contract=self.contract,
+            max_payload_bytes=self.config.ingest.max_payload_bytes,
+            raw_cap_bytes=self.config.ingest.quarantine_raw_max_bytes,
+        )
+        if self.first_pending_at is None:
+            self.first_pending_at = time.monotonic()
+        self.tokens.append(token)
+        self.decoded.append(decoded)
+        self.pending_events += len(decoded.events) + len(decoded.quarantined)
+
+    def forget_pending(self) -> None:
+        """The connection these tokens belong to is gone: never ack them (they come back)."""
+        self.tokens = []
+        self.decoded = []
+        self.pending_events = 0
+        self.first_pending_at = None
+
+    def seconds_until_due(self) -> float | None:
+        """How long the batch may still wait for more (None: nothing pending)."""
+        if self.first_pending_at is None:
+            return None
+        age_s = time.monotonic() - self.first_pending_at
+        return max(0.0, self.config.ingest.batch_max_delay_ms / 1000 - age_s)
+
+    def due(self, stopping: bool) -> bool:
+        """The batch should be written now: full, old enough, or the worker is stopping."""
+        wait = self.seconds_until_due()
+        if wait is None:
+            return False
+        return self.pending_events >= self.config.ingest.batch_max_events or wait == 0 or stopping
+
+    def connect_db(self) -> None:
+        """Open the database connection and check the schema version."""
+        self.conn = connect(
+            self.config.database.url, timeout_s=self.config.database.connect_timeout_s
+        )
+        require_current(self.conn)
+        self.conn.commit()
+        self.writer = BatchWriter(self.conn)
+
+    def drop_db(self, exc: BaseException) -> None:
+        """Forget a broken database connection; the batch stays pending and unacknowledged."""
+        log.warning("database unavailable (%s); retrying, nothing acknowledged", type(exc).__name__)
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except psycopg.Error:
+                log.debug("closing a broken connection failed")
+        self.conn = None
+        self.writer = None
+
+    def flush(self, ack: Callable[[Sequence[Token]], None]) -> None:
+        """Commit the batch, then `ack` its tokens; psycopg.OperationalError keeps it pending."""
+        if self.writer is None:
+            self.connect_db()
+        assert self.writer is not None
+        tokens = self.tokens
+        result = self.writer.write(self.decoded, datetime.now(UTC))
+        self.forget_pending()  # committed: if the ack is lost, a redelivery inserts nothing
+        ack(tokens)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def tick(self) -> None:
+        """Run the periodic work (reporting, the alert sweeper) on the worker's connection."""
+        if self.on_tick is None or self.conn is None:
+            return
+        try:
+            self.on_tick(self.conn)
+        except psycopg.OperationalError as exc:
+            self.drop_db(exc)
+
+    def retry_db(self) -> None:
+        """Try the database again after an outage (a failure is logged and kept for later)."""
+        try:
+            self.connect_db()
+        except psycopg.OperationalError as exc:
+            self.drop_db(exc)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

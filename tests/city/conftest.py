@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from city.config import DEFAULT_CONTRACT_DIR
 from city.db import migrate
+from tests.fixtures.rabbitmq import RabbitCluster, whole_cluster
 
 
 def forward_ported_contract(target: Path) -> Path:
@@ -51,3 +53,20 @@ def city_db(postgres_url: str) -> str:
     """A migrated database; its URL."""
     migrate(postgres_url)
     return postgres_url
+
+
+@pytest.fixture(scope="session")
+def rabbit_cluster_session() -> Iterator[RabbitCluster]:
+    """One private 3-node RabbitMQ cluster for the run (~20-40 s to start); removed at the end."""
+    cluster = RabbitCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def rabbit_cluster(rabbit_cluster_session: RabbitCluster) -> RabbitCluster:
+    """The session's cluster with every node running."""
+    return whole_cluster(rabbit_cluster_session)

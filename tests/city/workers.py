@@ -46,6 +46,7 @@ class WorkerProcess:
     worker_id: str | None = None
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    ready: str = "subscribed: "  # the log line that says it receives (AMQP: "consuming: ")
 
     def start(self, timeout_s: float = 30.0) -> None:
         """Start and wait until the broker confirmed its subscriptions."""
@@ -63,7 +64,7 @@ class WorkerProcess:
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if "subscribed: " in self.log_path.read_text(errors="replace")[offset:]:
+            if self.ready in self.log_path.read_text(errors="replace")[offset:]:
                 return
             if self.process.poll() is not None:
                 break

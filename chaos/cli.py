@@ -26,6 +26,7 @@ SCENARIOS: dict[str, str] = {
     "clock_jump": "chaos.scenarios.clock:clock_jump",
     "serial": "chaos.scenarios.serial:serial_faults",
     "kiosk_crash": "chaos.scenarios.kiosk_crash:kiosk_crash",
+    "cluster_node_kill": "chaos.scenarios.cluster:node_kill",
 }
 
 

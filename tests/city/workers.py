@@ -16,9 +16,12 @@ import psycopg
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.city.builders import KioskSim, batch
 from tests.fixtures.broker import MosquittoBroker
+from tests.fixtures.rabbitmq import RabbitNode
 
 REPO = Path(__file__).resolve().parents[2]
+MAX_UNACKED = 100  # PUBLISHes in flight per publisher: load, not an unbounded local queue
 
 
 def write_city_config(
@@ -114,6 +117,52 @@ class Publisher:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@dataclass
+class MqttKiosks:
+    """Simulated kiosks publishing batches with QoS 1 over MQTT 3.1.1 to one node."""
+
+    node: RabbitNode
+    sims: list[KioskSim]
+    sent: list[tuple[mqtt.MQTTMessageInfo, list[str]]] = field(default_factory=list)
+    client: mqtt.Client | None = None
+
+    def connect(self) -> None:
+        """Connect (3.1.1, clean session) and start paho's network thread."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        client.max_inflight_messages_set(MAX_UNACKED)
+        client.connect("127.0.0.1", self.node.mqtt_port, keepalive=30)
+        client.loop_start()
+        self.client = client
+
+    def unacked(self) -> int:
+        """PUBLISHes sent whose PUBACK has not come yet."""
+        return sum(not info.is_published() for info, _ in self.sent[-2 * MAX_UNACKED :])
+
+    def publish_round(self) -> None:
+        """One batch of 10 events from every kiosk, waiting while too many are in flight."""
+        assert self.client is not None
+        for sim in self.sims:
+            events = [sim.test_event() for _ in range(10)]
+            info = self.client.publish(sim.topic(), batch(*events), qos=1)
+            self.sent.append((info, [e["id"] for e in events]))
+            while self.unacked() >= MAX_UNACKED:
+                time.sleep(0.005)
+
+    def acked_ids(self) -> set[str]:
+        """Every event id whose PUBLISH the broker acknowledged."""
+        return {i for info, ids in self.sent if info.is_published() for i in ids}
+
+    def offered_ids(self) -> set[str]:
+        """Every event id published."""
+        return {i for _, ids in self.sent for i in ids}
+
+    def close(self) -> None:
+        """Disconnect."""
+        if self.client is not None:
+            self.client.disconnect()
+            self.client.loop_stop()
 
 
 def wait_for(db_url: str, sql: str, expected: Any, timeout_s: float = 60.0) -> Any:

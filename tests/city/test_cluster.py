@@ -14,7 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from city.amqp_worker import binding_keys, routing_key_to_topic
 from tests.city import cluster_load
 from tests.city.cluster_load import QUEUE, fresh_queue, kill_under_load, stored_ids
 from tests.city.workers import WorkerProcess, wait_for
@@ -37,18 +36,6 @@ def amqp_workers(
     finally:
         for worker in workers:
             worker.stop()
-
-
-def test_routing_keys_translate_back_to_the_kiosk_topics() -> None:
-    """RabbitMQ's `/`↔`.` swap is undone, and the bindings cover events and status only."""
-    assert routing_key_to_topic("gov-kiosk.v1.440300.c1.k1.events") == (
-        "gov-kiosk/v1/440300/c1/k1/events"
-    )
-    assert routing_key_to_topic("a.b/c") == "a/b.c"
-    assert binding_keys("gov-kiosk/v1") == [
-        "gov-kiosk.v1.*.*.*.events",
-        "gov-kiosk.v1.*.*.*.status",
-    ]
 
 
 def test_node_killed_under_load_loses_no_pubacked_event(

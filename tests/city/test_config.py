@@ -67,3 +67,36 @@ def test_missing_sections_are_required(tmp_path: Path) -> None:
     with pytest.raises(CityConfigError) as caught:
         load_city_config(_write(tmp_path, "{}\n"), env={})
     assert {p.path for p in caught.value.problems} == {"database", "broker"}
+
+
+def test_amqp_broker_needs_node_urls_not_an_mqtt_url(tmp_path: Path) -> None:
+    """kind: amqp loads with amqp_urls alone; without them the problem names broker.amqp_urls."""
+    base = "database: {url: 'postgresql://u@h/db'}\n"
+    urls = "['amqp://guest:guest@n1:5672/%2F', 'amqp://guest:guest@n2:5672/%2F']"
+    config = load_city_config(
+        _write(tmp_path, base + f"broker: {{kind: amqp, amqp_urls: {urls}}}\n"), env={}
+    )
+    assert config.broker.kind == "amqp"
+    assert config.broker.url is None
+    assert config.broker.queue == "city.ingest"
+    assert len(config.broker.amqp_urls) == 2
+    with pytest.raises(CityConfigError) as caught:
+        load_city_config(_write(tmp_path, base + "broker: {kind: amqp}\n"), env={})
+    assert [p.path for p in caught.value.problems] == ["broker.amqp_urls"]
+
+
+def test_bad_amqp_url_and_missing_mqtt_url_are_reported_at_their_paths(tmp_path: Path) -> None:
+    """A bad node URL is named by its index; kind: mqtt (the default) still requires url."""
+    base = "database: {url: 'postgresql://u@h/db'}\n"
+    bad = "broker: {kind: amqp, amqp_urls: ['amqp://n1:5672/', 'mqtt://n2:1883']}\n"
+    with pytest.raises(CityConfigError) as caught:
+        load_city_config(_write(tmp_path, base + bad), env={})
+    assert [p.path for p in caught.value.problems] == ["broker.amqp_urls[1]"]
+    with pytest.raises(CityConfigError) as caught:
+        load_city_config(_write(tmp_path, base + "broker: {topic_root: gov-kiosk/v1}\n"), env={})
+    assert [str(p) for p in caught.value.problems] == ["broker.url: required"]
+    with pytest.raises(CityConfigError) as caught:
+        load_city_config(
+            _write(tmp_path, base + "broker: {kind: kafka, url: 'mqtt://h'}\n"), env={}
+        )
+    assert [p.path for p in caught.value.problems] == ["broker.kind"]

@@ -91,6 +91,7 @@ class AmqpIngestWorker:
         self.connection: pika.BlockingConnection | None = None
         self.channel: BlockingChannel | None = None
         self.stopping = False
+        self.cancelled = False
 
     def stop(self, *_args: object) -> None:
         """Finish the current batch, then leave (unacked deliveries go back to the queue)."""
@@ -118,6 +119,7 @@ class AmqpIngestWorker:
                 channel = connection.channel()
                 declare_queue(channel, self.config)
                 channel.basic_qos(prefetch_count=self.config.ingest.prefetch)
+                channel.add_on_cancel_callback(self._on_cancel)
                 channel.basic_consume(self.config.broker.queue, self._on_delivery)
             except AMQPError as exc:
                 log.error("node %d refused the queue setup: %s", index + 1, exc)
@@ -141,6 +143,10 @@ class AmqpIngestWorker:
         topic = routing_key_to_topic(method.routing_key or "")
         self.core.receive(method.delivery_tag, topic, body)
 
+    def _on_cancel(self, _method: Any) -> None:
+        # The broker ended our consumer (the queue was deleted, or a node left): start over.
+        self.cancelled = True
+
     def _ack(self, tags: Sequence[int]) -> None:
         # Tags grow per channel and every earlier delivery is in this batch or acked already.
         if tags and self.channel is not None:
@@ -152,6 +158,7 @@ class AmqpIngestWorker:
         if self.connection is not None:
             _close_quietly(self.connection)
         self.connection = self.channel = None
+        self.cancelled = False
         self.next_node = (self.next_node + 1) % len(self.urls)
 
     def _pump(self) -> None:
@@ -164,6 +171,9 @@ class AmqpIngestWorker:
             self.connection.process_data_events(time_limit=limit)
         except AMQPError as exc:
             self._lost(exc)
+            return
+        if self.cancelled:
+            self._lost(RuntimeError("the broker cancelled the consumer"))
 
     def run(self) -> None:
         """Consume until stopped; node and database outages are waited out."""

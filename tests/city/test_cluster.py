@@ -8,6 +8,7 @@ killed) and one through node 2.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import psycopg
 import pytest
 
 from tests.city import cluster_load
+from tests.city.builders import KioskSim
 from tests.city.cluster_load import QUEUE, fresh_queue, kill_under_load, stored_ids
-from tests.city.workers import WorkerProcess, wait_for
+from tests.city.workers import MqttKiosks, WorkerProcess, wait_for
 from tests.fixtures.rabbitmq import RabbitCluster
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
@@ -38,6 +40,29 @@ def amqp_workers(
             worker.stop()
 
 
+@pytest.mark.timeout(300)  # includes the session cluster's start: 36-57 s on a loaded machine
+def test_a_consumer_the_broker_cancels_starts_over(
+    rabbit_cluster: RabbitCluster, city_db: str, amqp_workers: list[WorkerProcess]
+) -> None:
+    """The queue deleted under the workers: each re-declares it, consumes again and stores."""
+    fresh_queue(rabbit_cluster)
+    deadline = time.monotonic() + 60
+    while not all(w.output.count("consuming: ") >= 2 for w in amqp_workers):
+        assert time.monotonic() < deadline, [w.output[-1500:] for w in amqp_workers]
+        time.sleep(0.1)
+    kiosks = MqttKiosks(rabbit_cluster.node(3), [KioskSim(kiosk="cancelled")])
+    kiosks.connect()
+    try:
+        kiosks.publish_round()
+        while len(kiosks.acked_ids()) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        kiosks.close()
+    assert wait_for(city_db, "SELECT count(*) FROM events", 10, timeout_s=30) == 10
+    assert all(w.process is not None and w.process.poll() is None for w in amqp_workers)
+
+
+@pytest.mark.timeout(300)  # includes the session cluster's start: 36-57 s on a loaded machine
 def test_node_killed_under_load_loses_no_pubacked_event(
     rabbit_cluster: RabbitCluster, city_db: str, amqp_workers: list[WorkerProcess]
 ) -> None:

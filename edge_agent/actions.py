@@ -1,7 +1,8 @@
 """What verified commands do: atomic config swaps with rollback, and requests to the kiosk.
 
 The kiosk process watches `DATA_DIR/requests/`: the agent writes `restart_kiosk.json`,
-`run_diagnostics.json` or `reload_config.json` there (atomically) and the kiosk acts on them.
+`run_diagnostics.json` or `reload_config.json` there (atomically) and the kiosk acts on them;
+names and shapes live in common/kiosk_agent.py.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Any
 
 import yaml
 
+from common.kiosk_agent import RequestKind, encode_request, request_path
 from edge_agent.commands import Command, result_data
 
 MAX_CONFIG_BYTES = 1024 * 1024
 VERSION_MAX_CHARS = 64
 CONFIG_KINDS = ("catalogue", "ui_texts")
 VERSIONS_FILE = "config-versions.json"
-REQUESTS_DIR = "requests"
 
 Validator = Callable[[bytes], None]
 
@@ -91,9 +92,9 @@ class Actions:
     def _ping(self, command: Command) -> dict[str, Any]:
         return self._ok(command, {"pong": True})
 
-    def _request(self, name: str, command: Command) -> None:
+    def _request(self, kind: RequestKind, command: Command) -> None:
         body = {"command_id": command["id"], "requested_at": self.clock(), **command["args"]}
-        write_atomically(self.data_dir / REQUESTS_DIR / f"{name}.json", json.dumps(body).encode())
+        write_atomically(request_path(self.data_dir, kind), encode_request(body))
 
     def _restart_kiosk(self, command: Command) -> dict[str, Any]:
         self._request("restart_kiosk", command)
@@ -152,9 +153,7 @@ class Actions:
             versions = {**self.versions(), kind: version}
             write_atomically(self.data_dir / VERSIONS_FILE, json.dumps(versions).encode())
             body = {"kind": kind, "version": version, "requested_at": self.clock()}
-            write_atomically(
-                self.data_dir / REQUESTS_DIR / "reload_config.json", json.dumps(body).encode()
-            )
+            write_atomically(request_path(self.data_dir, "reload_config"), encode_request(body))
         except (OSError, ValueError):
             if had_previous:
                 os.replace(backup, target)

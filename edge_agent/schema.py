@@ -8,13 +8,20 @@ Version 3: the totals are kept by the outbox code in the same transaction instea
 triggers cost ~1 us per event on insert and on delete, both under the write lock the kiosk
 and the agent share (measured). The index that finds heartbeats to shed covers only them,
 so other events no longer pay for it.
+
+The mechanism (one transaction, refusal of newer or unversioned files, column check) is shared
+with the kiosk's BP history: common/sqlite_schema.py.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+from common.sqlite_schema import Schema, SchemaMismatch
+from common.sqlite_schema import check_schema as shared_check_schema
+from common.sqlite_schema import migrate as shared_migrate
+
+SCHEMA_VERSION = 3  # the highest key of MIGRATIONS
 
 _V1 = """
 CREATE TABLE events (
@@ -78,63 +85,17 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SchemaMismatch(Exception):
-    """The database is newer than this code or its tables are not what its version says."""
-
-
-def _statements(script: str) -> list[str]:
-    # Split on statement ends, keeping trigger bodies (which contain ';') whole.
-    out: list[str] = []
-    buffer = ""
-    for line in script.strip().splitlines():
-        buffer += line + "\n"
-        if sqlite3.complete_statement(buffer):
-            out.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError("incomplete SQL statement in migration")
-    return out
+OUTBOX_SCHEMA = Schema("outbox", "agent", MIGRATIONS, EXPECTED_COLUMNS)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to SCHEMA_VERSION in one transaction and check it; returns it."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"outbox schema version {version} is newer than this agent ({SCHEMA_VERSION})"
-            )
-        if version == 0 and _tables(conn):
-            raise SchemaMismatch("outbox file has tables but no schema version")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(MIGRATIONS[target]):
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        check_schema(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return SCHEMA_VERSION
-
-
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    return {str(r[0]) for r in rows}
+    """Bring the outbox to SCHEMA_VERSION in one transaction and check it; returns it."""
+    return shared_migrate(conn, OUTBOX_SCHEMA)
 
 
 def check_schema(conn: sqlite3.Connection) -> None:
-    """Refuse a database whose tables or columns differ from the current version's."""
-    triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    if triggers:
-        raise SchemaMismatch(f"outbox has triggers {sorted(t[0] for t in triggers)}; none expected")
-    tables = _tables(conn)
-    if tables != set(EXPECTED_COLUMNS):
-        raise SchemaMismatch(f"outbox tables {sorted(tables)} differ from the expected ones")
-    for table, columns in EXPECTED_COLUMNS.items():
-        found = tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})"))
-        if found != columns:
-            raise SchemaMismatch(f"outbox table {table} has columns {found}, expected {columns}")
+    """Refuse an outbox whose tables or columns differ from the current version's."""
+    shared_check_schema(conn, OUTBOX_SCHEMA)
+
+
+__all__ = ["SCHEMA_VERSION", "SchemaMismatch", "check_schema", "migrate"]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
+from common.pii import mask_name
 from config.privacy import pseudonymise
-from drivers.pii import mask_name
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render

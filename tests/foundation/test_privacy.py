@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.pii import mask_address, mask_id_number, mask_name, mask_phone
 from config.model import Privacy
 from config.privacy import (
     PseudonymKeyError,
@@ -20,7 +21,6 @@ from config.privacy import (
     pseudonymise,
     redact_text,
 )
-from drivers.pii import mask_address, mask_id_number, mask_name, mask_phone
 
 KEY = bytes(range(32))
 ID_NUMBER = "11010519491231002X"

@@ -153,6 +153,21 @@ def test_tmpfiles_share_the_data_directory() -> None:
     assert all(len(fields) == 7 for fields in lines)
 
 
+def test_private_directory_is_the_kiosk_users_alone() -> None:
+    """The BP history's directory is 0700 kiosk:kiosk in tmpfiles and in the UI unit."""
+    lines = [
+        line.split()
+        for line in (DEPLOY / "tmpfiles/civic-kiosk.conf").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert ["d", "/var/lib/civic-kiosk-ui", "0700", "kiosk", "kiosk", "-", "-"] in lines
+    service = unit_settings(UI_UNIT)["Service"]
+    assert one({"Service": service}, "Service", "StateDirectory") == "civic-kiosk-ui"
+    assert one({"Service": service}, "Service", "StateDirectoryMode") == "0700"
+    example = (REPO / "config" / "kiosk.example.yaml").read_text(encoding="utf-8")
+    assert "private_dir: /var/lib/civic-kiosk-ui" in example
+
+
 def test_journald_and_logind_drop_ins() -> None:
     """journald is persistent and capped; logind spawns no gettys and never suspends."""
     journald = configparser.ConfigParser()

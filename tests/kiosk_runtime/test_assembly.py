@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from config import config_from_data
 from config.model import KioskConfig
 from config.privacy import pseudonymise
@@ -112,4 +114,22 @@ def test_without_history_no_file_is_made(tmp_path: Path) -> None:
     kiosk = assemble(config, clock=FakeClock(), with_history=False)
     assert kiosk.history is None
     assert not history_path(config).exists()
+    kiosk.close()
+
+
+def test_an_event_the_contract_refuses_never_escapes_the_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ContractError from the outbox becomes one dropped event; the step completes."""
+    kiosk = assemble(kiosk_config(tmp_path / "data"), clock=FakeClock())
+    kiosk.session.handle(i.StartServices())
+    unknown: Any = "martian"  # a card type the contract does not know, on purpose
+    step = kiosk.session.handle(i.CardIdentity(unknown, "张三丰", ID_NUMBER, True))
+    assert step.state is State.SERVICES
+    types = [row.type for row in kiosk.outbox.peek()]
+    assert "card.read" not in types
+    assert "session.started" in types
+    assert kiosk.session.views.diagnostics.dropped_events == 1
+    assert "martian" not in caplog.text
+    assert "data.card_type" in caplog.text
     kiosk.close()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.model import KioskConfig
 from config.privacy import load_pseudonym_key
@@ -27,9 +28,11 @@ from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.core.technician import PinGate
 from kiosk.runtime.catalogue import CatalogueAdapter
-from kiosk.runtime.devices import DeviceHub, DeviceStateSink
 from kiosk.runtime.history import BpHistory
 from kiosk.runtime.outbox_sink import OutboxSink
+
+if TYPE_CHECKING:
+    from kiosk.runtime.devices import DeviceHub, DeviceStateSink
 
 HISTORY_FILE = "bp-history.sqlite3"
 PRIVATE_DIR_MODE = 0o700  # the kiosk user only: the agent's user must not read the history
@@ -151,4 +154,8 @@ def build_devices(
     config: KioskConfig, post: Callable[[i.Input], None], states: DeviceStateSink
 ) -> DeviceHub:
     """The device workers the config lists (simulators for `sim://` ports); not started."""
+    # Imported here: the headless kiosks (chaos stand-in, bench soak) need no driver or camera
+    # libraries (measured: about 20 MB of RSS).
+    from kiosk.runtime.devices import DeviceHub
+
     return DeviceHub(config, post, states=states)

@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from common.selftest import SelfTestReport
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
 from drivers.qrscan.decoder import LineDecoder, ScannerEvent
@@ -21,7 +22,7 @@ from drivers.qrscan.frames import (
 )
 from drivers.qrscan.token import KindRule, QrScanned
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
-from drivers.selftest import CheckFailed, CheckRunner, SelfTestReport
+from drivers.selftest import CheckFailed, CheckRunner
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import psycopg
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.fixtures.broker import MosquittoBroker
+from testbed.broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -544,6 +544,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "select_category": Session._do_select_category,
         "select_level": Session._do_select_level,
         "self_test": Session._do_self_test,
+        "self_test_done": Session._do_self_test_done,
         "services_back": Session._do_services_back,
         "set_accessibility": Session._do_set_accessibility,
         "skip_identify": Session._do_skip_identify,

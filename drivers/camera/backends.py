@@ -150,6 +150,7 @@ CLAHE_TILES = (16, 16)
 SHADING_SIGMA_PX = 10.0  # larger than a module, smaller than a glare spot or a shadow
 SHADING_WHITE = 200.0
 HALF_SIZE_SIGMA_PX = 0.7
+HALF_SIZE_KERNEL = (3, 3)  # σ 0.7 fits in 3 taps; the automatic 5 costs twice as much
 DEBLUR_SIGMA_PX = 2.0  # a heavily defocused small code: narrow, very strong masks
 DEBLUR_AMOUNTS = (8.0, 4.0)
 GATE_SHARPEN_SIGMA_PX = 1.0
@@ -186,7 +187,8 @@ def flatten_shading(gray: Frame) -> Frame:
 def half_size(gray: Frame) -> Frame:
     """The frame at half size, area-averaged and lightly blurred (noise and moiré average away)."""
     small = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    return np.asarray(cv2.GaussianBlur(small, (0, 0), HALF_SIZE_SIGMA_PX), dtype=np.uint8)
+    blurred = cv2.GaussianBlur(small, HALF_SIZE_KERNEL, HALF_SIZE_SIGMA_PX)
+    return np.asarray(blurred, dtype=np.uint8)
 
 
 def gate_sharpen(small: Frame) -> Frame:
@@ -199,11 +201,13 @@ def gate_sharpen(small: Frame) -> Frame:
 class StagedZxingDecoder:
     """zxing-cpp in stages: cheap passes always, preprocessed passes only once a code was seen.
 
-    Most frames a kiosk camera sees hold no code, so an empty frame costs two cheap passes:
-    the full frame without the inverted retry, and the half-size frame (which also tries
-    inverted codes). Only when either pass detected a symbol it could not decode (zxing's
+    Most frames a kiosk camera sees hold no code, so an empty frame costs only the cheap
+    passes: the full frame (no inverted retry, no downscaled retry), the half-size frame
+    (zxing's downscaled retry, done once, also trying inverted codes), and a sharpened
+    half-size frame read with both binarizers (defocus hides finder patterns from the
+    others). Only when one of them detected a symbol it could not decode (zxing's
     `return_errors`) do the preprocessed full-size passes run, in the order of what they
-    recovered on the field-scene set (docs/design.md §2.5).
+    recovered on the field-scene sets (docs/design.md §2.5).
     """
 
     name = "zxing+staged"
@@ -213,6 +217,8 @@ class StagedZxingDecoder:
 
         self._zxing = zxingcpp
         self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        self._local = zxingcpp.Binarizer.LocalAverage
+        self._global = zxingcpp.Binarizer.GlobalHistogram
         clahe = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_TILES)
         self._rescues: list[Callable[[Frame], Frame]] = [
             denoise_sharpen,
@@ -227,7 +233,12 @@ class StagedZxingDecoder:
         self._last_resort = PyzbarDecoder()
 
     def _read(
-        self, gray: Frame, *, try_invert: bool = True, try_downscale: bool = True
+        self,
+        gray: Frame,
+        *,
+        try_invert: bool = True,
+        try_downscale: bool = True,
+        global_histogram: bool = False,
     ) -> tuple[list[str], bool]:
         """Decoded texts, and whether zxing saw any symbol at all (decodable or not)."""
         results = self._zxing.read_barcodes(
@@ -235,22 +246,34 @@ class StagedZxingDecoder:
             formats=self._formats,
             try_invert=try_invert,
             try_downscale=try_downscale,
+            binarizer=self._global if global_histogram else self._local,
             return_errors=True,
         )
         return _unique([str(r.text) for r in results if r.valid]), bool(results)
 
-    def decode(self, gray: Frame) -> list[str]:
-        """See `QrDecoder.decode`."""
-        texts, seen = self._read(gray, try_invert=False)
+    def _cheap_passes(self, gray: Frame) -> tuple[list[str], bool]:
+        """Texts from the first cheap pass that decodes, and whether any pass saw a symbol."""
+        texts, seen = self._read(gray, try_invert=False, try_downscale=False)
         if texts:
-            return texts
+            return texts, True
         small = half_size(gray)
         texts, seen_small = self._read(small, try_downscale=False)
         if texts:
-            return texts
-        # Defocus hides the finder patterns from both passes; a sharpened small frame shows them.
-        texts, seen_sharp = self._read(gate_sharpen(small), try_downscale=False)
-        if texts or not (seen or seen_small or seen_sharp):
+            return texts, True
+        sharp = gate_sharpen(small)
+        for global_histogram in (False, True):
+            texts, seen_sharp = self._read(
+                sharp, try_invert=False, try_downscale=False, global_histogram=global_histogram
+            )
+            if texts:
+                return texts, True
+            seen_small = seen_small or seen_sharp
+        return [], seen or seen_small
+
+    def decode(self, gray: Frame) -> list[str]:
+        """See `QrDecoder.decode`."""
+        texts, seen = self._cheap_passes(gray)
+        if texts or not seen:
             return texts
         for rescue in self._rescues:
             texts, _ = self._read(rescue(gray))

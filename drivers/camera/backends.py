@@ -1,10 +1,13 @@
 """QR decoder backends behind one interface: grayscale frame in, payload texts out.
 
-Measured on this project's generated perturbation set (bench/qr_bench.py, docs/design.md §2.5):
-zxing-cpp is both the fastest and the most successful single backend; a second zxing pass on an
-unsharp-masked frame when the first finds nothing recovers defocused codes for ~1.8 ms more
-per empty 720p frame, and is the default. A pyzbar or OpenCV fallback added nothing measurable
-at 5-10× zxing's cost on empty frames (most frames a kiosk camera sees are empty).
+Measured on this project's generated scene sets (bench/qr_bench.py, docs/design.md §2.5):
+zxing-cpp is both the fastest and the most successful single backend. The default,
+`zxing+staged`, spends on an empty frame no more than one plain zxing pass (cheap passes
+without zxing's own retries, plus a half-size frame), and runs its preprocessed passes
+(denoise + sharpen, 2× upscale, CLAHE, shading flattening, deblur masks, then ZBar) only
+once a pass saw a symbol it could not decode. The previous default, `zxing+sharpen`, ran a
+full-size unsharp pass on every empty frame. A pyzbar or OpenCV fallback on every frame costs
+5-10× zxing for nothing measurable (most frames a kiosk camera sees are empty).
 """
 
 from __future__ import annotations

@@ -117,7 +117,9 @@ def _qr_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_qr(args: argparse.Namespace) -> int:
     if args.redact:
-        print("note: --redact is the default now; the flag will go away", file=sys.stderr)
+        print(
+            json.dumps({"warning": "--redact is the default now and will go away"}), file=sys.stderr
+        )
     decode_images: Callable[..., Iterator[Record]] = _tool(CAMERA_TOOL).decode_images
     _emit(decode_images([Path(p) for p in args.images], backend=args.backend, payload=args.payload))
     return 0

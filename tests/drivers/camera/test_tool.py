@@ -70,6 +70,7 @@ def test_cli_qr_redact_is_an_alias_of_the_default(scene_dir: Path) -> None:
     result = run_cli("--redact", image)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"file": image, "codes": [{"kind": "url", "length": 46}]}
+    assert "default" in json.loads(result.stderr)["warning"]
     assert "Qr7Tk2Lm9Xc4" not in result.stdout + result.stderr
     both = run_cli("--redact", "--payload", image)
     assert both.returncode == 2

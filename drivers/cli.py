@@ -1,6 +1,7 @@
 """Technician command line: replay captures, probe devices, run simulators, decode QR images.
 
-Every line printed is one JSON object; clear PII and QR payloads are never printed.
+Every line printed is one JSON object; clear PII is never printed, and QR payloads only by
+`qr --payload` (a technician's own test images).
 """
 
 from __future__ import annotations
@@ -115,8 +116,12 @@ def _qr_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_qr(args: argparse.Namespace) -> int:
+    if args.redact:
+        print(
+            json.dumps({"warning": "--redact is the default now and will go away"}), file=sys.stderr
+        )
     decode_images: Callable[..., Iterator[Record]] = _tool(CAMERA_TOOL).decode_images
-    _emit(decode_images([Path(p) for p in args.images], backend=args.backend, redact=args.redact))
+    _emit(decode_images([Path(p) for p in args.images], backend=args.backend, payload=args.payload))
     return 0
 
 
@@ -192,11 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     qr = sub.add_parser("qr", help="decode QR codes in image files")
     qr.add_argument("images", nargs="+")
     qr.add_argument("--backend", default=None, help="decoder backend (default: the best measured)")
-    qr.add_argument(
-        "--redact",
+    shown = qr.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--payload",
         action="store_true",
-        help="print kind, length and a digest instead of the text (images of residents' codes)",
+        help="also print each code's decoded text (only for your own test images)",
     )
+    # Kind and length only is the default now; the old flag stays accepted for scripts.
+    shown.add_argument("--redact", action="store_true", help=argparse.SUPPRESS)
     qr.set_defaults(run=_cmd_qr)
     return parser
 

@@ -9,6 +9,8 @@ a printer never gives up on its stream. Never raises on input bytes.
 
 from __future__ import annotations
 
+import re
+
 from drivers.errors import FrameError
 from drivers.printer.frames import (
     DLE,
@@ -74,6 +76,7 @@ _IGNORED = {
     (FS, ord("C")): 1,  # Chinese code system
 }
 _NEED_MORE = None
+_CONTROL_BYTE = re.compile(rb"[\x00-\x1f]")
 
 
 def _text_boundary(data: bytes | bytearray, limit: int) -> int:
@@ -168,7 +171,8 @@ class EscPosDecoder:
         return True
 
     def _take_text(self, events: list[PrinterEvent]) -> bool:
-        end = next((i for i, b in enumerate(self._buffer) if b < 0x20), -1)
+        control = _CONTROL_BYTE.search(self._buffer)
+        end = control.start() if control is not None else -1
         if end < 0:
             if len(self._buffer) <= MAX_TEXT_RUN_BYTES:
                 return False

@@ -4,7 +4,8 @@ The subset a kiosk receipt needs, from the ESC/POS command reference (Epson's "E
 Reference for TM printers", the same codes the Chinese 80 mm / 58 mm kiosk modules implement):
 ESC @ initialise; FS & / FS . Chinese character mode on/off (text is then GB 18030); ESC t code
 page; ESC E bold; GS ! character size; ESC a alignment; LF / ESC d feed; GS V cut; GS ( k cn=49
-QR code functions 165/167/169/180/181; GS v 0 raster bit image; DLE EOT n real-time status.
+QR code functions 65/67/69/80/81; GS v 0 raster bit image; DLE EOT n real-time status
+(docs/design.md §2.6).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageFont
 
 from drivers.printer.document import (
@@ -26,7 +28,8 @@ from drivers.printer.document import (
 )
 from drivers.printer.frames import DOTS_58MM, DOTS_80MM, Align
 from drivers.printer.render import FONT_CANDIDATES, MARGIN_DOTS, _font, render_png
-from drivers.printer.simulator import make_simulator
+from drivers.printer.simulator import SCENARIOS, make_simulator
+from drivers.printer.status import is_status_byte
 
 PAYLOAD = "https://kiosk.example.org/t/A-0042"
 SAMPLE = Receipt(
@@ -116,3 +119,20 @@ def test_simulator_writes_one_png_per_cut(tmp_path: Path) -> None:
     sim.feed(render(SAMPLE) + render(SAMPLE), 0.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["receipt-001.png", "receipt-002.png"]
     shutil.rmtree(tmp_path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=3000), st.sampled_from(sorted(SCENARIOS)))
+def test_simulator_takes_any_bytes_and_still_answers_status(data: bytes, scenario: str) -> None:
+    """Garbage never stops the simulator: a status request after it is still answered.
+
+    The garbage holds no command prefix: ESC/POS has no framing, so a garbage header claiming a
+    long raster rightly swallows whatever follows (as a real printer's would)."""
+    sim = make_simulator(scenario)
+    sim.feed(data, 0.0)  # any bytes at all: never raises
+    render_png(sim.current_page)
+    sim = make_simulator(scenario)
+    sim.feed(data.translate(None, b"\x1b\x1c\x1d\x10"), 0.0)
+    sim.poll(0.0)
+    sim.feed(b"\n\x10\x04\x04", 0.0)
+    assert is_status_byte(sim.poll(0.0).data[-1])

@@ -103,6 +103,7 @@ class EscPosDecoder:
         self._buffer = bytearray()
         self._position = 0
         self._skip_remaining = 0
+        self._text_scanned = 0
 
     @property
     def buffered(self) -> int:
@@ -142,6 +143,7 @@ class EscPosDecoder:
     def _consume(self, count: int) -> None:
         del self._buffer[:count]
         self._position += count
+        self._text_scanned = 0
 
     def _error(self, reason: str, length: int) -> FrameError:
         return FrameError(reason, offset=self._position, length=length)
@@ -171,10 +173,12 @@ class EscPosDecoder:
         return True
 
     def _take_text(self, events: list[PrinterEvent]) -> bool:
-        control = _CONTROL_BYTE.search(self._buffer)
+        # Text bytes already scanned hold no control byte: resume there (linear in bytes fed).
+        control = _CONTROL_BYTE.search(self._buffer, self._text_scanned)
         end = control.start() if control is not None else -1
         if end < 0:
             if len(self._buffer) <= MAX_TEXT_RUN_BYTES:
+                self._text_scanned = len(self._buffer)
                 return False
             end = _text_boundary(self._buffer, MAX_TEXT_RUN_BYTES)
         return self._emit(events, Text(bytes(self._buffer[:end])), end)

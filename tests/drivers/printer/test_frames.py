@@ -184,3 +184,13 @@ def test_arbitrary_bytes_never_raise_and_stay_bounded(data: bytes) -> None:
         assert decoder.buffered <= MAX_COMMAND_BYTES
     decoder.finish()
     assert decoder.buffered == 0
+
+
+def test_byte_by_byte_text_feed_gives_one_run() -> None:
+    """A 4 KiB text run fed one byte at a time comes out as the same single run."""
+    data = ("政务服务" * 512).encode("gb18030")[:MAX_TEXT_RUN_BYTES] + b"\n"
+    decoder = EscPosDecoder()
+    events: list[PrinterEvent] = []
+    for index in range(len(data)):
+        events += decoder.feed(data[index : index + 1])
+    assert events == [f.Text(data[:-1]), f.LineFeed()]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from drivers.cli import main
-from drivers.errors import DeviceFault, DeviceTimeout
+from drivers.errors import DeviceDisconnected, DeviceFault, DeviceTimeout
 from drivers.printer.device import ReceiptPrinter
 from drivers.printer.document import CutPaper, Heading, MaskedName, Qr, Receipt
 from drivers.printer.page import QrItem
 from drivers.printer.simulator import PrinterSimulator, make_simulator
 from drivers.printer.status import FAULT_COVER_OPEN, FAULT_PAPER_OUT
+from drivers.reconnect import Backoff
 from drivers.simulation import PtySimulatorHost, SimOutput
 
 RECEIPT = Receipt(
@@ -190,3 +192,31 @@ def test_cli_print_test_prints(capsys: pytest.CaptureFixture[str]) -> None:
     """`print-test` on a ready printer prints the test page."""
     assert main(["print-test", "sim://printer"]) == 0
     assert json.loads(capsys.readouterr().out) == {"kind": "printed", "page": "test"}
+
+
+def test_unplugged_printer_is_disconnected_then_back_after_replug(host: PtySimulatorHost) -> None:
+    """An unplug raises DeviceDisconnected (self-test: link fails); after replug it prints."""
+    backoff = Backoff(base_s=0.001, cap_s=0.005, rng=random.Random(3))
+    with ReceiptPrinter(host.port_path, backoff=backoff) as printer:
+        assert printer.status().can_print
+        host.unplug()
+        with pytest.raises(DeviceDisconnected):
+            printer.print_receipt(RECEIPT)
+        assert [(c.name, c.ok) for c in printer.self_test().checks] == [("link", False)]
+        host.replug()
+        deadline = time.monotonic() + PRINT_WAIT_S
+        while True:
+            try:
+                printer.print_receipt(RECEIPT)
+                break
+            except DeviceDisconnected:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+    _wait_for_pages(_sim(host), 1)
+    assert _sim(host).pages_printed == 1
+
+
+def test_simulate_out_is_for_the_printer_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """`simulate KIND --out DIR` is refused for devices that print nothing."""
+    assert main(["simulate", "qrscan", "--out", "/nonexistent"]) == 1
+    assert "printer" in json.loads(capsys.readouterr().err)["error"]

@@ -27,9 +27,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.runner import Figure
 from bench.validation_bench import figures as validation_figures
+from common.kiosk_agent import STATUS_FILE
 from config import load_config
-from edge_agent.agent import STATUS_FILE, Agent, open_outbox
-from tests.fixtures.broker import MosquittoBroker
+from edge_agent.agent import Agent
+from edge_agent.outbox_config import open_outbox
+from testbed.broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[1]
 PAYLOAD_BYTES = 200

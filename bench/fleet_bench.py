@@ -40,7 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.runner import Figure
 from config import load_config
 from edge_agent.agent import Agent
-from tests.fixtures.broker import MosquittoBroker
+from testbed.broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[1]
 PREFIX = "gov-kiosk/v1"

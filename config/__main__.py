@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from config.catalogue import catalogue_from_data, is_catalogue_document
+from config.keys import pin_file_problems
 from config.loader import ConfigError, load_config, missing_files, parse_yaml
 
 
@@ -29,6 +30,11 @@ def check_file(file: str) -> bool:
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{file}: {problem}")
+        return False
+    pin_problems = pin_file_problems(config)
+    for problem in pin_problems:
+        print(f"{file}: {problem}")
+    if pin_problems:
         return False
     for problem in missing_files(config):
         print(f"{file}: warning: {problem} (needed on the kiosk itself)")

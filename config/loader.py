@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import ipaddress
 import os
@@ -14,6 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from config.keys import secret_problems
 from config.model import KioskConfig
 from config.schema import Problem, build
 
@@ -21,8 +20,6 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "KIOSK_BROKER_URL": ("mqtt", "broker_url"),
     "KIOSK_DATA_DIR": ("paths", "data_dir"),
 }
-MIN_PSEUDONYM_KEY_BYTES = 32
-ED25519_KEY_BYTES = 32
 
 
 class ConfigError(ValueError):
@@ -146,20 +143,11 @@ def _resolve_paths(config: KioskConfig, base_dir: Path) -> KioskConfig:
             config.commands,
             city_public_key_file=_resolve_optional(base_dir, config.commands.city_public_key_file),
         ),
+        technician=dataclasses.replace(
+            config.technician,
+            pin_hash_file=_resolve_optional(base_dir, config.technician.pin_hash_file),
+        ),
     )
-
-
-def decode_key_text(text: str) -> bytes | None:
-    """Hex or base64 key text to bytes; None if it is neither."""
-    text = text.strip()
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        pass
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def is_loopback_host(host: str) -> bool:
@@ -210,22 +198,12 @@ def _cross_checks(config: KioskConfig) -> list[Problem]:
     privacy = config.privacy
     if privacy.pseudonym_key and privacy.pseudonym_key_file:
         problems.append(Problem("privacy", "set pseudonym_key or pseudonym_key_file, not both"))
-    elif privacy.pseudonym_key is not None:
-        key = decode_key_text(privacy.pseudonym_key)
-        if key is None or len(key) < MIN_PSEUDONYM_KEY_BYTES:
-            problems.append(
-                Problem("privacy.pseudonym_key", "must be hex or base64 of at least 32 bytes")
-            )
-
     commands = config.commands
     if commands.city_public_key and commands.city_public_key_file:
         problems.append(Problem("commands", "set city_public_key or city_public_key_file"))
-    elif commands.city_public_key is not None:
-        key = decode_key_text(commands.city_public_key)
-        if key is None or len(key) != ED25519_KEY_BYTES:
-            problems.append(
-                Problem("commands.city_public_key", "must be base64 of a raw 32-byte Ed25519 key")
-            )
+    if config.technician.pin_hash and config.technician.pin_hash_file:
+        problems.append(Problem("technician", "set pin_hash or pin_hash_file, not both"))
+    problems.extend(secret_problems(config))
     return problems
 
 

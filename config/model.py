@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,13 +177,32 @@ class Ui:
     height: int = field(1080, check=in_range(480, 4320))
 
 
+PIN_HASH_FILE = "technician-pin.hash"
+PIN_STATE_FILE = "technician-pin-state.json"
+
+
+def lockout_steps(steps: Any) -> str | None:
+    """Escalating lockouts: at least one, each 10 s..1 day, never shorter than the one before."""
+    if not steps:
+        return "give at least one lockout duration"
+    if any(not 10 <= s <= 86400 for s in steps):
+        return "each lockout must be between 10 and 86400 s"
+    if any(b < a for a, b in itertools.pairwise(steps)):
+        return "lockouts may only grow: list them shortest first"
+    return None
+
+
 @dataclass(frozen=True)
 class Technician:
-    """Diagnostics mode protection."""
+    """Diagnostics mode protection: a scrypt PIN hash only the kiosk user reads, lockouts."""
 
-    pin_hash: str | None = field(None, doc="pbkdf2-sha256$ITER$SALT_HEX$HASH_HEX; null = locked")
+    pin_hash: str | None = field(None, doc="inline scrypt$… hash: a development kiosk only")
+    pin_hash_file: Path | None = field(
+        None, doc=f"file with the hash; default PRIVATE_DIR/{PIN_HASH_FILE}"
+    )
     max_failures: int = field(5, check=in_range(1, 20))
-    lockout_s: float = field(300.0, check=in_range(10, 86400))
+    # Lockout n lasts steps[n-1] (the last step repeats); only a correct PIN resets the count.
+    lockout_steps_s: tuple[float, ...] = field([60.0, 300.0, 900.0, 3600.0], check=lockout_steps)
 
 
 @dataclass(frozen=True)
@@ -216,3 +236,18 @@ class KioskConfig:
     technician: Technician = field(Technician())
     paths: Paths = field(Paths())
     version: int = field(1, check=lambda v: None if v == 1 else "only version 1 exists")
+    # The repository's public dev keys and dev PIN, inline PIN hashes, short PINs: only here.
+    development: bool = field(False, doc="a development kiosk (never true in the field)")
+
+    @property
+    def pin_hash_path(self) -> Path:
+        """Where the technician PIN hash lives: `technician.pin_hash_file` or the private dir."""
+        configured = self.technician.pin_hash_file
+        return (
+            configured if configured is not None else self.paths.kiosk_private_dir / PIN_HASH_FILE
+        )
+
+    @property
+    def pin_state_path(self) -> Path:
+        """The persisted PIN failure count and lockout (the kiosk user's private directory)."""
+        return self.paths.kiosk_private_dir / PIN_STATE_FILE

@@ -1,6 +1,6 @@
 """Privacy building blocks (PIPL): ID-number pseudonyms and a log filter that redacts PII.
 
-Masking for display lives in drivers/pii.py (the lowest layer, so the technician CLI can use it).
+Masking for display lives in common/pii.py (the shared leaf, so the technician CLI can use it).
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from config.loader import MIN_PSEUDONYM_KEY_BYTES, decode_key_text
+from config.keys import decode_key_text, weak_key_reason
 from config.model import Privacy
 
 REDACTED = "[redacted]"
+PSEUDONYM_DOMAIN = "civic-kiosk/pseudonym/v2"  # CONTRACT-DECISIONS 8; bump on any change
+ID_INPUT_RE = re.compile(r"[A-Z0-9]{1,32}")
+CITY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 # Field names whose values are personal data wherever they appear (log `extra`, dict args).
 PII_FIELDS = frozenset(
@@ -58,6 +61,10 @@ class PseudonymKeyError(ValueError):
     """No usable pseudonym key is configured."""
 
 
+class PseudonymInputError(ValueError):
+    """The ID number (or city code) cannot be pseudonymised; the message never shows it."""
+
+
 def load_pseudonym_key(privacy: Privacy) -> bytes:
     """The city's pseudonym key from the config (inline or file); PseudonymKeyError if unusable."""
     if privacy.pseudonym_key_file is not None:
@@ -70,15 +77,32 @@ def load_pseudonym_key(privacy: Privacy) -> bytes:
     else:
         raise PseudonymKeyError("privacy.pseudonym_key or pseudonym_key_file is required")
     key = decode_key_text(text)
-    if key is None or len(key) < MIN_PSEUDONYM_KEY_BYTES:
-        raise PseudonymKeyError("the pseudonym key must be hex or base64 of at least 32 bytes")
+    weakness = None if key is None else weak_key_reason(key)
+    if key is None or weakness is not None:
+        reason = f": {weakness}" if weakness else ""
+        raise PseudonymKeyError(
+            f"the pseudonym key must be hex or base64 of at least 32 random bytes{reason}"
+        )
     return key
 
 
-def pseudonymise(id_number: str, key: bytes) -> str:
-    """HMAC-SHA256 of the normalised ID number under the city's key, as 64 hex characters."""
-    normalised = id_number.strip().upper().encode("ascii", errors="replace")
-    return hmac.new(key, normalised, hashlib.sha256).hexdigest()
+def pseudonymise(id_number: str, key: bytes, city: str) -> str:
+    """HMAC-SHA256 under the city's key of `PSEUDONYM_DOMAIN|city|ID`, as 64 hex characters.
+
+    The ID (surrounding whitespace removed, upper-cased) must be 1-32 ASCII letters and digits:
+    anything else raises PseudonymInputError (never mapped to a stand-in character, which made
+    two different inputs collide). The city code in the input keeps two cities' pseudonyms of
+    one person apart even under one key (domain separation; docs/contract/README.md, Pseudonyms).
+    """
+    stripped = id_number.strip()
+    # ASCII before upper(): "ß".upper() is "SS", so a non-ASCII input could pass afterwards.
+    normalised = stripped.upper() if stripped.isascii() else ""
+    if not ID_INPUT_RE.fullmatch(normalised):
+        raise PseudonymInputError("an ID number must be 1-32 ASCII letters and digits")
+    if not CITY_RE.fullmatch(city):
+        raise PseudonymInputError("the city code must be 1-64 ASCII letters, digits, '_' or '-'")
+    message = f"{PSEUDONYM_DOMAIN}|{city}|{normalised}".encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def redact_text(text: str) -> str:

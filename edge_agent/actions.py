@@ -2,6 +2,11 @@
 
 The kiosk process watches `DATA_DIR/requests/`: the agent writes `restart_kiosk.json`,
 `run_diagnostics.json` or `reload_config.json` there (atomically) and the kiosk acts on them.
+`run_diagnostics` is answered later: the kiosk writes its per-device self-test reports to
+`run_diagnostics.result.json`, and `collect_diagnostics()` turns them (or, after
+DIAGNOSTICS_WAIT_S, their absence) into the command's result. The kiosk runs as another user,
+so that file is bounded and sanitised like any outside input. The files' names and shapes
+live in common/kiosk_agent.py.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.kiosk_agent import RequestKind, diagnostics_result_path, encode_request, request_path
 from config.catalogue import parse_bounded_document
 from config.loader import ConfigError
 from edge_agent.commands import Command, result_data
@@ -23,9 +29,51 @@ MAX_CONFIG_BYTES = 1024 * 1024
 VERSION_MAX_CHARS = 64
 CONFIG_KINDS = ("catalogue", "ui_texts")
 VERSIONS_FILE = "config-versions.json"
-REQUESTS_DIR = "requests"
+
+DIAGNOSTICS_WAIT_S = 40.0  # the kiosk gives its devices 20 s; beyond this it is not answering
+MAX_DIAGNOSTICS_RESULT_BYTES = 64 * 1024
+MAX_PENDING_DIAGNOSTICS = 8
+DEVICE_NAMES = ("idcard", "bp", "qrscan", "camera")
+MAX_CHECKS = 8
+MAX_CHECK_NAME_CHARS = 32
+MAX_CHECK_DETAIL_CHARS = 120
 
 Validator = Callable[[bytes], None]
+
+
+def _clean_text(value: Any, limit: int) -> str:
+    """Printable text only, capped: the kiosk's strings are echoed to the city."""
+    text = value if isinstance(value, str) else ""
+    return "".join(ch for ch in text if ch.isprintable())[:limit]
+
+
+def _device_report(raw: Any) -> dict[str, Any] | None:
+    """One sanitised per-device report, or None if it is not one."""
+    if not isinstance(raw, dict) or raw.get("device") not in DEVICE_NAMES:
+        return None
+    checks = raw.get("checks")
+    if not isinstance(checks, list) or not isinstance(raw.get("ok"), bool):
+        return None
+    duration = raw.get("duration_s")
+    clean_checks = [
+        {
+            "name": _clean_text(c.get("name"), MAX_CHECK_NAME_CHARS),
+            "ok": c.get("ok") is True,
+            "detail": _clean_text(c.get("detail"), MAX_CHECK_DETAIL_CHARS),
+        }
+        for c in checks[:MAX_CHECKS]
+        if isinstance(c, dict)
+    ]
+    return {
+        "device": raw["device"],
+        "ok": raw["ok"] and all(c["ok"] for c in clean_checks) and bool(clean_checks),
+        "duration_s": round(float(duration), 3)
+        if isinstance(duration, int | float)
+        and not isinstance(duration, bool)
+        and 0 <= duration < 3600
+        else None,
+        "checks": clean_checks,
+    }
 
 
 def default_validator(content: bytes) -> None:
@@ -86,9 +134,11 @@ class Actions:
     after_swap: Callable[[str, Path], None] | None = None
     diagnostics: Callable[[], dict[str, Any]] = dict
     clock: Callable[[], float] = time.time
+    diagnostics_wait_s: float = DIAGNOSTICS_WAIT_S
+    _pending: dict[str, float] = field(default_factory=dict)  # command id → give-up time
 
-    def run(self, command: Command) -> dict[str, Any]:
-        """Execute one command that passed verification."""
+    def run(self, command: Command) -> dict[str, Any] | None:
+        """Execute one command that passed verification; None when the result comes later."""
         handler = {
             "ping": self._ping,
             "set_config": self._set_config,
@@ -103,17 +153,72 @@ class Actions:
     def _ping(self, command: Command) -> dict[str, Any]:
         return self._ok(command, {"pong": True})
 
-    def _request(self, name: str, command: Command) -> None:
+    def _request(self, kind: RequestKind, command: Command) -> None:
         body = {"command_id": command["id"], "requested_at": self.clock(), **command["args"]}
-        write_atomically(self.data_dir / REQUESTS_DIR / f"{name}.json", json.dumps(body).encode())
+        write_atomically(request_path(self.data_dir, kind), encode_request(body))
 
     def _restart_kiosk(self, command: Command) -> dict[str, Any]:
         self._request("restart_kiosk", command)
         return self._ok(command, {"requested": True})
 
-    def _run_diagnostics(self, command: Command) -> dict[str, Any]:
+    def _run_diagnostics(self, command: Command) -> dict[str, Any] | None:
         self._request("run_diagnostics", command)
-        return self._ok(command, {"requested": True, "agent": self.diagnostics()})
+        if len(self._pending) >= MAX_PENDING_DIAGNOSTICS:
+            # the kiosk is not answering the earlier ones either: say so now, keep no more state
+            return self._diagnostics_result(command["id"], None)
+        self._pending[command["id"]] = self.clock() + self.diagnostics_wait_s
+        return None
+
+    def _diagnostics_result(self, command_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
+        detail: dict[str, Any] = {"requested": True, "agent": self.diagnostics()}
+        if answer is None:
+            detail["problem"] = (
+                f"the kiosk did not report its self-tests within {self.diagnostics_wait_s:g} s"
+            )
+            return result_data(command_id, "run_diagnostics", "failed", "execution_failed", detail)
+        return result_data(command_id, "run_diagnostics", "ok", None, {**detail, **answer})
+
+    def collect_diagnostics(self) -> list[dict[str, Any]]:
+        """command.result data for diagnostics runs the kiosk answered or that timed out."""
+        if not self._pending:
+            return []
+        results = []
+        answer = self._take_diagnostics_answer()
+        if answer is not None:
+            command_id, body = answer
+            if self._pending.pop(command_id, None) is not None:
+                results.append(self._diagnostics_result(command_id, body))
+        now = self.clock()
+        for command_id, give_up_s in list(self._pending.items()):
+            if now >= give_up_s:
+                del self._pending[command_id]
+                results.append(self._diagnostics_result(command_id, None))
+        return results
+
+    def _take_diagnostics_answer(self) -> tuple[str, dict[str, Any]] | None:
+        path = diagnostics_result_path(self.data_dir)
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_DIAGNOSTICS_RESULT_BYTES + 1)
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):
+            path.unlink()
+        try:
+            if len(raw) > MAX_DIAGNOSTICS_RESULT_BYTES:
+                raise ValueError("too large")
+            document = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(document, dict) or not isinstance(document.get("command_id"), str):
+            return None
+        devices = document.get("devices")
+        missing = document.get("missing")
+        reports = [
+            r for r in map(_device_report, devices if isinstance(devices, list) else []) if r
+        ]
+        absent = [d for d in (missing if isinstance(missing, list) else []) if d in DEVICE_NAMES]
+        return document["command_id"], {"devices": reports[: len(DEVICE_NAMES)], "missing": absent}
 
     def versions(self) -> dict[str, str]:
         """Applied config versions by kind."""
@@ -163,9 +268,7 @@ class Actions:
             versions = {**self.versions(), kind: version}
             write_atomically(self.data_dir / VERSIONS_FILE, json.dumps(versions).encode())
             body = {"kind": kind, "version": version, "requested_at": self.clock()}
-            write_atomically(
-                self.data_dir / REQUESTS_DIR / "reload_config.json", json.dumps(body).encode()
-            )
+            write_atomically(request_path(self.data_dir, "reload_config"), encode_request(body))
         except (OSError, ValueError):
             if had_previous:
                 os.replace(backup, target)

@@ -13,17 +13,17 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from common.kiosk_agent import STATUS_FILE, AgentStatus
 from config import KioskConfig
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
 from edge_agent.actions import Actions, Validator
 from edge_agent.commands import Verifier, load_public_key
-from edge_agent.contract import ContractError, Event, Identity, topics_for
+from edge_agent.contract import ContractError, Event, topics_for
 from edge_agent.heartbeat import heartbeat_data
 from edge_agent.intake import CommandIntake
 from edge_agent.link import (
@@ -40,15 +40,13 @@ from edge_agent.link import (
     Will,
     tls_context,
 )
-from edge_agent.outbox import HeartbeatShed, Limits, Outbox, OutboxError, disk_free_bytes
+from edge_agent.outbox import HeartbeatShed, OutboxError, disk_free_bytes
+from edge_agent.outbox_config import BYTES_PER_MB, identity_of, open_outbox
 from edge_agent.publisher import Publisher
 from edge_agent.reconnect import Backoff, LinkStateLog
 
 log = logging.getLogger(__name__)
 
-BYTES_PER_MB = 1024 * 1024
-OUTBOX_FILE = "outbox.sqlite3"
-STATUS_FILE = "agent-status.json"
 UI_TEXTS_FILE = "ui-texts.yaml"
 STATUS_EVERY_S = 1.0
 ALERT_CHECK_EVERY_S = 1.0
@@ -65,26 +63,6 @@ def _validate_catalogue(content: bytes) -> None:
 # set_config payloads are validated before the atomic swap; ConfigError is a ValueError, which
 # the actions turn into a rejected command.result listing the problems.
 DEFAULT_VALIDATORS: Mapping[str, Validator] = {"catalogue": _validate_catalogue}
-
-
-def identity_of(config: KioskConfig) -> Identity:
-    """The contract identity of this kiosk."""
-    return Identity(config.identity.city, config.identity.centre, config.identity.kiosk)
-
-
-def outbox_path(config: KioskConfig) -> Path:
-    """Where the shared outbox lives."""
-    return config.paths.data_dir / OUTBOX_FILE
-
-
-def open_outbox(config: KioskConfig, **options: Any) -> Outbox:
-    """The outbox for this kiosk (the kiosk process and the agent both call this)."""
-    limits = Limits(
-        max_bytes=int(config.agent.outbox_max_mb * BYTES_PER_MB),
-        min_free_disk_bytes=int(config.agent.min_free_disk_mb * BYTES_PER_MB),
-        heartbeat_ttl_s=config.agent.heartbeat_ttl_s,
-    )
-    return Outbox(outbox_path(config), identity_of(config), limits=limits, **options)
 
 
 def link_settings(config: KioskConfig) -> LinkSettings:
@@ -105,20 +83,6 @@ def link_settings(config: KioskConfig) -> LinkSettings:
         username=mqtt.username,
         password=password,
     )
-
-
-@dataclass
-class AgentStatus:
-    """What `python -m edge_agent status` shows; written to DATA_DIR/agent-status.json."""
-
-    link: str = "starting"
-    outbox_depth: int = 0
-    oldest_unsent_age_s: float | None = None
-    last_error: str | None = None
-    delivered: int = 0
-    connects: int = 0
-    updated_at: float = 0.0
-    pid: int = 0
 
 
 class Agent:
@@ -344,8 +308,11 @@ class Agent:
     def handle_command(self, payload: bytes) -> Event | None:
         """Any bytes from the commands topic: the command.result stored for them, if any."""
         data = self.intake.handle(payload, now=self._clock(), monotonic=self._mono())
-        if data is None:
+        if data is None:  # rate-limited, or the result comes later (run_diagnostics)
             return None
+        return self._store_result(data)
+
+    def _store_result(self, data: dict[str, Any]) -> Event | None:
         try:
             return self.outbox.put("command.result", data)
         except (OutboxError, ContractError) as exc:
@@ -376,6 +343,8 @@ class Agent:
         if now >= self._next_status:
             self._next_status = now + STATUS_EVERY_S
             self._write_status()
+            for data in self.actions.collect_diagnostics():  # the kiosk's self-test reports
+                self._store_result(data)
 
     def _heartbeat(self, now: float) -> None:
         data = heartbeat_data(

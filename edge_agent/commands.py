@@ -103,10 +103,15 @@ def load_public_key(raw_base64: str | None, pem_file: Path | None) -> Ed25519Pub
             raise ValueError("commands.city_public_key is not a base64 Ed25519 key") from None
     if pem_file is not None:
         data = pem_file.read_bytes()
+        if b"PRIVATE KEY-----" in data:
+            # never derive the public key from a private one: the signing key must not be here
+            raise ValueError(
+                "commands.city_public_key_file holds a PRIVATE key; give the public key"
+            )
         try:
             key: Any = serialization.load_pem_public_key(data)
         except ValueError:
-            key = serialization.load_pem_private_key(data, password=None).public_key()
+            raise ValueError("commands.city_public_key_file is not a PEM public key") from None
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("commands.city_public_key_file is not an Ed25519 key")
         return key

@@ -38,6 +38,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "rating.submitted",
     "device.fault",
     "device.recovered",
+    "technician.lockout",
     "heartbeat",
     "command.result",
     "agent.online",

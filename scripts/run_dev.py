@@ -1,5 +1,7 @@
 """`make run`: the whole kiosk on one machine — a local broker, the agent, the kiosk UI on
-simulated devices, and a console showing what the city receives.
+simulated devices, and the city platform: a private PostgreSQL cluster under build/city-pg
+(initdb on first use; `CITY_PG_DIR` moves it), migrated, and one ingest worker whose `[city]`
+lines show the events it stored and the fleet changes it saw.
 
 Parts that are not built yet are named and skipped, so this never fails for their absence.
 Stop with Ctrl-C; `--for SECONDS` stops by itself (used by the tests).
@@ -21,10 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
+
+from city.db import migrate
 from config import ConfigError, load_config
+from testbed.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "config" / "dev.yaml"
+CITY_CONFIG = REPO / "city" / "dev.yaml"
+CITY_PG_DIR = Path(os.environ.get("CITY_PG_DIR", REPO / "build" / "city-pg"))
+CITY_DB = "city"
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
@@ -35,6 +44,7 @@ class Part:
     name: str
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] | None = None
 
 
 def _listening(host: str, port: int) -> bool:
@@ -67,13 +77,42 @@ def _module_exists(name: str) -> bool:
         return False
 
 
-def plan(config_path: Path, workdir: Path) -> list[Part]:
-    """The parts to start for this config, in start order."""
+def _city_part(broker_url: str) -> tuple[Part | None, PostgresServer | None]:
+    """Start the private PostgreSQL, migrate it, and plan one ingest worker against it."""
+    if not _module_exists("city.worker"):
+        print("[run] city: not built yet (city.worker missing), skipped")
+        return None, None
+    try:
+        server = PostgresServer(workdir=CITY_PG_DIR)
+        server.start()
+    except RuntimeError as exc:
+        print(f"[run] city: no private PostgreSQL ({exc}); skipped")
+        return None, None
+    try:
+        url = server.create_database(CITY_DB)
+    except psycopg.errors.DuplicateDatabase:
+        url = server.url(CITY_DB)
+    applied = migrate(url)
+    print(f"[run] city database {url} (migrations applied: {len(applied)})", flush=True)
+    argv = [sys.executable, "-m", "city", "ingest", "--config", str(CITY_CONFIG)]
+    env = {
+        **os.environ,
+        "CITY_DATABASE_URL": url,
+        "CITY_BROKER_URL": broker_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return Part("city", argv, env=env), server
+
+
+def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer | None]:
+    """The parts to start for this config, in start order, and the city's database server."""
     config = load_config(config_path)
     py = sys.executable
     parts = [p for p in [_broker_part(config.mqtt.broker_url, workdir)] if p is not None]
+    city, server = _city_part(config.mqtt.broker_url)
+    if city is not None:
+        parts.append(city)
     wanted = [
-        ("city", "edge_agent.cli", [py, "-m", "edge_agent", "watch", "--config", str(config_path)]),
         ("agent", "edge_agent.cli", [py, "-m", "edge_agent", "run", "--config", str(config_path)]),
         ("kiosk", "kiosk.__main__", [py, "-m", "kiosk", "--config", str(config_path)]),
     ]
@@ -86,12 +125,12 @@ def plan(config_path: Path, workdir: Path) -> list[Part]:
                 print("[run] no display: the kiosk renders offscreen (make screenshots shows it)")
         else:
             print(f"[run] {name}: not built yet ({module} missing), skipped")
-    return parts
+    return parts, server
 
 
 def _start(part: Part) -> None:
     part.process = subprocess.Popen(  # noqa: S603 — our own interpreter and modules
-        part.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO
+        part.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=part.env
     )
     print(f"[run] started {part.name} (pid {part.process.pid})", flush=True)
 
@@ -154,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="kiosk-run-") as workdir:
-            parts = plan(args.config, Path(workdir))
+            parts, server = plan(args.config, Path(workdir))
             print(f"[run] config {args.config}; Ctrl-C stops everything", flush=True)
-            return supervise(parts, args.run_for_s)
+            try:
+                return supervise(parts, args.run_for_s)
+            finally:
+                if server is not None:
+                    server.stop()
+                    print("[run] stopped the city's PostgreSQL", flush=True)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

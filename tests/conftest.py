@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.broker import MosquittoBroker
-from tests.fixtures.kivy_env import offscreen_kivy_env
+from testbed.broker import MosquittoBroker
+from testbed.kivy_env import offscreen_kivy_env
+from testbed.postgres import PostgresServer
 from tests.fixtures.pty import PtyPair, open_raw_pty
 
 # Kivy reads these at import; set them before any test imports it (docs/design.md §3).
@@ -34,6 +35,24 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL cluster for the whole run (never the machine's own service)."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+_database_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database in the private cluster; its libpq URL."""
+    return postgres_server.create_database(f"t{os.getpid()}_{next(_database_counter)}")
 
 
 @pytest.fixture

@@ -12,11 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Generator
 
+from common.selftest import SelfTestReport
 from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck
 from drivers.bp.protocol import SessionOutput, get_protocol
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckFailed, CheckRunner
 from drivers.simulation import PtySimulatorHost
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ READ_SLICE_S = 0.05
 PARTIAL_FRAME_TIMEOUT_S = 0.15
 # After a loss, wait for the first reopen attempt only if it is this close; else fail fast.
 RECONNECT_WAIT_MAX_S = 1.0
+# An idle meter whose cuff holds more than this is stuck (valve or kinked hose): a failed self-test.
+IDLE_CUFF_MAX_MMHG = 10
 
 
 class BloodPressureMeter:
@@ -132,6 +136,47 @@ class BloodPressureMeter:
         finally:
             if not got_result and self._link.connected:
                 self._abort_quietly(link)
+
+    def self_test(
+        self, timeout_s: float = ACK_TIMEOUT_S, *, measure: bool = False
+    ) -> SelfTestReport:
+        """Port, then the meter's own status (cuff deflated, not busy) where the protocol can ask.
+
+        A measurement runs only with `measure=True` (a technician asked for one explicitly); its
+        values stay out of the report. Problems are failed checks, never raised.
+        """
+        runner = CheckRunner(self._clock)
+        if not runner.run("port", lambda: (self._acquire(), "open")[1]):
+            return runner.report("bp")
+        if self.protocol.status_request:
+            runner.run("device_status", lambda: self._idle_status(timeout_s))
+        else:
+            runner.add("device_status", True, "push-only meter: the protocol has no status query")
+        if measure and not runner.failed:
+            runner.run("measurement", self._test_measurement)
+        return runner.report("bp")
+
+    def _idle_status(self, timeout_s: float) -> str:
+        link = self._acquire()
+        self._reset_input(link)
+        self._write(link, self.protocol.status_request)
+        decoder = self.protocol.new_decoder()
+        deadline_s = self._clock() + timeout_s
+        while (remaining_s := deadline_s - self._clock()) > 0:
+            for item in decoder.feed(self._read(link, min(remaining_s, READ_SLICE_S))):
+                if isinstance(item, CuffPressure):
+                    if item.mmhg > IDLE_CUFF_MAX_MMHG:
+                        raise CheckFailed(f"cuff holds {item.mmhg} mmHg while idle (valve/hose?)")
+                    return f"answering; cuff {item.mmhg} mmHg"
+                if isinstance(item, DeviceAck):
+                    raise CheckFailed(f"the meter answered {item.code!r}: {item.meaning}")
+        raise DeviceTimeout("no answer to the status request")
+
+    def _test_measurement(self) -> str:
+        result = self.measure()
+        if result.error_key is not None:
+            raise CheckFailed(f"the meter reported {result.error_key}")
+        return "a reading was taken"
 
     def abort(self, timeout_s: float = ACK_TIMEOUT_S) -> None:
         """Stop a measurement on the meter and deflate; no-op for push-only meters."""

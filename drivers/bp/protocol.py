@@ -99,6 +99,8 @@ class BpProtocol:
     new_session: Callable[[float], MeasurementSession]
     abort_request: bytes
     result_fields: tuple[str, ...]
+    # A request the idle meter answers without measuring (self-test); empty for push-only meters.
+    status_request: bytes = b""
 
 
 def get_protocol(name: str) -> BpProtocol:

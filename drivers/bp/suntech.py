@@ -313,4 +313,5 @@ PROTOCOL = BpProtocol(
     new_session=_new_session,
     abort_request=ABORT_REQUEST,
     result_fields=("mean",),
+    status_request=CUFF_PRESSURE_REQUEST,  # an idle module answers its cuff pressure: ~0 mmHg
 )

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from common.selftest import SelfTestReport
 from drivers.camera.backends import Frame, QrDecoder, make_decoder, to_gray
+from drivers.camera.check import self_test_latest
 from drivers.camera.presentation import ABSENT_FRAMES, ABSENT_S, PresentationTracker
 from drivers.camera.source import FrameSource
 from drivers.qrscan.token import KindRule, QrScanned
@@ -146,6 +148,10 @@ class CameraScanner:
         """The most recent frame (read-only, not copied) and its sequence number."""
         with self._cond:
             return self._latest, self._latest_seq
+
+    def self_test(self, timeout_s: float = 2.0) -> SelfTestReport:
+        """A fresh frame must arrive from the running capture within `timeout_s`, with contrast."""
+        return self_test_latest(self.latest_frame, timeout_s)
 
     def preview(self, max_width: int = PREVIEW_MAX_WIDTH_PX) -> Frame | None:
         """A small copy of the latest frame for a preview (only the small copy is made)."""

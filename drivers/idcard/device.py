@@ -6,12 +6,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from common.selftest import SelfTestReport
 from drivers.idcard.card import IdCard
 from drivers.idcard.decoder import FrameDecoder
 from drivers.idcard.frames import READ_SAM_ID, RESET, STATUS, Command, Response, format_sam_id
 from drivers.idcard.protocol import Done, ReaderProtocol, Send
 from drivers.link import SerialLink
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckRunner
 
 DEFAULT_BAUDRATE = 115200  # the SAM link's default (docs/design.md §2.1); defined only here
 # Longest single blocking read, so a stuck port never hides a deadline for long.
@@ -76,6 +78,16 @@ class IdCardReader:
         """ "ok" when the SAM reports itself ready; a SamFault otherwise."""
         self._single(STATUS)
         return "ok"
+
+    def self_test(self, timeout_s: float = 3.0) -> SelfTestReport:
+        """Ask the SAM for its status and its id; every problem is a failed check, not raised."""
+        runner = CheckRunner(self._clock)
+        deadline_s = self._clock() + timeout_s
+        if runner.run("sam_status", self.status) and self._clock() < deadline_s:
+            runner.run("sam_id", self.sam_id)  # the id identifies the module, not a person
+        elif not runner.failed:
+            runner.add("sam_id", False, "not run: the time budget was used up")
+        return runner.report("idcard")
 
     def reset(self) -> None:
         """Reset the SAM module."""

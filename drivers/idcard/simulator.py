@@ -51,6 +51,7 @@ class Scenario:
     # SW1 SW2 of every reply: vendor tables print `XX XX SW3`, and some readers send non-zero.
     sw1_sw2: tuple[int, int] = (0x00, 0x00)
     read_fails: bool = False  # every read answers SW3 0x41 (a card that cannot be read)
+    sam_status: int = 0x90  # what STATUS answers: 0x66 = SAM not authorised (self-test failures)
 
 
 SCENARIOS: Mapping[str, Scenario] = {
@@ -69,6 +70,7 @@ SCENARIOS: Mapping[str, Scenario] = {
     "unplug": Scenario(unplug_after_read=True),
     "nonzero_sw": Scenario(sw1_sw2=(0x12, 0x34)),
     "unreadable_nonzero_sw": Scenario(sw1_sw2=(0x12, 0x34), read_fails=True),
+    "sam_not_authorised": Scenario(card=None, sam_status=0x66),
 }
 
 
@@ -154,7 +156,7 @@ class IdCardSimulator:
     def _respond(self, command: Command) -> Response:
         handler = {
             RESET: self._ok,
-            STATUS: self._ok,
+            STATUS: lambda: Response(self.scenario.sam_status),
             READ_SAM_ID: self._sam_id,
             FIND_CARD: self._find,
             SELECT_CARD: self._select,

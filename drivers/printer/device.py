@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from drivers.errors import DeviceDisconnected, DeviceTimeout
+from common.selftest import SelfTestReport
+from drivers.errors import DeviceTimeout
 from drivers.printer.document import Receipt, render
 from drivers.printer.frames import StatusKind, StatusRequest, encode
-from drivers.printer.selftest import Check, SelfTestReport
 from drivers.printer.status import PrinterStatus, is_status_byte, parse_status
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckRunner
 
 DEFAULT_BAUDRATE = 115200  # USB-serial kiosk printer modules; 9600 on old RS-232 ones
 STATUS_TIMEOUT_S = 1.0
@@ -102,26 +103,29 @@ class ReceiptPrinter:
                     link.write(data[start : start + WRITE_CHUNK_BYTES])
 
     def self_test(self, timeout_s: float = STATUS_TIMEOUT_S) -> SelfTestReport:
-        """Link, cover, paper and cutter as checks; never raises for a device condition."""
-        try:
-            status = self.status(timeout_s)
-        except (DeviceTimeout, DeviceDisconnected) as exc:
-            return SelfTestReport.of("printer", (Check("link", False, type(exc).__name__),))
+        """Status answered, then cover, paper, cutter and errors as checks; never raises."""
+        runner = CheckRunner(self._clock)
+        answered: list[PrinterStatus] = []
+
+        def ask() -> str:
+            answered.append(self.status(timeout_s))
+            return "DLE EOT 1-4 answered"
+
+        if not runner.run("status", ask):
+            return runner.report("printer")
+        status = answered[0]
         paper_detail = (
             "paper out" if status.paper_out else "near end" if status.paper_near_end else "loaded"
         )
-        checks = (
-            Check("link", True, "status answered"),
-            Check("cover", not status.cover_open, "open" if status.cover_open else "closed"),
-            Check("paper", not status.paper_out, paper_detail),
-            Check("cutter", not status.cutter_error, "error" if status.cutter_error else "ok"),
-            Check(
-                "errors",
-                not status.unrecoverable_error,
-                "unrecoverable error" if status.unrecoverable_error else "none",
-            ),
+        runner.add("cover", not status.cover_open, "open" if status.cover_open else "closed")
+        runner.add("paper", not status.paper_out, paper_detail)
+        runner.add("cutter", not status.cutter_error, "error" if status.cutter_error else "ok")
+        runner.add(
+            "errors",
+            not status.unrecoverable_error,
+            "unrecoverable error" if status.unrecoverable_error else "none",
         )
-        return SelfTestReport.of("printer", checks)
+        return runner.report("printer")
 
     def close(self) -> None:
         """Release the port."""

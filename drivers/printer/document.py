@@ -1,7 +1,7 @@
 """A receipt as typed blocks, rendered to ESC/POS commands (pure).
 
 PIPL: the only personal datum a receipt may carry is a masked name (`MaskedName`, built with
-`drivers.pii.mask_name`); `render` refuses any text that still looks like a clear ID number or
+`common.pii.mask_name`); `render` refuses any text that still looks like a clear ID number or
 mobile number, so a caller's mistake stops at the printer instead of going home on paper.
 """
 
@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from drivers.pii import MASK, mask_name
+from common.pii import MASK, mask_name
 from drivers.printer.frames import (
     DOTS_58MM,
     DOTS_80MM,

@@ -68,7 +68,7 @@ def probe(url: str, timeout_s: float) -> Iterator[Record]:
     with ReceiptPrinter(url) as printer:
         status = printer.status(timeout_s)
         yield {"kind": "status", **status.summary()}
-        yield {"kind": "self_test", **printer.self_test(timeout_s).summary()}
+        yield {"kind": "self_test", **printer.self_test(timeout_s).as_dict()}
 
 
 def checkerboard(size_dots: int = TEST_PATTERN_DOTS) -> RasterImage:

@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from common.selftest import SelfTestReport
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
 from drivers.qrscan.decoder import LineDecoder, ScannerEvent
@@ -21,6 +22,7 @@ from drivers.qrscan.frames import (
 )
 from drivers.qrscan.token import KindRule, QrScanned
 from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckFailed, CheckRunner
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ MENU_REPLY_TIMEOUT_S = 1.0
 # Scans read but not yet asked for; older ones are dropped (a resident re-presents a code).
 MAX_PENDING_SCANS = 4
 READ_SLICE_S = 0.25
+# Asks the current trigger mode (`?`): changes nothing, and every menu-capable scanner knows it.
+SELF_TEST_QUERY = "TRGMOD?"
 
 
 class QrScanner:
@@ -124,6 +128,31 @@ class QrScanner:
             if remaining <= 0 or self._closed.is_set():
                 raise DeviceTimeout("no reply to the menu command")
             self._pump(remaining)
+
+    def self_test(
+        self, timeout_s: float = MENU_REPLY_TIMEOUT_S, *, menu: bool = True
+    ) -> SelfTestReport:
+        """Port, then (scanners with a serial menu) a harmless query the scanner must echo.
+
+        `menu=False` for plain suffix scanners: their protocol has no query, so only the port is
+        checked. Problems are failed checks, never raised.
+        """
+        runner = CheckRunner(self._clock)
+        if not runner.run("port", lambda: (self._acquire(), "open")[1]):
+            return runner.report("qrscan")
+        if not menu:
+            runner.add("status", True, "suffix protocol: no status query; port open")
+            return runner.report("qrscan")
+
+        def query() -> str:
+            reply = self.configure(SELF_TEST_QUERY, timeout_s=timeout_s)
+            if not reply.ok:
+                statuses = ",".join(s.name for s in reply.statuses)
+                raise CheckFailed(f"the scanner refused the query ({statuses})")
+            return "the scanner answered its menu query"
+
+        runner.run("status", query)
+        return runner.report("qrscan")
 
     def close(self) -> None:
         """Release the port; a blocked `scan` returns within one read slice."""

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from typing import Literal
 
 from config.privacy import redact_text
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
 from kiosk.core.i18n import Strings
-from kiosk.core.technician import PinGate
-from kiosk.core.views import DeviceStateView, DiagnosticsView, OutboxView
+from kiosk.core.technician import PinGate, PinResult
+from kiosk.core.views import DeviceStateView, DiagnosticsView, OutboxView, SelfTestView
 
 MAX_LOG_LINES = 50
 MAX_LOG_LINE_CHARS = 300
+MAX_CHECKS_SHOWN = 8
+MAX_CHECK_DETAIL_CHARS = 120
 
 
 class DiagnosticsState:
@@ -31,6 +34,7 @@ class DiagnosticsState:
         self.log_lines: deque[str] = deque(maxlen=MAX_LOG_LINES)
         self.dropped_events = 0
         self.pin_message = ""
+        self.self_tests: dict[i.DeviceName, SelfTestView] = {}
 
     def device_fault(self, event: i.DeviceFault) -> ev.Data | None:
         """Record a fault; the device.fault data to send, or None if already reported."""
@@ -59,11 +63,29 @@ class DiagnosticsState:
         """Keep one more log line, redacted again and capped."""
         self.log_lines.append(redact_text(event.text)[:MAX_LOG_LINE_CHARS])
 
-    def check_pin(self, pin: str, strings: Strings) -> bool:
+    def self_test_started(self, device: i.DeviceName) -> None:
+        """A self-test was asked for: the screen says it is running until the report comes."""
+        self.self_tests[device] = SelfTestView(device, "running")
+
+    def self_test_done(self, event: i.SelfTestDone, strings: Strings) -> None:
+        """Keep a device's report as one line per check (details redacted again and capped)."""
+        report = event.report
+        verdicts = {
+            True: strings.text("diagnostics.check.ok"),
+            False: strings.text("diagnostics.check.failed"),
+        }
+        lines = tuple(
+            f"{c.name}: {verdicts[c.ok]} {redact_text(c.detail)[:MAX_CHECK_DETAIL_CHARS]}".strip()
+            for c in report.checks[:MAX_CHECKS_SHOWN]
+        )
+        status: Literal["passed", "failed"] = "passed" if report.ok else "failed"
+        self.self_tests[report.device] = SelfTestView(report.device, status, lines)
+
+    def check_pin(self, pin: str, strings: Strings) -> PinResult:
         """Verify a PIN through the gate; sets `pin_message` unless accepted."""
         if self._pin_gate is None:
             self.pin_message = strings.text("diagnostics.pin.disabled")
-            return False
+            return PinResult("disabled")
         result = self._pin_gate.verify(pin)
         if result.accepted:
             self.pin_message = ""
@@ -74,7 +96,14 @@ class DiagnosticsState:
             self.pin_message = strings.text("diagnostics.pin.locked", seconds=seconds)
         else:
             self.pin_message = strings.text("diagnostics.pin.disabled")
-        return result.accepted
+        return result
+
+    def lockout_event(self, result: PinResult) -> ev.Data | None:
+        """The technician.lockout data when `result` started a lockout, else None."""
+        if result.lockout_level is None or self._pin_gate is None:
+            return None
+        failed = result.lockout_level * self._pin_gate.max_failures
+        return ev.technician_lockout(result.lockout_level, result.locked_for_s, failed)
 
     def view(self, strings: Strings) -> DiagnosticsView:
         """The diagnostics view-model."""
@@ -87,6 +116,7 @@ class DiagnosticsState:
             outbox=self.outbox,
             log_lines=self.log_lines,
             dropped_events=self.dropped_events,
+            self_tests=self.self_tests.values(),
         )
 
     def device_map(self) -> Mapping[i.DeviceName, DeviceStateView]:

@@ -265,3 +265,8 @@ def device_fault(device: DeviceName, kind: str, code: str | None, message: str) 
 def device_recovered(device: DeviceName, down_s: float) -> Data:
     """`device.recovered`."""
     return {"device": device, "down_s": round(max(down_s, 0.0), 3)}
+
+
+def technician_lockout(level: int, lockout_s: float, failed_attempts: int) -> Data:
+    """`technician.lockout`: counts and a duration only (no PIN, nothing about a person)."""
+    return {"level": level, "lockout_s": round(lockout_s, 3), "failed_attempts": failed_attempts}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from common.selftest import SelfTestReport
+
 Language = Literal["zh", "en"]
 DeviceName = Literal["idcard", "bp", "qrscan", "camera"]
 EndReason = Literal["completed", "user_exit", "idle_timeout", "error", "kiosk_restart"]
@@ -166,9 +168,10 @@ class PinEntered:
 
 @dataclass(frozen=True)
 class RunSelfTest:
-    """Diagnostics: exercise one device (read a card, measure, scan)."""
+    """Diagnostics: ask one device a real question (SAM status, meter status, a frame, …)."""
 
     device: DeviceName
+    measure: bool = False  # BP only: also take one measurement (the technician asked for it)
 
 
 # --- devices ----------------------------------------------------------------------------------
@@ -244,6 +247,13 @@ class DeviceRecovered:
     down_s: float
 
 
+@dataclass(frozen=True)
+class SelfTestDone:
+    """A device's self-test finished (from its worker); the checks carry no personal data."""
+
+    report: SelfTestReport
+
+
 # --- time and system --------------------------------------------------------------------------
 
 
@@ -306,7 +316,7 @@ Touch = (
     | RunSelfTest
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
-SystemInput = Tick | Wipe | DeviceFault | DeviceRecovered | OutboxStatus | LogLine
+SystemInput = Tick | Wipe | DeviceFault | DeviceRecovered | OutboxStatus | LogLine | SelfTestDone
 Input = Touch | DeviceInput | SystemInput
 
 TOUCH_TYPES: tuple[type, ...] = Touch.__args__

@@ -39,7 +39,8 @@ class Command(Enum):
     START_BP = "start_bp"  # start a measurement on the meter
     ABORT_BP = "abort_bp"  # abort the running measurement (deflate)
     SELF_TEST_IDCARD = "self_test_idcard"
-    SELF_TEST_BP = "self_test_bp"
+    SELF_TEST_BP = "self_test_bp"  # the meter's status only: no measurement
+    SELF_TEST_BP_MEASURE = "self_test_bp_measure"  # status and one measurement, on request
     SELF_TEST_QRSCAN = "self_test_qrscan"
     SELF_TEST_CAMERA = "self_test_camera"
 
@@ -150,6 +151,7 @@ def _build_table() -> Mapping[tuple[State, type], Transition]:
         table[(state, i.DeviceRecovered)] = Transition("device_recovered", state)
         table[(state, i.OutboxStatus)] = Transition("outbox_status", state)
         table[(state, i.LogLine)] = Transition("log_line", state)
+        table[(state, i.SelfTestDone)] = Transition("self_test_done", state)
         for device_type in i.DEVICE_TYPES:
             table[(state, device_type)] = Transition("ignore", state)
         if state in RESIDENT_STATES:

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from kiosk.core.bp_classification import BpCategory, advice_key, category_key
 from kiosk.core.i18n import Strings
-from kiosk.core.inputs import DeviceName, Language
+from kiosk.core.inputs import DeviceName
 from kiosk.core.machine import State
 from kiosk.core.ports import Catalogue
 from kiosk.core.resident import ResidentState
+from kiosk.core.settings import Accessibility
 from kiosk.core.views import (
     AccessibilityView,
     AttractView,
@@ -27,6 +28,7 @@ from kiosk.core.views import (
     RatingLevelView,
     RatingView,
     ReasonView,
+    SelfTestView,
     TrendPoint,
 )
 
@@ -248,6 +250,7 @@ def diagnostics_view(
     outbox: OutboxView | None,
     log_lines: Iterable[str],
     dropped_events: int,
+    self_tests: Iterable[SelfTestView] = (),
 ) -> DiagnosticsView:
     """The technician screens."""
     return DiagnosticsView(
@@ -257,17 +260,16 @@ def diagnostics_view(
         outbox=outbox,
         log_lines=tuple(log_lines),
         dropped_events=dropped_events,
+        self_tests=tuple(sorted(self_tests, key=lambda t: t.device)),
     )
 
 
-def accessibility_view(
-    language: Language, large_text: bool, scale: float, high_contrast: bool, voice: bool
-) -> AccessibilityView:
+def accessibility_view(accessibility: Accessibility) -> AccessibilityView:
     """The accessibility view-model."""
     return AccessibilityView(
-        language=language,
-        large_text=large_text,
-        text_scale=scale,
-        high_contrast=high_contrast,
-        voice=voice,
+        language=accessibility.language,
+        large_text=accessibility.large_text,
+        text_scale=accessibility.text_scale,
+        high_contrast=accessibility.high_contrast,
+        voice=accessibility.voice,
     )

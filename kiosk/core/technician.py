@@ -1,73 +1,78 @@
-"""Technician access: PIN check against a pbkdf2-sha256 hash with lockout, and the hidden gesture.
+"""Technician access: the PIN gate (scrypt hash, persisted failures, escalating lockouts) and
+the hidden gesture.
 
-Hash format (config `technician.pin_hash`): `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX`.
+The hash format lives in config/pinhash.py (config check validates it too). The gate's state
+(failures, lockout level, lock end) goes through a `PinStateStore`; the kiosk keeps it in a file
+only the kiosk user reads (kiosk/runtime/pin_store.py), so a restart resets nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
+import contextlib
+import dataclasses
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-SCHEME = "pbkdf2-sha256"
-DEFAULT_ITERATIONS = 200_000
-MIN_ITERATIONS = 1_000
-MAX_ITERATIONS = 10_000_000
-SALT_BYTES = 16
-MAX_PIN_CHARS = 64  # a PIN longer than this is refused before hashing (no hashing DoS)
+from config.pinhash import MAX_PIN_CHARS, PinHash, PinHashError, hash_pin, parse_pin_hash
 
+__all__ = [
+    "MAX_PIN_CHARS",
+    "CornerTapGesture",
+    "MemoryPinStore",
+    "PinGate",
+    "PinHash",
+    "PinHashError",
+    "PinResult",
+    "PinState",
+    "PinStateStore",
+    "hash_pin",
+    "parse_pin_hash",
+]
 
-class PinHashError(ValueError):
-    """The configured hash is not `pbkdf2-sha256$ITER$SALT_HEX$HASH_HEX` (never shows the hash)."""
+MIN_PIN_DIGITS = 6  # outside a development kiosk (issue 10 item 3)
+DEV_MIN_PIN_DIGITS = 4
+DEFAULT_LOCKOUT_STEPS_S = (60.0, 300.0, 900.0, 3600.0)
 
 
 @dataclass(frozen=True)
-class PinHash:
-    """A parsed PIN hash."""
+class PinState:
+    """What survives a restart: failures since the last lockout, the lockout level, its end.
 
-    iterations: int
-    salt: bytes
-    digest: bytes
+    `lockouts` only ever grows until a correct PIN; `locked_until_s` is wall-clock seconds.
+    """
 
-    def matches(self, pin: str) -> bool:
-        """True if `pin` hashes to this digest (constant-time comparison)."""
-        if len(pin) > MAX_PIN_CHARS:
-            return False
-        candidate = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), self.salt, self.iterations)
-        return hmac.compare_digest(candidate, self.digest)
+    failures: int = 0
+    lockouts: int = 0
+    locked_until_s: float = 0.0
 
 
-def parse_pin_hash(text: str) -> PinHash:
-    """Parse the config's hash text; PinHashError if malformed."""
-    parts = text.strip().split("$")
-    if len(parts) != 4 or parts[0] != SCHEME:
-        raise PinHashError(f"expected {SCHEME}$ITERATIONS$SALT_HEX$HASH_HEX")
-    try:
-        iterations = int(parts[1])
-        salt = bytes.fromhex(parts[2])
-        digest = bytes.fromhex(parts[3])
-    except ValueError:
-        raise PinHashError("iterations must be decimal, salt and hash hex") from None
-    if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
-        raise PinHashError(f"iterations must be within {MIN_ITERATIONS}..{MAX_ITERATIONS}")
-    if not salt or len(digest) != hashlib.sha256().digest_size:
-        raise PinHashError("salt must be non-empty and the hash 32 bytes")
-    return PinHash(iterations, salt, digest)
+class PinStateStore(Protocol):
+    """Where the gate keeps its state."""
+
+    def load(self) -> PinState | None:
+        """The stored state; None if the stored state is unreadable (the gate then locks)."""
+        ...
+
+    def save(self, state: PinState) -> None:
+        """Store durably before returning; OSError if it cannot."""
+        ...
 
 
-def hash_pin(pin: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
-    """A hash text for the config; a fresh random salt unless given."""
-    if not pin or len(pin) > MAX_PIN_CHARS:
-        raise ValueError(f"a PIN has 1..{MAX_PIN_CHARS} characters")
-    if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
-        raise ValueError(f"iterations must be within {MIN_ITERATIONS}..{MAX_ITERATIONS}")
-    salt = os.urandom(SALT_BYTES) if salt is None else salt
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"{SCHEME}${iterations}${salt.hex()}${digest.hex()}"
+class MemoryPinStore:
+    """A store in memory (tests, and a kiosk without a private directory)."""
+
+    def __init__(self, state: PinState | None = None) -> None:
+        self.state: PinState | None = PinState() if state is None else state
+
+    def load(self) -> PinState | None:
+        """The state last saved."""
+        return self.state
+
+    def save(self, state: PinState) -> None:
+        """Keep `state`."""
+        self.state = state
 
 
 PinStatus = Literal["accepted", "rejected", "locked", "disabled"]
@@ -75,11 +80,15 @@ PinStatus = Literal["accepted", "rejected", "locked", "disabled"]
 
 @dataclass(frozen=True)
 class PinResult:
-    """Outcome of one attempt: `remaining` attempts before lockout, `locked_for_s` if locked."""
+    """Outcome of one attempt: `remaining` attempts before lockout, `locked_for_s` if locked.
+
+    `lockout_level` is set (1, 2, …) only on the attempt that started a lockout: the city is told.
+    """
 
     status: PinStatus
     remaining: int = 0
     locked_for_s: float = 0.0
+    lockout_level: int | None = None
 
     @property
     def accepted(self) -> bool:
@@ -88,37 +97,70 @@ class PinResult:
 
 
 class PinGate:
-    """Counts consecutive failures; after `max_failures` refuses every attempt for `lockout_s`.
+    """After `max_failures` wrong PINs, refuses every attempt for the next lockout step.
 
-    During a lockout the PIN is not even checked, so guessing gains nothing. A success resets the
-    count. With no hash configured the gate is disabled (diagnostics stay closed).
+    Lockout n lasts `lockout_steps_s[n-1]` (the last step repeats) and the level never drops when
+    a lockout ends: only a correct PIN resets it. With the defaults that is 5 guesses per hour
+    after the fourth lockout. During a lockout the PIN is not even checked. Each attempt is
+    counted and saved *before* the hash is checked, so killing the kiosk mid-check gains nothing.
+    PINs shorter than `min_digits` are failures without hashing. No hash: the gate is disabled.
     """
 
     def __init__(
         self,
         pin_hash: str | None,
         *,
-        max_failures: int = 5,
-        lockout_s: float = 300.0,
         clock: Callable[[], float],
+        max_failures: int = 5,
+        lockout_steps_s: Sequence[float] = DEFAULT_LOCKOUT_STEPS_S,
+        min_digits: int = MIN_PIN_DIGITS,
+        store: PinStateStore | None = None,
     ) -> None:
         self._hash = None if pin_hash is None else parse_pin_hash(pin_hash)
         self._max_failures = max_failures
-        self._lockout_s = lockout_s
+        self._steps = tuple(lockout_steps_s) or DEFAULT_LOCKOUT_STEPS_S
+        self._min_digits = min_digits
         self._clock = clock
-        self._failures = 0
-        self._locked_until_s: float | None = None
+        self._store = store if store is not None else MemoryPinStore()
+        loaded = self._store.load()
+        if loaded is None:  # unreadable state: fail closed with the shortest lockout
+            loaded = PinState(0, 1, clock() + self._steps[0])
+            self._save(loaded)
+        self._state = loaded
+
+    @property
+    def max_failures(self) -> int:
+        """Wrong PINs before each lockout."""
+        return self._max_failures
+
+    @property
+    def state(self) -> PinState:
+        """The current (persisted) state."""
+        return self._state
+
+    def _step_s(self, level: int) -> float:
+        return self._steps[min(level, len(self._steps)) - 1]
+
+    def _save(self, state: PinState) -> None:
+        self._state = state
+        with contextlib.suppress(OSError):  # still enforced in memory; the store logs why
+            self._store.save(state)
 
     def locked_for_s(self) -> float:
         """Seconds left in the current lockout (0 when not locked)."""
-        if self._locked_until_s is None:
+        state = self._state
+        if state.lockouts == 0:
             return 0.0
-        left = self._locked_until_s - self._clock()
-        if left <= 0:
-            self._locked_until_s = None
-            self._failures = 0
-            return 0.0
-        return left
+        left = state.locked_until_s - self._clock()
+        longest = self._step_s(state.lockouts)
+        if left > longest:
+            # the wall clock went back: never lock longer than this level's step from now
+            self._save(dataclasses.replace(state, locked_until_s=self._clock() + longest))
+            left = longest
+        return max(left, 0.0)
+
+    def _valid_form(self, pin: str) -> bool:
+        return pin.isascii() and pin.isdigit() and self._min_digits <= len(pin) <= MAX_PIN_CHARS
 
     def verify(self, pin: str) -> PinResult:
         """Check one attempt."""
@@ -127,14 +169,17 @@ class PinGate:
         locked = self.locked_for_s()
         if locked > 0:
             return PinResult("locked", locked_for_s=locked)
-        if self._hash.matches(pin):
-            self._failures = 0
+        counted = dataclasses.replace(self._state, failures=self._state.failures + 1)
+        self._save(counted)
+        if self._valid_form(pin) and self._hash.matches(pin):
+            self._save(PinState())
             return PinResult("accepted", remaining=self._max_failures)
-        self._failures += 1
-        if self._failures >= self._max_failures:
-            self._locked_until_s = self._clock() + self._lockout_s
-            return PinResult("locked", locked_for_s=self._lockout_s)
-        return PinResult("rejected", remaining=self._max_failures - self._failures)
+        if counted.failures < self._max_failures:
+            return PinResult("rejected", remaining=self._max_failures - counted.failures)
+        level = counted.lockouts + 1
+        duration = self._step_s(level)
+        self._save(PinState(0, level, self._clock() + duration))
+        return PinResult("locked", locked_for_s=duration, lockout_level=level)
 
 
 class CornerTapGesture:

@@ -170,6 +170,15 @@ class OutboxView:
 
 
 @dataclass(frozen=True)
+class SelfTestView:
+    """One device's latest self-test: running, passed or failed, one line per check."""
+
+    device: DeviceName
+    status: Literal["running", "passed", "failed"]
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DiagnosticsView:
     """Technician screens: PIN feedback, devices, outbox, recent redacted log lines."""
 
@@ -179,6 +188,7 @@ class DiagnosticsView:
     outbox: OutboxView | None = None
     log_lines: tuple[str, ...] = ()
     dropped_events: int = 0
+    self_tests: tuple[SelfTestView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,22 @@ import time
 from collections.abc import Callable
 from datetime import date
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
 
+from common.selftest import Check, SelfTestReport
 from config.model import Camera, Device, KioskConfig
 from drivers.bp.device import BloodPressureMeter
 from drivers.bp.events import BpResult
 from drivers.camera.backends import make_decoder
+from drivers.camera.check import self_test_source
 from drivers.camera.scanner import CameraScanner
 from drivers.camera.source import open_source
 from drivers.errors import DeviceDisconnected, DriverError
+from drivers.idcard import device as idcard_device
 from drivers.idcard.device import IdCardReader
+from drivers.qrscan import device as qrscan_device
 from drivers.qrscan.device import QrScanner
 from drivers.qrscan.frames import Suffix
-from drivers.simulation import PtySimulatorHost, make_simulator
+from drivers.simulation import PtySimulatorHost, is_sim_url, simulator_for_url
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command
 from kiosk.runtime import adapters
@@ -38,8 +41,16 @@ Post = Callable[[i.Input], None]
 CARD_POLL_S = 1.0  # each read_card call polls (>= 300 ms apart) for this long
 QR_POLL_S = 1.0
 BP_TIMEOUT_S = 180.0
+SELF_TEST_TIMEOUT_S = 3.0  # per device request; a whole self-test takes a few of them at most
+SELF_TEST_POLL_S = 0.5  # the idle BP worker looks for queued self-tests this often
+SELF_TEST_DEVICES: dict[Command, i.DeviceName] = {
+    Command.SELF_TEST_IDCARD: "idcard",
+    Command.SELF_TEST_BP: "bp",
+    Command.SELF_TEST_BP_MEASURE: "bp",
+    Command.SELF_TEST_QRSCAN: "qrscan",
+    Command.SELF_TEST_CAMERA: "camera",
+}
 RECONNECT_PAUSE_S = 0.5  # a worker whose port is down waits this long between attempts
-SIM_PREFIX = "sim://"
 ABSENT_POLLS_BEFORE_REREAD = 2  # the same card is reported again only after it was lifted
 
 
@@ -86,13 +97,33 @@ class _LinkWatch:
 
 
 class _Worker:
-    """A daemon thread running `loop_once` until stopped."""
+    """A daemon thread running `loop_once` until stopped; self-tests run between iterations."""
 
     name = "device"
 
-    def __init__(self) -> None:
+    def __init__(self, post: Post) -> None:
+        self._post = post
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"{self.name}-worker", daemon=True)
+        self._self_tests: queue.Queue[bool] = queue.Queue(maxsize=2)
+
+    def request_self_test(self, *, measure: bool = False) -> None:
+        """Run the device's self-test on this worker's thread (it owns the port) soon."""
+        try:
+            self._self_tests.put_nowait(measure)
+        except queue.Full:
+            log.info("a %s self-test is already queued", self.name)
+
+    def _run_self_tests(self) -> None:
+        while True:
+            try:
+                measure = self._self_tests.get_nowait()
+            except queue.Empty:
+                return
+            self._post(i.SelfTestDone(self.self_test(measure=measure)))
+
+    def self_test(self, *, measure: bool) -> SelfTestReport:
+        raise NotImplementedError
 
     def start(self) -> None:
         self._thread.start()
@@ -105,6 +136,7 @@ class _Worker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self._run_self_tests()
                 self.loop_once()
             except DeviceDisconnected:
                 self._stop.wait(RECONNECT_PAUSE_S)
@@ -122,11 +154,12 @@ class CardWorker(_Worker):
     name = "idcard"
 
     def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
-        super().__init__()
-        self._post = post
+        super().__init__(post)
         self._watch = watch
         self.reader = IdCardReader(
-            device.port, baudrate=device.baudrate or 115200, on_link_change=watch
+            device.port,
+            baudrate=device.baudrate or idcard_device.DEFAULT_BAUDRATE,
+            on_link_change=watch,
         )
         self._last_card: bytes | None = None  # a digest, never the number itself
         self._absent_polls = 0
@@ -153,6 +186,9 @@ class CardWorker(_Worker):
         read_ms = (time.monotonic() - started) * 1000
         self._post(adapters.card_identity(card, read_ms=read_ms, today=date.today()))
 
+    def self_test(self, *, measure: bool) -> SelfTestReport:
+        return self.reader.self_test(SELF_TEST_TIMEOUT_S)
+
     def close(self) -> None:
         self.reader.close()
 
@@ -163,13 +199,13 @@ class QrScanWorker(_Worker):
     name = "qrscan"
 
     def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
-        super().__init__()
-        self._post = post
+        super().__init__(post)
+        self._menu = device.protocol == "honeywell"  # plain suffix scanners have no query
         options = dict(device.options)
         self.scanner = QrScanner(
             device.port,
             suffix=Suffix.parse(str(options.get("suffix", "CR"))).value,
-            baudrate=device.baudrate or 9600,
+            baudrate=device.baudrate or qrscan_device.DEFAULT_BAUDRATE,
             on_link_change=watch,
         )
 
@@ -177,6 +213,9 @@ class QrScanWorker(_Worker):
         scanned = self.scanner.scan(timeout_s=QR_POLL_S)
         if scanned is not None:
             self._post(adapters.qr_shown(scanned))
+
+    def self_test(self, *, measure: bool) -> SelfTestReport:
+        return self.scanner.self_test(SELF_TEST_TIMEOUT_S, menu=self._menu)
 
     def close(self) -> None:
         self.scanner.close()
@@ -188,8 +227,7 @@ class BpWorker(_Worker):
     name = "bp"
 
     def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
-        super().__init__()
-        self._post = post
+        super().__init__(post)
         self._watch = watch
         self.protocol = device.protocol
         self.meter = BloodPressureMeter(
@@ -217,7 +255,7 @@ class BpWorker(_Worker):
         if not self.meter.connected:
             self.meter.connect()  # at boot: a missing meter shows before a resident needs it
         try:
-            self._requests.get(timeout=0.5)
+            self._requests.get(timeout=SELF_TEST_POLL_S)
         except queue.Empty:
             return
         if self._abort.is_set():
@@ -235,6 +273,9 @@ class BpWorker(_Worker):
             self._watch.fault(error)
         finally:
             events.close()
+
+    def self_test(self, *, measure: bool) -> SelfTestReport:
+        return self.meter.self_test(SELF_TEST_TIMEOUT_S, measure=measure)
 
     def close(self) -> None:
         self.meter.close()
@@ -257,6 +298,7 @@ class DeviceHub:
         }
         self._simulators: dict[str, PtySimulatorHost] = {}
         self._camera: CameraScanner | None = None
+        self._configured = {k for k, d in config.devices.items() if d.enabled and k in makers}
         for kind, device in config.devices.items():
             if not device.enabled or kind not in makers:
                 continue
@@ -271,12 +313,9 @@ class DeviceHub:
     def _attach_simulator(self, kind: str, device: Device) -> Device:
         # A sim:// device gets its simulator here, on a pty the hub owns, so that the dev panel
         # can drive it and the driver opens a plain tty path exactly as in the field.
-        if not device.port.startswith(SIM_PREFIX):
+        if not is_sim_url(device.port):
             return device
-        parts = urlsplit(device.port)
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        scenario = query.pop("scenario", "default")
-        host = PtySimulatorHost(make_simulator(parts.netloc, scenario, **query))
+        host = PtySimulatorHost(simulator_for_url(device.port))
         host.start()
         self._simulators[kind] = host
         return dataclasses.replace(device, port=host.port_path)
@@ -297,13 +336,57 @@ class DeviceHub:
     def execute(self, command: Command) -> None:
         """Carry out a command from a session step."""
         bp = self.workers.get("bp")
-        if command in (Command.START_BP, Command.ABORT_BP, Command.SELF_TEST_BP):
+        if command in (Command.START_BP, Command.ABORT_BP):
             if isinstance(bp, BpWorker):
-                bp.request(Command.ABORT_BP if command is Command.ABORT_BP else Command.START_BP)
+                bp.request(command)
             else:
                 self._post(i.DeviceFault("bp", "disconnected", None, "no meter configured"))
             return
-        log.info("self-test %s requested", command.value)
+        device = SELF_TEST_DEVICES.get(command)
+        if device is not None:
+            self.self_test(device, measure=command is Command.SELF_TEST_BP_MEASURE)
+
+    def configured_devices(self) -> tuple[i.DeviceName, ...]:
+        """The devices this kiosk has (enabled in config, camera with a source)."""
+        serial: tuple[i.DeviceName, ...] = ("idcard", "bp", "qrscan")
+        names = [kind for kind in serial if kind in self._configured]
+        if self.camera_config.source is not None:
+            names.append("camera")
+        return tuple(names)
+
+    def self_test(self, device: i.DeviceName, *, measure: bool = False) -> None:
+        """Run one device's self-test; its SelfTestDone is posted when it finishes."""
+        if device == "camera":
+            threading.Thread(
+                target=self._camera_self_test, name="camera-self-test", daemon=True
+            ).start()
+            return
+        worker = self.workers.get(device)
+        if worker is not None:
+            worker.request_self_test(measure=measure)
+            return
+        detail = "unavailable since start" if device in self._configured else "not configured"
+        self._post(i.SelfTestDone(SelfTestReport.of(device, [Check("port", False, detail)], 0.0)))
+
+    def _camera_self_test(self) -> None:
+        scanner = self._camera
+        if scanner is not None:  # running (diagnostics screen): look at its frames, do not reopen
+            self._post(i.SelfTestDone(scanner.self_test(SELF_TEST_TIMEOUT_S)))
+            return
+        if self.camera_config.source is None:
+            report = SelfTestReport.of("camera", [Check("frame", False, "not configured")], 0.0)
+            self._post(i.SelfTestDone(report))
+            return
+        try:
+            source = open_source(self.camera_config.source)
+        except (OSError, ValueError) as error:
+            check = Check("frame", False, f"cannot open: {type(error).__name__}")
+            self._post(i.SelfTestDone(SelfTestReport.of("camera", [check], 0.0)))
+            return
+        try:
+            self._post(i.SelfTestDone(self_test_source(source, SELF_TEST_TIMEOUT_S)))
+        finally:
+            source.close()
 
     def set_camera_active(self, active: bool) -> None:
         """Run the camera only while it is needed (identifying, diagnostics): it costs a core."""

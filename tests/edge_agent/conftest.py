@@ -43,6 +43,7 @@ def write_config(
     directory.mkdir(parents=True, exist_ok=True)
     document: dict[str, Any] = {
         "version": 1,
+        "development": True,  # the repository's dev city key below
         "identity": {"city": "440300", "centre": "c1", "kiosk": "k1"},
         "mqtt": {"broker_url": broker_url, "topic_prefix": PREFIX, "keepalive_s": 5},
         "agent": {**FAST_AGENT, **(agent or {})},

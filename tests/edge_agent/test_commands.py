@@ -25,6 +25,7 @@ from edge_agent.commands import (
 )
 from edge_agent.contract import Identity, new_event, validate_event
 from edge_agent.outbox import Outbox
+from testbed.broker import MosquittoBroker
 from tests.edge_agent.conftest import (
     DEV_KEY,
     DEV_PUBLIC_KEY,
@@ -35,7 +36,6 @@ from tests.edge_agent.conftest import (
     write_config,
 )
 from tests.edge_agent.test_agent_broker import AGENT_ENV, AgentThread
-from tests.fixtures.broker import MosquittoBroker
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 KEY = load_private_key(DEV_KEY)
@@ -132,6 +132,13 @@ def make_actions(tmp_path: Path, **kwargs: Any) -> Actions:
     )
 
 
+def ran(actions: Actions, command: dict[str, Any]) -> dict[str, Any]:
+    """The result of a command answered at once (every type but run_diagnostics)."""
+    result = actions.run(command)
+    assert result is not None
+    return result
+
+
 def set_config(kind: str, version: str, content: str) -> dict[str, Any]:
     return make_command(
         "set_config", TARGET, {"kind": kind, "version": version, "content": content}
@@ -153,7 +160,7 @@ def test_set_config_swaps_atomically_and_records_the_version(tmp_path: Path) -> 
     """A good catalogue replaces the file whole, its version is recorded, the kiosk is told."""
     actions = make_actions(tmp_path)
     (tmp_path / "catalogue.yaml").write_text("version: '1'\nservices: []\n")
-    result = actions.run(set_config("catalogue", "2", "version: '2'\nservices: [a]\n"))
+    result = ran(actions, set_config("catalogue", "2", "version: '2'\nservices: [a]\n"))
     check_result(result)
     assert result["status"] == "ok"
     assert (tmp_path / "catalogue.yaml").read_text() == "version: '2'\nservices: [a]\n"
@@ -176,7 +183,7 @@ def test_bad_set_config_leaves_the_old_file(tmp_path: Path, version: str, conten
     """Malformed YAML, wrong shape or a version mismatch: rejected, the old file untouched."""
     actions = make_actions(tmp_path)
     (tmp_path / "catalogue.yaml").write_text("version: '1'\n")
-    result = actions.run(set_config("catalogue", version, content))
+    result = ran(actions, set_config("catalogue", version, content))
     check_result(result)
     assert (result["status"], result["reason"]) == ("rejected", "invalid_payload")
     assert (tmp_path / "catalogue.yaml").read_text() == "version: '1'\n"
@@ -191,7 +198,7 @@ def test_failure_after_swap_rolls_back(tmp_path: Path) -> None:
 
     actions = make_actions(tmp_path, after_swap=refuse)
     (tmp_path / "catalogue.yaml").write_text("version: '1'\n")
-    result = actions.run(set_config("catalogue", "2", "version: '2'\n"))
+    result = ran(actions, set_config("catalogue", "2", "version: '2'\n"))
     check_result(result)
     assert (result["status"], result["reason"]) == ("failed", "execution_failed")
     assert (tmp_path / "catalogue.yaml").read_text() == "version: '1'\n"
@@ -205,20 +212,124 @@ def test_custom_validator_hook_is_used(tmp_path: Path) -> None:
             raise ValueError("missing zh texts")
 
     actions = make_actions(tmp_path, validators={"ui_texts": needs_zh})
-    bad = actions.run(set_config("ui_texts", "1", "version: '1'\nen: {}\n"))
+    bad = ran(actions, set_config("ui_texts", "1", "version: '1'\nen: {}\n"))
     assert bad["reason"] == "invalid_payload"
-    good = actions.run(set_config("ui_texts", "1", "version: '1'\nzh: {}\n"))
+    good = ran(actions, set_config("ui_texts", "1", "version: '1'\nzh: {}\n"))
     assert good["status"] == "ok"
 
 
 def test_restart_and_diagnostics_leave_requests_for_the_kiosk(tmp_path: Path) -> None:
-    """restart_kiosk and run_diagnostics write request files the kiosk process watches."""
+    """restart_kiosk and run_diagnostics write request files the kiosk process watches.
+
+    run_diagnostics is answered later, with the kiosk's self-test reports (item 16).
+    """
     actions = make_actions(tmp_path, diagnostics=lambda: {"outbox_depth": 0})
+    result = actions.run(make_command("restart_kiosk", TARGET))
+    assert result is not None
+    check_result(result)
+    assert result["status"] == "ok"
+    assert actions.run(make_command("run_diagnostics", TARGET)) is None
     for kind in ("restart_kiosk", "run_diagnostics"):
-        result = actions.run(make_command(kind, TARGET))
-        check_result(result)
-        assert result["status"] == "ok"
         assert (tmp_path / "data" / "requests" / f"{kind}.json").exists()
+
+
+REPORT = {
+    "device": "idcard",
+    "ok": True,
+    "duration_s": 0.12,
+    "checks": [
+        {"name": "sam_status", "ok": True, "detail": ""},
+        {"name": "sam_id", "ok": True, "detail": "05.01-20240101-0000012345-0000067890"},
+    ],
+}
+
+
+class Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def answer(tmp_path: Path, body: object) -> None:
+    """The kiosk's answer file, as kiosk/runtime/requests.write_diagnostics_result writes it."""
+    path = tmp_path / "data" / "requests" / "run_diagnostics.result.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+
+
+def test_run_diagnostics_result_carries_the_kiosks_per_device_reports(tmp_path: Path) -> None:
+    """The kiosk's reports become the detail of one contract-valid command.result."""
+    actions = make_actions(tmp_path, diagnostics=lambda: {"outbox_depth": 0})
+    command = make_command("run_diagnostics", TARGET)
+    assert actions.run(command) is None
+    assert actions.collect_diagnostics() == []  # nothing from the kiosk yet
+    answer(tmp_path, {"command_id": command["id"], "devices": [REPORT], "missing": ["bp"]})
+    (result,) = actions.collect_diagnostics()
+    check_result(result)
+    assert (result["status"], result["command_id"]) == ("ok", command["id"])
+    assert result["detail"]["devices"] == [REPORT]
+    assert result["detail"]["missing"] == ["bp"]
+    assert result["detail"]["agent"] == {"outbox_depth": 0}
+    assert actions.collect_diagnostics() == []  # once only
+
+
+def test_run_diagnostics_without_a_kiosk_answer_fails_after_the_wait(tmp_path: Path) -> None:
+    """No answer within DIAGNOSTICS_WAIT_S: a failed result saying the kiosk did not report."""
+    clock = Clock()
+    actions = make_actions(tmp_path, clock=clock)
+    command = make_command("run_diagnostics", TARGET)
+    actions.run(command)
+    clock.now += actions.diagnostics_wait_s - 1
+    assert actions.collect_diagnostics() == []
+    clock.now += 1
+    (result,) = actions.collect_diagnostics()
+    check_result(result)
+    assert (result["status"], result["reason"]) == ("failed", "execution_failed")
+    assert "did not report" in result["detail"]["problem"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not an object",
+        {"command_id": 5},
+        {"devices": [REPORT]},
+        {"command_id": "x" * 10_000, "devices": [REPORT]},
+    ],
+)
+def test_a_malformed_kiosk_answer_is_dropped(tmp_path: Path, body: object) -> None:
+    """Answers without a matching command id never produce a result; the file is removed."""
+    actions = make_actions(tmp_path)
+    actions.run(make_command("run_diagnostics", TARGET))
+    answer(tmp_path, body)
+    assert actions.collect_diagnostics() == []
+    assert not (tmp_path / "data" / "requests" / "run_diagnostics.result.json").exists()
+
+
+def test_kiosk_report_strings_are_sanitised_and_capped(tmp_path: Path) -> None:
+    """Control characters go, texts are capped, unknown devices and extra checks are dropped."""
+    actions = make_actions(tmp_path)
+    command = make_command("run_diagnostics", TARGET)
+    actions.run(command)
+    noisy = {
+        "device": "bp",
+        "ok": True,
+        "duration_s": True,
+        "checks": [{"name": "n\x00" * 50, "ok": "yes", "detail": "\u202e" + "d" * 500}] * 20,
+    }
+    body = {"command_id": command["id"], "devices": [noisy, {**REPORT, "device": "printer"}]}
+    answer(tmp_path, body)
+    (result,) = actions.collect_diagnostics()
+    check_result(result)
+    (report,) = result["detail"]["devices"]
+    assert report["ok"] is False  # a check whose ok is not true fails the device
+    assert report["duration_s"] is None
+    assert len(report["checks"]) == 8
+    assert report["checks"][0]["name"] == "n" * 32
+    assert report["checks"][0]["detail"] == "d" * 120
 
 
 @pytest.mark.broker
@@ -271,11 +382,11 @@ def test_the_agent_validates_catalogues_like_the_shipped_one(tmp_path: Path) -> 
     (tmp_path / "catalogue.yaml").write_text(shipped, encoding="utf-8")
     broken = shipped.replace("category: ", "category: x-", 1)
     version = yaml.safe_load(shipped)["version"]
-    bad = actions.run(set_config("catalogue", version, broken))
+    bad = ran(actions, set_config("catalogue", version, broken))
     check_result(bad)
     assert (bad["status"], bad["reason"]) == ("rejected", "invalid_payload")
     assert "category" in bad["detail"]["problem"]
     assert (tmp_path / "catalogue.yaml").read_text(encoding="utf-8") == shipped
     renewed = shipped.replace(f'version: "{version}"', 'version: "2026.12-test"', 1)
-    good = actions.run(set_config("catalogue", "2026.12-test", renewed))
+    good = ran(actions, set_config("catalogue", "2026.12-test", renewed))
     assert good["status"] == "ok", good

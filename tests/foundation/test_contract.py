@@ -102,6 +102,7 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     },
     "device.fault": {"device": "bp", "kind": "disconnected", "message": "port lost"},
     "device.recovered": {"device": "bp", "down_s": 12.0},
+    "technician.lockout": {"level": 2, "lockout_s": 300.0, "failed_attempts": 10},
     "heartbeat": {
         "outbox_depth": 3,
         "oldest_unsent_age_s": 4.5,

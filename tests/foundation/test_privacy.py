@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import io
 import logging
 from collections.abc import Iterator
@@ -12,17 +13,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.pii import mask_address, mask_id_number, mask_name, mask_phone
 from config.model import Privacy
 from config.privacy import (
+    PseudonymInputError,
     PseudonymKeyError,
     RedactingFilter,
     load_pseudonym_key,
     pseudonymise,
     redact_text,
 )
-from drivers.pii import mask_address, mask_id_number, mask_name, mask_phone
 
 KEY = bytes(range(32))
+CITY = "440300"
 ID_NUMBER = "11010519491231002X"
 NAME = "张三丰"
 ADDRESS = "北京市东城区景山前街4号"
@@ -58,13 +61,54 @@ def test_masked_numbers_hide_the_middle(number: str) -> None:
 
 def test_pseudonym_is_stable_keyed_and_case_insensitive() -> None:
     """Same number and key → same 64-hex pseudonym; another key → another pseudonym."""
-    first = pseudonymise(ID_NUMBER, KEY)
-    assert first == pseudonymise(ID_NUMBER.lower(), KEY)
-    assert first == pseudonymise(f" {ID_NUMBER} ", KEY)
-    assert first != pseudonymise(ID_NUMBER, bytes(32))
+    first = pseudonymise(ID_NUMBER, KEY, CITY)
+    assert first == pseudonymise(ID_NUMBER.lower(), KEY, CITY)
+    assert first == pseudonymise(f" {ID_NUMBER} ", KEY, CITY)
+    assert first != pseudonymise(ID_NUMBER, bytes(32), CITY)
     assert len(first) == 64
     assert int(first, 16) >= 0
     assert ID_NUMBER not in first
+
+
+def test_pseudonym_follows_the_contract_formula() -> None:
+    """subject = hex(HMAC-SHA256(key, "civic-kiosk/pseudonym/v2|" + city + "|" + upper(id)))."""
+    message = f"civic-kiosk/pseudonym/v2|{CITY}|{ID_NUMBER}".encode()
+    assert (
+        pseudonymise(ID_NUMBER.lower(), KEY, CITY) == hmac.new(KEY, message, "sha256").hexdigest()
+    )
+
+
+def test_pseudonym_separates_cities() -> None:
+    """One number under one key gives different pseudonyms in two cities (domain separation)."""
+    assert pseudonymise(ID_NUMBER, KEY, "440300") != pseudonymise(ID_NUMBER, KEY, "110000")
+
+
+@pytest.mark.parametrize(
+    "id_number",
+    [
+        "11010519491231002é",  # mapped to "?" before: collided with the next one
+        "11010519491231002?",
+        "１１０１０５１９４９１２３１００２X",  # full-width digits
+        "straße",  # upper() would turn ß into SS
+        "",
+        "   ",
+        "1101-0519",
+        "1" * 33,
+        "110105\x0019491231002X",
+    ],
+)
+def test_pseudonym_refuses_anything_but_ascii_letters_and_digits(id_number: str) -> None:
+    """Non-ASCII, punctuation, empty or over 32 characters: refused, never mapped to a stand-in."""
+    with pytest.raises(PseudonymInputError) as caught:
+        pseudonymise(id_number, KEY, CITY)
+    if id_number.strip():
+        assert id_number.strip() not in str(caught.value)
+
+
+@pytest.mark.parametrize("number", ["H12345678", "C01234567", "ABC123456789012", "1" * 32])
+def test_pseudonym_accepts_permits_and_foreigner_cards(number: str) -> None:
+    """HK/Macau/Taiwan permit numbers and the 15-character foreigner card are pseudonymised."""
+    assert len(pseudonymise(number, KEY, CITY)) == 64
 
 
 def test_pseudonym_key_comes_from_config_inline_or_file(tmp_path: Path) -> None:
@@ -77,6 +121,13 @@ def test_pseudonym_key_comes_from_config_inline_or_file(tmp_path: Path) -> None:
         load_pseudonym_key(Privacy())
     with pytest.raises(PseudonymKeyError):
         load_pseudonym_key(Privacy(pseudonym_key="00" * 8))
+
+
+@pytest.mark.parametrize("weak", [bytes(32), b"\xff" * 64, b"\x01\x02" * 16, bytes(31) + b"\x01"])
+def test_weak_pseudonym_keys_are_refused(weak: bytes) -> None:
+    """All-zero, one repeated byte, a short pattern: not random keys, refused."""
+    with pytest.raises(PseudonymKeyError, match="random"):
+        load_pseudonym_key(Privacy(pseudonym_key=weak.hex()))
 
 
 @pytest.fixture

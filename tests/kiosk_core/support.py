@@ -9,6 +9,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from common.selftest import Check, SelfTestReport
+from config.pinhash import MIN_N
 from edge_agent.contract import Identity, new_event, validate_event
 from kiosk.core import inputs as i
 from kiosk.core.machine import State
@@ -24,10 +26,12 @@ from kiosk.core.settings import SessionSettings
 from kiosk.core.technician import PinGate, hash_pin
 
 KEY = bytes(range(32))
+CITY = "440300"
 BOOT_ID = "00000000-0000-4000-8000-000000000000"
 IDENTITY = Identity(city="440300", centre="futian-01", kiosk="k1")
-PIN = "2580"
-PIN_HASH = hash_pin(PIN, iterations=1000, salt=b"0123456789abcdef")
+PIN = "258036"
+PIN_HASH = hash_pin(PIN, n=MIN_N, salt=b"0123456789abcdef")  # the cheapest scrypt allowed
+LOCKOUT_STEPS_S = (300.0, 900.0, 3600.0)
 START_WALL = datetime(2026, 11, 23, 8, 15, tzinfo=UTC)
 NAME = "张三丰"
 ID_NUMBER = "11010519491231002X"
@@ -177,8 +181,8 @@ def make_rig(
     """A fresh session at the attract screen."""
     clock = FakeClock()
     sink = ContractSink()
-    settings = settings or SessionSettings(centre_name="福田区政务服务中心")
-    gate = PinGate(pin_hash, max_failures=5, lockout_s=300.0, clock=clock)
+    settings = settings or SessionSettings(centre_name="福田区政务服务中心", city=CITY)
+    gate = PinGate(pin_hash, max_failures=5, lockout_steps_s=LOCKOUT_STEPS_S, clock=clock)
     session = Session(
         settings,
         sink=sink,
@@ -281,7 +285,16 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
         st.builds(i.SetVoice, st.booleans()),
         st.builds(i.SetHighContrast, st.booleans()),
         st.builds(i.PinEntered, st.sampled_from((PIN, "0000"))),
-        st.builds(i.RunSelfTest, devices),
+        st.builds(i.RunSelfTest, devices, st.booleans()),
+        st.builds(
+            i.SelfTestDone,
+            st.builds(
+                SelfTestReport.of,
+                devices,
+                st.lists(st.builds(Check, st.just("port"), st.booleans(), st.just("")), max_size=2),
+                st.just(0.1),
+            ),
+        ),
         card_identities(name, id_number),
         st.builds(i.CardReadFault, st.sampled_from(("card_moved", "weird"))),
         st.builds(

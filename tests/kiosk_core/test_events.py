@@ -15,6 +15,7 @@ from kiosk.core.bp_classification import BpCategory
 from kiosk.core.events import EventSinkError
 from kiosk.core.machine import KioskInputError, State
 from tests.kiosk_core.support import (
+    CITY,
     GOOD_READING,
     ID_NUMBER,
     KEY,
@@ -27,7 +28,7 @@ from tests.kiosk_core.support import (
     rig_in,
 )
 
-SUBJECT = pseudonymise(ID_NUMBER, KEY)
+SUBJECT = pseudonymise(ID_NUMBER, KEY, CITY)
 
 
 def test_card_read_sends_the_pseudonym_never_the_number() -> None:

@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from common.pii import mask_id_number, mask_name
 from config.privacy import pseudonymise
-from drivers.pii import mask_id_number, mask_name
 from kiosk.core import inputs as i
 from kiosk.core.machine import IDLE_STATES, KioskInputError, State
 from kiosk.core.resident import ResidentState
@@ -25,6 +25,7 @@ from kiosk.core.views import (
     RatingView,
 )
 from tests.kiosk_core.support import (
+    CITY,
     KEY,
     MemoryHistory,
     Rig,
@@ -121,7 +122,7 @@ class WipeMachine(RuleBasedStateMachine):
             mask_name(name),
             id_number,
             mask_id_number(id_number),
-            pseudonymise(id_number, KEY),
+            pseudonymise(id_number, KEY, CITY),
         }
         event = data.draw(st.one_of(inputs(name, id_number), card_identities(name, id_number)))
         self._apply(event)
@@ -144,7 +145,7 @@ class WipeMachine(RuleBasedStateMachine):
         """A card-identified resident uses a whole flow (random rules rarely get this far)."""
         if self.rig.session.state is not State.ATTRACT:
             return
-        self.secrets |= {name, mask_name(name), id_number, pseudonymise(id_number, KEY)}
+        self.secrets |= {name, mask_name(name), id_number, pseudonymise(id_number, KEY, CITY)}
         resident = card(name, id_number)
         if flow == "services":
             path: tuple[i.Input, ...] = (

@@ -148,3 +148,52 @@ def test_unplug_and_replug_become_fault_and_recovery(
     recovered = inbox.wait_for(i.DeviceRecovered)
     assert isinstance(recovered, i.DeviceRecovered)
     assert recovered.device == "idcard"
+
+
+def self_test_reports(inbox: Inbox, count: int) -> dict[str, i.SelfTestDone]:
+    """The next `count` SelfTestDone inputs by device."""
+    reports: dict[str, i.SelfTestDone] = {}
+    while len(reports) < count:
+        done = inbox.wait_for(i.SelfTestDone)
+        assert isinstance(done, i.SelfTestDone)
+        reports[done.report.device] = done
+    return reports
+
+
+def test_self_tests_ask_each_device_and_report_per_device(
+    hub_and_inbox: tuple[DeviceHub, Inbox], states: States
+) -> None:
+    """SELF_TEST_* commands run real checks on the worker threads; the camera is not configured."""
+    hub, inbox = hub_and_inbox
+    for name in ("idcard", "bp", "qrscan"):
+        assert states.ok[name].wait(WAIT_S)
+    for command in (
+        Command.SELF_TEST_IDCARD,
+        Command.SELF_TEST_BP,
+        Command.SELF_TEST_QRSCAN,
+        Command.SELF_TEST_CAMERA,
+    ):
+        hub.execute(command)
+    reports = {d: r.report for d, r in self_test_reports(inbox, 4).items()}
+    assert [c.name for c in reports["idcard"].checks] == ["sam_status", "sam_id"]
+    assert reports["idcard"].ok
+    assert [c.name for c in reports["bp"].checks] == ["port", "device_status"]
+    assert reports["bp"].ok
+    assert reports["qrscan"].ok
+    assert not reports["camera"].ok
+    assert reports["camera"].checks[0].detail == "not configured"
+    assert not any(isinstance(e, i.BpMeasured | i.CuffPressure) for e in inbox.seen)
+    assert hub.configured_devices() == ("idcard", "bp", "qrscan")
+
+
+def test_bp_measure_self_test_runs_a_measurement_only_on_request(
+    hub_and_inbox: tuple[DeviceHub, Inbox], states: States
+) -> None:
+    """SELF_TEST_BP_MEASURE adds a measurement check; its values never reach the core."""
+    hub, inbox = hub_and_inbox
+    assert states.ok["bp"].wait(WAIT_S)
+    hub.execute(Command.SELF_TEST_BP_MEASURE)
+    done = inbox.wait_for(i.SelfTestDone, timeout_s=60.0)
+    assert isinstance(done, i.SelfTestDone)
+    assert [(c.name, c.ok) for c in done.report.checks][-1] == ("measurement", True)
+    assert not any(isinstance(e, i.BpMeasured) for e in inbox.seen)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from config.loader import load_config
 from kiosk.core.i18n import load_strings
-from kiosk.core.technician import parse_pin_hash
+from kiosk.core.technician import PinState, parse_pin_hash
 from kiosk.ui import theme
-from kiosk.ui.host import OffsetClock, broker_connected
+from kiosk.ui.host import OffsetClock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,20 +50,6 @@ def test_toggle_text_names_the_state_in_words() -> None:
     assert theme.state_text("attract.voice", False, load_strings("en")).endswith("off")
 
 
-def test_broker_state_is_read_defensively(tmp_path: Path) -> None:
-    """agent-status.json: `connected` or `link == connected`; missing or garbage means False."""
-    status = tmp_path / "agent-status.json"
-    assert broker_connected(tmp_path) is False
-    status.write_text('{"link": "connected"}', encoding="utf-8")
-    assert broker_connected(tmp_path) is True
-    status.write_text('{"link": "disconnected", "connected": true}', encoding="utf-8")
-    assert broker_connected(tmp_path) is True
-    status.write_text("[1, 2", encoding="utf-8")
-    assert broker_connected(tmp_path) is False
-    status.write_text('["connected"]', encoding="utf-8")
-    assert broker_connected(tmp_path) is False
-
-
 def test_offset_clock_jumps_forward() -> None:
     """advance() moves the clock by exactly the given seconds."""
     clock = OffsetClock(base=lambda: 100.0)
@@ -88,6 +77,52 @@ def test_hash_pin_refuses_a_mismatch_or_letters() -> None:
     assert hash_pin_command(lambda _prompt: next(different)) == 1
     letters = iter(["abcd", "abcd"])
     assert hash_pin_command(lambda _prompt: next(letters)) == 1
+
+
+def _field_config(directory: Path, *, development: bool = False) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "kiosk.yaml"
+    path.write_text(
+        "version: 1\n"
+        f"development: {'true' if development else 'false'}\n"
+        "identity: {city: '440300', centre: c1, kiosk: k1}\n"
+        f"paths: {{data_dir: {directory / 'data'}}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_hash_pin_with_a_config_writes_the_private_hash_file(tmp_path: Path) -> None:
+    """`hash-pin --config` writes a 0600 scrypt hash where the kiosk reads it; unlocks the gate."""
+    from kiosk.app_main import hash_pin_command
+    from kiosk.runtime.pin_store import FilePinStore, make_pin_gate
+
+    config_path = _field_config(tmp_path)
+    config = load_config(config_path, env={})
+    FilePinStore(config.pin_state_path).save(PinState(0, 3, 1e12))  # locked for ages
+    answers = iter(["735194", "735194"])
+    assert hash_pin_command(lambda _prompt: next(answers), config_path=config_path) == 0
+    assert stat.S_IMODE(config.pin_hash_path.stat().st_mode) == 0o600
+    assert parse_pin_hash(config.pin_hash_path.read_text(encoding="ascii")).matches("735194")
+    assert make_pin_gate(config, clock=lambda: 1000.0).verify("735194").accepted
+
+
+def test_hash_pin_needs_six_digits_on_a_field_kiosk(tmp_path: Path) -> None:
+    """Outside development a 4-digit PIN (or the dev PIN) is refused; nothing is written."""
+    from kiosk.app_main import hash_pin_command
+
+    config_path = _field_config(tmp_path)
+    for pin in ("2580", "12345"):
+        typed = iter([pin, pin])
+
+        def ask(_prompt: str, answers: Iterator[str] = typed) -> str:
+            return next(answers)
+
+        assert hash_pin_command(ask, config_path=config_path) == 1
+    assert not load_config(config_path, env={}).pin_hash_path.exists()
+    dev_path = _field_config(tmp_path / "dev", development=True)
+    answers = iter(["2580", "2580"])
+    assert hash_pin_command(lambda _prompt: next(answers), config_path=dev_path) == 0
 
 
 def test_run_with_a_missing_config_exits_2(tmp_path: Path) -> None:

@@ -132,6 +132,35 @@ def pin_lockout(p: Any) -> Iterator[Any]:
     p.notes["state"] = p.views.state.name
 
 
+def self_tests(p: Any) -> Iterator[Any]:
+    """Diagnostics: the ID reader and BP self-tests by touch; then a city-requested run."""
+    for _ in range(5):
+        yield from p.tap_at(8, p.app.root.height - 8)
+    yield p.state(State.DIAGNOSTICS_PIN)
+    for digit in RIGHT_PIN:
+        yield from p.tap(f"pin_{digit}")
+    yield from p.tap("pin_ok")
+    yield p.state(State.DIAGNOSTICS)
+    strings = p.app.host.session.strings
+    finished = (
+        strings.text("diagnostics.self_test.passed"),
+        strings.text("diagnostics.self_test.failed"),
+    )
+    for device in ("idcard", "bp"):
+        yield from p.tap(f"self_test_{device}")
+        yield p.until(
+            lambda d=device: p.find(f"self_test_result_{d}").text.startswith(finished),
+            f"{device} self-test result",
+        )
+        p.notes[device] = p.find(f"self_test_result_{device}").text
+    requests = p.app.host.data_dir / "requests"
+    requests.mkdir(parents=True, exist_ok=True)
+    (requests / "run_diagnostics.json").write_text('{"command_id": "c-7"}', encoding="utf-8")
+    answer = requests / "run_diagnostics.result.json"
+    yield p.until(answer.exists, "the diagnostics result for the agent", timeout_s=30)
+    p.notes["remote"] = json.loads(answer.read_text(encoding="utf-8"))
+
+
 def restart_request(p: Any) -> Iterator[Any]:
     """The agent asks for a restart: the session is wiped and the app stops by itself."""
     yield from p.tap("start_services")
@@ -313,6 +342,7 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "idle_wipe": (idle_wipe, {"idle_timeout_s": 20, "countdown_s": 5}),
     "pin_lockout": (pin_lockout, {}),
     "restart_request": (restart_request, {}),
+    "self_tests": (self_tests, {}),
     "audit_all": (audit_all, {}),
     "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
 }

@@ -11,7 +11,7 @@ from kivy.lang import Builder
 
 from kiosk.core import inputs as i
 from kiosk.core.machine import State
-from kiosk.core.views import DiagnosticsView
+from kiosk.core.views import DiagnosticsView, SelfTestView
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.widgets import KButton, KLabel
 
@@ -40,6 +40,7 @@ class DiagnosticsScreen(KioskScreen):
         devices = self.ids.devices
         devices.clear_widgets()
         states = {d.device: d for d in view.devices}
+        tests = {t.device: t for t in view.self_tests}
         for name in DEVICES:
             row = Factory.DeviceRow()
             known = states.get(name)
@@ -49,17 +50,32 @@ class DiagnosticsScreen(KioskScreen):
             row.ids.name.text = strings.text(f"diagnostics.device.{name}")
             row.ids.name.tag = f"device_{name}"
             row.ids.state.text = f"{words} {detail}".strip()
-            button = KButton(text=strings.text("diagnostics.self_test"), tag=f"self_test_{name}")
-            button.intent = i.RunSelfTest
-            button.size_hint_x = 0.5
-            button.bind(on_release=lambda _w, d=name: self.send(i.RunSelfTest(d)))
-            row.add_widget(button)
+            row.ids.self_test.tag = f"self_test_result_{name}"
+            row.ids.self_test.text = self._self_test_text(tests.get(name))
+            row.add_widget(self._test_button(name, measure=False))
+            if name == "bp":  # a measurement only on this explicit request
+                row.add_widget(self._test_button(name, measure=True))
             devices.add_widget(row)
         self.ids.outbox.text = self._outbox_text(view)
         logs = self.ids.logs
         logs.clear_widgets()
         for number, line in enumerate(reversed(view.log_lines)):
             logs.add_widget(KLabel(text=line, role="small", tag=f"log_{number}"))
+
+    def _test_button(self, name: i.DeviceName, *, measure: bool) -> KButton:
+        label = "diagnostics.self_test.measure" if measure else "diagnostics.self_test"
+        tag = f"self_test_{name}_measure" if measure else f"self_test_{name}"
+        button = KButton(text=self.strings.text(label), tag=tag)
+        button.intent = i.RunSelfTest
+        button.size_hint_x = 0.5
+        button.bind(on_release=lambda _w: self.send(i.RunSelfTest(name, measure=measure)))
+        return button
+
+    def _self_test_text(self, test: SelfTestView | None) -> str:
+        if test is None:
+            return ""
+        heading = self.strings.text(f"diagnostics.self_test.{test.status}")
+        return "\n".join((heading, *test.lines))
 
     def _outbox_text(self, view: DiagnosticsView) -> str:
         strings, outbox = self.strings, view.outbox

@@ -164,7 +164,7 @@ def test_silent_printer_times_out_and_fails_the_link_check() -> None:
     finally:
         server.stop()
     assert not report.ok
-    assert [(c.name, c.ok) for c in report.checks] == [("link", False)]
+    assert [(c.name, c.ok) for c in report.checks] == [("status", False)]
 
 
 def test_cli_probe_prints_status_and_self_test(capsys: pytest.CaptureFixture[str]) -> None:
@@ -202,7 +202,7 @@ def test_unplugged_printer_is_disconnected_then_back_after_replug(host: PtySimul
         host.unplug()
         with pytest.raises(DeviceDisconnected):
             printer.print_receipt(RECEIPT)
-        assert [(c.name, c.ok) for c in printer.self_test().checks] == [("link", False)]
+        assert [(c.name, c.ok) for c in printer.self_test().checks] == [("status", False)]
         host.replug()
         deadline = time.monotonic() + PRINT_WAIT_S
         while True:

@@ -71,7 +71,7 @@ def test_receipt_renders_in_chinese_mode_after_initialise() -> None:
 
 
 def test_masked_name_takes_only_masked_values() -> None:
-    """MaskedName.of masks with drivers.pii; a clear name given directly is refused."""
+    """MaskedName.of masks with common.pii; a clear name given directly is refused."""
     assert MaskedName.of("姓名", "张三").masked == "张*"
     with pytest.raises(ValueError, match="masked"):
         MaskedName("姓名", "张三")

@@ -1,0 +1,5 @@
+"""`python -m city …` (see city.cli)."""
+
+from city.cli import main
+
+raise SystemExit(main())

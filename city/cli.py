@@ -1,0 +1,105 @@
+"""`python -m city ingest|db migrate|fleet|alerts --config FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from city.config import CityConfig, CityConfigError, load_city_config
+from city.db import SchemaMismatch
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "dev.yaml"
+EXIT_CONFIG = 2
+EXIT_SCHEMA = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m city")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="city YAML file")
+        return p
+
+    ingest = with_config(sub.add_parser("ingest", help="store the kiosks' events in PostgreSQL"))
+    ingest.add_argument(
+        "--worker-id",
+        default=None,
+        help="stable MQTT client id suffix (default: the lowest free slot claimed in the database)",
+    )
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    with_config(db_sub.add_parser("migrate", help="apply pending schema migrations"))
+    fleet = with_config(sub.add_parser("fleet", help="print every kiosk's state"))
+    fleet.add_argument("--json", action="store_true", help="one JSON document")
+    alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
+    alerts.add_argument("--json", action="store_true", help="one JSON document")
+    alerts.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID")
+    return parser
+
+
+def _cmd_migrate(config: CityConfig) -> int:
+    from city.db import migrate
+
+    applied = migrate(config.database.url)
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to do"
+    print(f"city db migrate: {names}")
+    return 0
+
+
+def _cmd_fleet(config: CityConfig, as_json: bool) -> int:
+    from city.db import connect, require_current
+    from city.fleet_view import fleet_document, format_fleet
+    from city.inventory import load_inventory, sync_inventory
+
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        if config.inventory is not None:
+            sync_inventory(conn, load_inventory(config.inventory))
+            conn.commit()
+        document = fleet_document(conn)
+    print(f'{{"kiosks": {document}}}' if as_json else format_fleet(json.loads(document)))
+    return 0
+
+
+def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
+    from city.alert_store import acknowledge, alert_rows, format_alerts
+    from city.db import connect, require_current
+
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        if ack is not None:
+            if not acknowledge(conn, ack):
+                print(f"city alerts: no open alert {ack}", file=sys.stderr)
+                return 1
+            conn.commit()
+        rows = alert_rows(conn)
+    print(json.dumps({"alerts": rows}, ensure_ascii=False) if as_json else format_alerts(rows))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config = load_city_config(args.config)
+    except CityConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        if args.command == "db":
+            return _cmd_migrate(config)
+        if args.command == "fleet":
+            return _cmd_fleet(config, args.json)
+        if args.command == "alerts":
+            return _cmd_alerts(config, args.json, args.ack)
+        from city.worker import run_worker
+
+        return run_worker(config, worker_id=args.worker_id)
+    except SchemaMismatch as exc:
+        print(f"city: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA

@@ -1,0 +1,199 @@
+"""The city platform's configuration (city/dev.yaml): frozen typed objects, path-qualified errors.
+
+Built with the same builder as the kiosk config (common.typed_config): unknown keys are refused
+with a "did you mean", every problem is reported at once with its dotted path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from common.typed_config import Problem, build, field, in_range, non_empty
+
+ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
+    "CITY_DATABASE_URL": ("database", "url"),
+    "CITY_BROKER_URL": ("broker", "url"),
+}
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONTRACT_DIR = REPO / "docs" / "contract" / "schemas"
+
+
+def _database_url(value: Any) -> str | None:
+    if urlsplit(str(value)).scheme in ("postgresql", "postgres"):
+        return None
+    return "expected postgresql://USER@HOST[:PORT]/DB (or ?host=/socket/dir)"
+
+
+def _broker_url(value: Any) -> str | None:
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+    try:
+        _ = parts.port
+    except ValueError:
+        return "the port must be a number"
+    return None
+
+
+def _timezone(value: Any) -> str | None:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        return "unknown time zone (use an IANA name such as Asia/Shanghai)"
+    return None
+
+
+def _topic_root(value: Any) -> str | None:
+    levels = str(value).split("/")
+    if len(levels) == 2 and all(levels) and not any(c in str(value) for c in "+#$"):
+        return None
+    return "must be exactly two topic levels ROOT/vN, e.g. gov-kiosk/v1"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the events and the fleet state live."""
+
+    url: str = field(check=_database_url, doc="libpq URL; CITY_DATABASE_URL overrides it")
+    connect_timeout_s: float = field(5.0, check=in_range(0.5, 120))
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """The MQTT 5 broker the kiosks publish to."""
+
+    url: str = field(check=_broker_url, doc="CITY_BROKER_URL overrides it")
+    topic_root: str = field("gov-kiosk/v1", check=_topic_root)
+    share_group: str = field("ingest", check=non_empty, doc="$share/GROUP/… for the workers")
+    client_id_prefix: str = field("city-ingest", check=non_empty)
+    session_expiry_s: int = field(
+        86_400, check=in_range(60, 4_294_967_294), doc="how long a dead worker's share waits"
+    )
+    keepalive_s: int = field(30, check=in_range(5, 3600))
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Batching and input bounds of one ingest worker."""
+
+    batch_max_events: int = field(2000, check=in_range(1, 100_000))
+    batch_max_delay_ms: int = field(50, check=in_range(1, 10_000))
+    receive_maximum: int = field(
+        1000, check=in_range(1, 65_535), doc="MQTT 5 Receive Maximum: unacked messages in flight"
+    )
+    max_payload_bytes: int = field(4_000_000, check=in_range(1024, 256_000_000))
+    quarantine_raw_max_bytes: int = field(4096, check=in_range(0, 1_000_000))
+
+
+@dataclass(frozen=True)
+class GapConfig:
+    """Seq gap tracking on the `main` stream."""
+
+    alert_after_s: float = field(300.0, check=in_range(1, 30 * 86_400))
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Alert thresholds; each is one condition per kiosk (and device, where it applies)."""
+
+    offline_after_s: float = field(600.0, check=in_range(1, 86_400))
+    heartbeat_interval_s: float = field(60.0, check=in_range(1, 86_400))
+    heartbeat_missed_intervals: int = field(3, check=in_range(1, 1000))
+    device_fault_after_s: float = field(300.0, check=in_range(0, 86_400))
+    backlog_after_s: float = field(1800.0, check=in_range(1, 30 * 86_400))
+    disk_low_mb: float = field(500.0, check=in_range(0, 10_000_000))
+    clock_unsynchronised: bool = True
+    clear_after_s: float = field(
+        120.0, check=in_range(0, 86_400), doc="hysteresis: false this long before it resolves"
+    )
+    agent_alert_hold_s: float = field(900.0, check=in_range(1, 86_400 * 7))
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    """Where alert transitions go: the log always, a webhook when a URL is set."""
+
+    webhook_url: str | None = None
+    webhook_timeout_s: float = field(5.0, check=in_range(0.1, 60))
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """The alert sweeper (one worker at a time runs it, under an advisory lock)."""
+
+    sweep_interval_s: float = field(10.0, check=in_range(0.1, 3600))
+    rules: RulesConfig = field(RulesConfig())
+    notifiers: NotifierConfig = field(NotifierConfig())
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """One city platform deployment."""
+
+    database: DatabaseConfig
+    broker: BrokerConfig
+    ingest: IngestConfig = field(IngestConfig())
+    gaps: GapConfig = field(GapConfig())
+    alerts: AlertConfig = field(AlertConfig())
+    inventory: Path | None = field(None, doc="YAML list of the kiosks that should exist")
+    contract_dir: Path = field(DEFAULT_CONTRACT_DIR, doc="docs/contract/schemas")
+    timezone: str = field("Asia/Shanghai", check=_timezone, doc="for inventory opening hours")
+
+
+class CityConfigError(ValueError):
+    """The file has problems; `problems` lists every one of them with its path."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
+
+
+def load_city_config(path: str | Path, env: Mapping[str, str] | None = None) -> CityConfig:
+    """Read and validate a city config file; CityConfigError lists every problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CityConfigError(source, [Problem("", f"cannot read: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise CityConfigError(source, [Problem("", f"YAML error: {exc}")]) from None
+    return city_config_from_data(raw, source=source, base_dir=path.parent, env=env)
+
+
+def city_config_from_data(
+    raw: Any, *, source: str, base_dir: Path, env: Mapping[str, str] | None = None
+) -> CityConfig:
+    """Validate parsed YAML into a CityConfig, environment overrides applied first."""
+    env = os.environ if env is None else env
+    if isinstance(raw, dict):
+        raw = dict(raw)
+        for variable, (section, key) in ENV_OVERRIDES.items():
+            value = env.get(variable)
+            if value:
+                current = raw.get(section)
+                raw[section] = {**(current if isinstance(current, dict) else {}), key: value}
+    problems: list[Problem] = []
+    config = build(CityConfig, raw, "", problems)
+    if problems or config is None:
+        raise CityConfigError(source, problems)
+    return dataclasses.replace(
+        config,
+        inventory=None if config.inventory is None else _resolve(base_dir, config.inventory),
+        contract_dir=_resolve(base_dir, config.contract_dir),
+    )
+
+
+def _resolve(base_dir: Path, path: Path) -> Path:
+    return path if path.is_absolute() else (base_dir / path).resolve()

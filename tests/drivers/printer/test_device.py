@@ -146,7 +146,7 @@ def test_self_test_reports_each_scenario(
             report = printer.self_test()
     finally:
         server.stop()
-    assert report.device == "printer"
+    assert report.as_dict()["device"] == "printer"
     assert report.ok is (not failed)
     assert [c.name for c in report.checks if not c.ok] == failed
     assert {c.name: c.detail for c in report.checks}["paper"] == paper_detail

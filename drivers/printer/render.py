@@ -7,6 +7,7 @@ Dots map to pixels 1:1 (8 dots/mm). Characters sit in printer cells: 12 × 24 do
 from __future__ import annotations
 
 import io
+import math
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -83,18 +84,23 @@ def _x_for(align: Align, content: int, width_dots: int) -> int:
 
 
 def _glyph(ch: str, run: Run) -> Image.Image:
-    """One character in its cell, at 1× then stretched by the size multipliers."""
+    """One character in its cell, at 1× then stretched by the size multipliers.
+
+    A proportional glyph wider than its cell (`m`, `W` in a 12-dot cell) is drawn on a wider
+    canvas and squeezed in, as a printer's monospaced font A would show it, never overlapping.
+    """
     cell_w = _cells(ch) * CELL_DOTS
-    cell = Image.new("L", (cell_w, LINE_DOTS), 255)
-    draw = ImageDraw.Draw(cell)
+    font = _font(GLYPH_DOTS)
+    canvas_w = max(cell_w, math.ceil(font.getlength(ch)) + 2)
+    canvas = Image.new("L", (canvas_w, LINE_DOTS), 255)
+    draw = ImageDraw.Draw(canvas)
     # Emphasis as a printer does it: the same dots struck again one dot to the right.
     for offset in (0, 1) if run.bold else (0,):
-        draw.text(
-            (cell_w / 2 + offset, BASELINE_DOTS), ch, font=_font(GLYPH_DOTS), fill=0, anchor="ms"
-        )
-    if run.width == 1 and run.height == 1:
-        return cell
-    return cell.resize((cell_w * run.width, LINE_DOTS * run.height), Image.Resampling.BILINEAR)
+        draw.text((canvas_w / 2 + offset, BASELINE_DOTS), ch, font=font, fill=0, anchor="ms")
+    size = (cell_w * run.width, LINE_DOTS * run.height)
+    if canvas.size == size:
+        return canvas
+    return canvas.resize(size, Image.Resampling.BILINEAR)
 
 
 def _qr_image(item: QrItem) -> Image.Image:

@@ -27,7 +27,8 @@ from drivers.printer.document import (
     render,
 )
 from drivers.printer.frames import DOTS_58MM, DOTS_80MM, Align
-from drivers.printer.render import FONT_CANDIDATES, MARGIN_DOTS, _font, render_png
+from drivers.printer.page import Run
+from drivers.printer.render import FONT_CANDIDATES, MARGIN_DOTS, _font, _glyph, render_png
 from drivers.printer.simulator import SCENARIOS, make_simulator
 from drivers.printer.status import is_status_byte
 
@@ -136,3 +137,12 @@ def test_simulator_takes_any_bytes_and_still_answers_status(data: bytes, scenari
     sim.poll(0.0)
     sim.feed(b"\n\x10\x04\x04", 0.0)
     assert is_status_byte(sim.poll(0.0).data[-1])
+
+
+def test_wide_latin_glyphs_are_squeezed_into_their_cell_not_cut() -> None:
+    """`m` keeps its three stems inside a 12-dot cell (a proportional glyph is not clipped)."""
+    cell = np.asarray(_glyph("m", Run("m", bold=False, width=1, height=1)))
+    assert cell.shape == (24, 12)
+    middle = cell[14] < 128
+    stems = int(middle[0]) + int((middle[1:] & ~middle[:-1]).sum())
+    assert stems == 3

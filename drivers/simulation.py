@@ -56,6 +56,7 @@ SIMULATOR_KINDS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "bp-suntech": ("drivers.bp.simulator", {"protocol": "suntech"}),
     "bp-omron9030": ("drivers.bp.simulator", {"protocol": "omron9030"}),
     "qrscan": ("drivers.qrscan.simulator", {}),
+    "printer": ("drivers.printer.simulator", {}),
 }
 
 

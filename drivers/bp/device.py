@@ -11,11 +11,12 @@ import logging
 import time
 from collections.abc import Callable, Generator
 
+from common.backoff import Backoff
 from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck
 from drivers.bp.protocol import SessionOutput, get_protocol
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.reconnect import LinkStateListener, ReconnectingLink
 from drivers.simulation import PtySimulatorHost
 
 log = logging.getLogger(__name__)

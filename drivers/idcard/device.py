@@ -6,13 +6,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from common.backoff import Backoff
 from drivers.errors import DeviceDisconnected
 from drivers.idcard.card import IdCard
 from drivers.idcard.decoder import FrameDecoder
 from drivers.idcard.frames import READ_SAM_ID, RESET, STATUS, Command, Response, format_sam_id
 from drivers.idcard.protocol import Done, ReaderProtocol, Send
 from drivers.link import SerialLink
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.reconnect import LinkStateListener, ReconnectingLink
 
 DEFAULT_BAUDRATE = 115200
 # Longest single blocking read, so a stuck port never hides a deadline for long.

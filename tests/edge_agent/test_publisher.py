@@ -8,7 +8,6 @@ from pathlib import Path
 from edge_agent.contract import Identity, validate_batch
 from edge_agent.outbox import Outbox, Row
 from edge_agent.publisher import Publisher, pack
-from edge_agent.reconnect import Backoff, LinkStateLog
 
 
 class Clock:
@@ -121,44 +120,3 @@ def test_refused_batch_is_kept_quarantined_and_reported_once(tmp_sqlite: Path) -
     pub.reset()
     again = RecordingLink()
     assert pub.pump(again) == 0
-
-
-def test_backoff_full_jitter_grows_caps_and_resets_only_when_stable() -> None:
-    """Delays stay within [0, min(max, initial*2^n)]; a short-lived connection does not reset."""
-    now = [0.0]
-    backoff = Backoff(0.5, 4.0, 10.0, lambda: now[0])
-    windows = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
-    for window in windows:
-        assert 0.0 <= backoff.next_delay_s() <= window
-    backoff.connected()
-    now[0] += 3
-    backoff.disconnected()
-    assert backoff.attempt == len(windows)
-    backoff.connected()
-    now[0] += 11
-    backoff.tick()
-    assert backoff.attempt == 0
-
-
-def test_link_state_logged_once_per_loss_and_recovery(caplog: object) -> None:
-    """Many failed attempts give one 'unreachable' line and one 'reachable again' line."""
-    import logging
-
-    logger = logging.getLogger("test.linkstate")
-    records: list[str] = []
-
-    class Handler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record.getMessage())
-
-    logger.addHandler(Handler())
-    logger.setLevel(logging.INFO)
-    state = LinkStateLog(logger)
-    state.went_up()
-    for _ in range(10):
-        state.went_down("connection refused")
-    state.went_up()
-    state.went_up()
-    assert len(records) == 3
-    assert "unreachable" in records[1]
-    assert "10 failed" in records[2]

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.logonce import LogOnce
 from config import KioskConfig
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
@@ -39,7 +40,7 @@ from edge_agent.link import (
 )
 from edge_agent.outbox import HeartbeatShed, Limits, Outbox, OutboxError, disk_free_bytes
 from edge_agent.publisher import Publisher
-from edge_agent.reconnect import Backoff, LinkStateLog
+from edge_agent.reconnect import Failure, LinkState, ReconnectSchedule
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def link_settings(config: KioskConfig) -> LinkSettings:
 class AgentStatus:
     """What `python -m edge_agent status` shows; written to DATA_DIR/agent-status.json."""
 
-    link: str = "starting"
+    link: LinkState = LinkState.STARTING
     outbox_depth: int = 0
     oldest_unsent_age_s: float | None = None
     last_error: str | None = None
@@ -144,12 +145,13 @@ class Agent:
         self.outbox = open_outbox(config, clock=clock, free_disk=self._free_disk)
         self.settings = link_settings(config)
         agent = config.agent
-        self.backoff = Backoff(
-            agent.backoff_initial_s,
-            agent.backoff_max_s,
-            agent.stable_after_s,
-            monotonic,
-            rng or random.Random(),
+        self.reconnect = ReconnectSchedule.from_settings(
+            window_s=agent.reconnect_window_s,
+            initial_s=agent.backoff_initial_s,
+            max_s=agent.backoff_max_s,
+            stable_after_s=agent.stable_after_s,
+            clock=monotonic,
+            rng=rng,
         )
         self.publisher = Publisher(
             self.outbox,
@@ -175,7 +177,7 @@ class Agent:
         )
         self.status = AgentStatus(pid=os.getpid())
         self.link: MqttLink | None = None
-        self.state_log = LinkStateLog()
+        self.state_log = LogOnce(log, "broker")
         self.started_at = datetime.fromtimestamp(clock(), UTC)
         self._started_mono = monotonic()
         self._next_attempt = monotonic()
@@ -217,20 +219,20 @@ class Agent:
                 try:
                     self.publisher.pump(self.link)
                 except LinkError as exc:
-                    self._went_down(exc.reason)
-                self.backoff.tick()
+                    self._drop_link(exc.reason, Failure.LOST)
+                self.reconnect.tick()
             elif self._connect_deadline is not None and self._mono() > self._connect_deadline:
-                self._drop_link("connect timeout")
+                self._drop_link("connect timeout", Failure.UNREACHABLE)
         self._timers()
 
     def _try_connect(self, now: float) -> None:
         will = Will(self.topics.status, presence.status_payload(self._offline("connection_lost")))
         link = MqttLink(self.settings, will)
-        self.status.link = "connecting"
+        self.status.link = LinkState.CONNECTING
         try:
             link.connect()
         except LinkError as exc:
-            self._went_down(exc.reason)
+            self._drop_link(exc.reason, Failure.UNREACHABLE)
             return
         self.link = link
         self._connect_deadline = now + CONNECT_TIMEOUT_S
@@ -241,7 +243,7 @@ class Agent:
         elif isinstance(event, Connected):
             self._on_connected()
         elif isinstance(event, Disconnected):
-            self._went_down(event.reason)
+            self._drop_link(event.reason, self._failure_of(event))
         elif isinstance(event, Message) and event.topic == self.topics.commands:
             self._on_command(event.payload)
 
@@ -249,9 +251,9 @@ class Agent:
         assert self.link is not None
         self._connect_deadline = None
         self.connect_times.append(self._mono())
-        self.backoff.connected()
+        self.reconnect.connected()
         self.state_log.went_up()
-        self.status.link = "connected"
+        self.status.link = LinkState.CONNECTED
         self.status.connects += 1
         self.publisher.reset()
         birth = presence.birth(
@@ -266,21 +268,22 @@ class Agent:
         try:
             self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
         except LinkError as exc:
-            self._went_down(exc.reason)
+            self._drop_link(exc.reason, Failure.LOST)
 
-    def _went_down(self, reason: str) -> None:
-        self._drop_link(reason)
+    def _failure_of(self, event: Disconnected) -> Failure:
+        if self.status.link is LinkState.CONNECTED:
+            return Failure.LOST
+        return Failure.REFUSED if event.refused else Failure.UNREACHABLE
 
-    def _drop_link(self, reason: str) -> None:
+    def _drop_link(self, reason: str, failure: Failure) -> None:
         if self.link is not None:
             self.link.abort()
         self.link = None
         self._connect_deadline = None
-        self.backoff.disconnected()
         self.state_log.went_down(reason)
-        self.status.link = "disconnected"
+        self.status.link = LinkState.DISCONNECTED
         self.status.last_error = reason[:200]
-        self._next_attempt = self._mono() + self.backoff.next_delay_s()
+        self._next_attempt = self.reconnect.next_attempt_at(failure)
 
     def _offline(self, reason: Any) -> dict[str, Any]:
         return presence.offline(
@@ -315,7 +318,7 @@ class Agent:
             except LinkError:
                 log.info("link lost during shutdown")
             link.close()
-        self.status.link = "stopped"
+        self.status.link = LinkState.STOPPED
         self._write_status()
         self.outbox.close()
 

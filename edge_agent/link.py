@@ -88,9 +88,10 @@ class Connected:
 
 @dataclass(frozen=True)
 class Disconnected:
-    """The connection ended (or CONNACK refused); `reason` says why."""
+    """The connection ended (or CONNACK refused: `refused`); `reason` says why."""
 
     reason: str
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,14 +271,14 @@ class MqttLink:
             if sock is not None:
                 sock.close()
 
-    def _lost(self, reason: str) -> None:
+    def _lost(self, reason: str, *, refused: bool = False) -> None:
         client, self._client = self._client, None
         if client is not None:
             sock = client.socket()
             if sock is not None:
                 sock.close()
         self._connected = False
-        self._events.append(Disconnected(reason))
+        self._events.append(Disconnected(reason, refused))
 
     # paho callbacks (run inside poll/publish on the caller's thread) ---------------------------
 
@@ -285,7 +286,7 @@ class MqttLink:
         self, _c: mqtt.Client, _u: Any, _f: Any, code: ReasonCode, _p: Properties | None
     ) -> None:
         if code.is_failure:
-            self._lost(f"refused: {_reason_text(code)}")
+            self._lost(f"refused: {_reason_text(code)}", refused=True)
             return
         self._connected = True
         self._events.append(Connected())

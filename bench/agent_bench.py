@@ -25,6 +25,7 @@ import psutil
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench import fleet_bench
 from bench.runner import Figure
 from chaos.proxy import Proxy
 from config import load_config
@@ -349,6 +350,7 @@ def run(quick: bool) -> list[Figure]:
             drain_rate, rss = drain(broker, workdir, backlog)
             wan = wan_drain(broker, workdir)
             peak_share, spread, all_back = storm(broker, workdir, fleet)
+            raw_storm = fleet_bench.raw_storm(broker, fleet, BROKER_DOWN_S)
         finally:
             broker.stop()
     return [
@@ -412,6 +414,13 @@ def run(quick: bool) -> list[Figure]:
             "s",
             f"broker back -> last kiosk reconnected; goal <= 15 (down {BROKER_DOWN_S:.0f} s)",
         ),
+        Figure(
+            f"agent.storm_{fleet}_raw_paho.peak_share_per_100ms",
+            raw_storm["peak"],
+            "",
+            "baseline: same fleet as raw paho clients, 1 s doubling, no jitter",
+        ),
+        Figure(f"agent.storm_{fleet}_raw_paho.all_back_s", raw_storm["all_back"], "s", "baseline"),
     ]
 
 

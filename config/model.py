@@ -118,6 +118,9 @@ class Mqtt:
     username: str | None = field(None)
     password_file: Path | None = field(None)
     keepalive_s: int = field(30, check=in_range(5, 600))
+    # auto: MQTT 5, and 3.1.1 from the first CONNACK "unsupported protocol version" on (NATS,
+    # older platforms); what 3.1.1 loses is in docs/design.md §4.
+    protocol: Literal["auto", "5", "3.1.1"] = field("auto")
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class Agent:
     # Each kiosk retries an unreachable broker once per window at its own random phase, so it
     # is back within this long of the broker and the fleet arrives at <= fleet/window per s
     # (docs/design.md §4); refusals and short-lived connections add backoff_initial_s..max_s.
-    reconnect_window_s: float = field(12.0, check=in_range(0.05, 3600))
+    reconnect_window_s: float = field(10.0, check=in_range(0.05, 3600))
     backoff_initial_s: float = field(1.0, check=in_range(0.05, 60))
     backoff_max_s: float = field(120.0, check=in_range(1, 3600))
     stable_after_s: float = field(60.0, check=in_range(1, 3600))

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,7 @@ def link_settings(config: KioskConfig) -> LinkSettings:
         tls=tls,
         username=mqtt.username,
         password=password,
+        protocol="3.1.1" if mqtt.protocol == "3.1.1" else "5",
     )
 
 
@@ -243,7 +244,8 @@ class Agent:
         elif isinstance(event, Connected):
             self._on_connected()
         elif isinstance(event, Disconnected):
-            self._drop_link(event.reason, self._failure_of(event))
+            if not self._fall_back_to_311(event):
+                self._drop_link(event.reason, self._failure_of(event))
         elif isinstance(event, Message) and event.topic == self.topics.commands:
             self._on_command(event.payload)
 
@@ -269,6 +271,23 @@ class Agent:
             self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
         except LinkError as exc:
             self._drop_link(exc.reason, Failure.LOST)
+
+    def _fall_back_to_311(self, event: Disconnected) -> bool:
+        """mqtt.protocol auto: a broker refusing MQTT 5 is asked again at once in 3.1.1."""
+        if not (
+            event.unsupported_protocol
+            and self.config.mqtt.protocol == "auto"
+            and self.settings.protocol == "5"
+        ):
+            return False
+        log.info("broker refuses MQTT 5; using MQTT 3.1.1 (no PUBACK refusals, see design §4)")
+        self.settings = replace(self.settings, protocol="3.1.1")
+        if self.link is not None:
+            self.link.abort()
+        self.link = None
+        self._connect_deadline = None
+        self._next_attempt = self._mono()  # the same attempt, in the other protocol
+        return True
 
     def _failure_of(self, event: Disconnected) -> Failure:
         if self.status.link is LinkState.CONNECTED:

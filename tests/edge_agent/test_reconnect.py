@@ -15,7 +15,7 @@ from edge_agent.agent import Agent
 from edge_agent.reconnect import Failure, LinkState, ReconnectSchedule
 from tests.edge_agent.conftest import write_config
 
-WINDOW_S = 12.0  # the shipped reconnect_window_s
+WINDOW_S = 10.0  # the shipped reconnect_window_s
 INITIAL_S, MAX_S, STABLE_S = 1.0, 120.0, 60.0  # the shipped backoff_initial_s, _max_s, stable
 SLOT_S = 0.1  # the bench's storm window: peak connects in any 100 ms
 

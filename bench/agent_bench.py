@@ -332,7 +332,11 @@ def run(quick: bool) -> list[Figure]:
     fleet = STORM_FLEET
     with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
         workdir = Path(tmp)
-        broker = MosquittoBroker(workdir=workdir / "mosquitto", extra_conf="max_connections -1\n")
+        broker = MosquittoBroker(
+            workdir=workdir / "mosquitto",
+            port=fleet_bench.broker_port(),
+            extra_conf="max_connections -1\n",
+        )
         broker.start()
         try:
             # Interleaved rounds, medians: the machine is shared and both sides drift with it.

@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import random
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,29 @@ PAYLOAD_NOTE = "x" * 120  # events of ~400 bytes, as a session event with its en
 SATURATION_FILL_PER_KIOSK = 300
 STARTUP_TIMEOUT_S = 120.0
 DRAIN_TIMEOUT_S = 240.0
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+PORT_FLOOR = 20000
+
+
+def broker_port() -> int:
+    """A free port below the ephemeral range, for a broker that restarts under reconnecting clients.
+
+    Why: thousands of connects while the broker is down draw local ports from the ephemeral
+    range; one that draws the broker's own port connects to itself (TCP simultaneous open) and
+    holds it, so the broker cannot listen again ("Address already in use", seen here).
+    """
+    try:
+        low = int(Path(EPHEMERAL_RANGE).read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for port in random.Random().sample(range(PORT_FLOOR, max(PORT_FLOOR + 1, low)), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _raise_fd_limit() -> None:
@@ -550,6 +575,7 @@ def run(quick: bool) -> list[Figure]:
         (workdir / "store").mkdir()
         broker = MosquittoBroker(
             workdir=workdir / "mosquitto",
+            port=broker_port(),
             extra_conf=(
                 f"persistence true\npersistence_location {workdir / 'store'}/\n"
                 "autosave_interval 3600\nmax_connections -1\n"

@@ -13,11 +13,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from common.kiosk_agent import STATUS_FILE, AgentStatus
+from common.kiosk_agent import STATUS_FILE, AgentStatus, LinkState
+from common.logonce import LogOnce
 from config import KioskConfig
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
@@ -43,7 +44,7 @@ from edge_agent.link import (
 from edge_agent.outbox import HeartbeatShed, OutboxError, disk_free_bytes
 from edge_agent.outbox_config import BYTES_PER_MB, identity_of, open_outbox
 from edge_agent.publisher import Publisher
-from edge_agent.reconnect import Backoff, LinkStateLog
+from edge_agent.reconnect import Failure, ReconnectSchedule
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def link_settings(config: KioskConfig) -> LinkSettings:
         tls=tls,
         username=mqtt.username,
         password=password,
+        protocol="3.1.1" if mqtt.protocol == "3.1.1" else "5",
     )
 
 
@@ -111,12 +113,13 @@ class Agent:
         self.outbox = open_outbox(config, clock=clock, free_disk=self._free_disk)
         self.settings = link_settings(config)
         agent = config.agent
-        self.backoff = Backoff(
-            agent.backoff_initial_s,
-            agent.backoff_max_s,
-            agent.stable_after_s,
-            monotonic,
-            rng or random.Random(),
+        self.reconnect = ReconnectSchedule.from_settings(
+            window_s=agent.reconnect_window_s,
+            initial_s=agent.backoff_initial_s,
+            max_s=agent.backoff_max_s,
+            stable_after_s=agent.stable_after_s,
+            clock=monotonic,
+            rng=rng,
         )
         self.publisher = Publisher(
             self.outbox,
@@ -143,7 +146,7 @@ class Agent:
         self.intake = CommandIntake(self.verifier, self.actions)
         self.status = AgentStatus(pid=os.getpid())
         self.link: MqttLink | None = None
-        self.state_log = LinkStateLog()
+        self.state_log = LogOnce(log, "broker")
         self.started_at = datetime.fromtimestamp(clock(), UTC)
         self._started_mono = monotonic()
         self._next_attempt = monotonic()
@@ -202,10 +205,10 @@ class Agent:
                 try:
                     self.publisher.pump(self.link)
                 except LinkError as exc:
-                    self._drop_link(exc.reason)
-                self.backoff.tick()
+                    self._drop_link(exc.reason, Failure.LOST)
+                self.reconnect.tick()
             elif self._connect_deadline is not None and self._mono() > self._connect_deadline:
-                self._drop_link("connect timeout")
+                self._drop_link("connect timeout", Failure.UNREACHABLE)
         self._timers()
 
     def _try_connect(self, now: float) -> None:
@@ -213,11 +216,11 @@ class Agent:
         self._connection = self.outbox.next_connection()
         will = Will(self.topics.status, presence.status_payload(self._offline("connection_lost")))
         link = MqttLink(self.settings, will)
-        self.status.link = "connecting"
+        self.status.link = LinkState.CONNECTING
         try:
             link.connect()
         except LinkError as exc:
-            self._drop_link(exc.reason)
+            self._drop_link(exc.reason, Failure.UNREACHABLE)
             return
         self.link = link
         self._connect_deadline = now + CONNECT_TIMEOUT_S
@@ -226,7 +229,8 @@ class Agent:
         if isinstance(event, Connected):
             self._on_connected()
         elif isinstance(event, Disconnected):
-            self._drop_link(event.reason)
+            if not self._fall_back_to_311(event):
+                self._drop_link(event.reason, self._failure_of(event))
         elif isinstance(event, Message) and event.topic == self.topics.commands:
             self.handle_command(event.payload)
 
@@ -234,9 +238,9 @@ class Agent:
         assert self.link is not None
         self._connect_deadline = None
         self.connect_times.append(self._mono())
-        self.backoff.connected()
+        self.reconnect.connected()
         self.state_log.went_up()
-        self.status.link = "connected"
+        self.status.link = LinkState.CONNECTED
         self.status.connects += 1
         self.publisher.reset()
         birth = presence.birth(
@@ -252,18 +256,39 @@ class Agent:
         try:
             self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
         except LinkError as exc:
-            self._drop_link(exc.reason)
+            self._drop_link(exc.reason, Failure.LOST)
 
-    def _drop_link(self, reason: str) -> None:
+    def _fall_back_to_311(self, event: Disconnected) -> bool:
+        """mqtt.protocol auto: a broker refusing MQTT 5 is asked again at once in 3.1.1."""
+        if not (
+            event.unsupported_protocol
+            and self.config.mqtt.protocol == "auto"
+            and self.settings.protocol == "5"
+        ):
+            return False
+        log.info("broker refuses MQTT 5; using MQTT 3.1.1 (no PUBACK refusals, see design §4)")
+        self.settings = replace(self.settings, protocol="3.1.1")
         if self.link is not None:
             self.link.abort()
         self.link = None
         self._connect_deadline = None
-        self.backoff.disconnected()
+        self._next_attempt = self._mono()  # the same attempt, in the other protocol
+        return True
+
+    def _failure_of(self, event: Disconnected) -> Failure:
+        if self.status.link == LinkState.CONNECTED:
+            return Failure.LOST
+        return Failure.REFUSED if event.refused else Failure.UNREACHABLE
+
+    def _drop_link(self, reason: str, failure: Failure) -> None:
+        if self.link is not None:
+            self.link.abort()
+        self.link = None
+        self._connect_deadline = None
         self.state_log.went_down(reason)
-        self.status.link = "disconnected"
+        self.status.link = LinkState.DISCONNECTED
         self.status.last_error = reason[:200]
-        self._next_attempt = self._mono() + self.backoff.next_delay_s()
+        self._next_attempt = self.reconnect.next_attempt_at(failure)
 
     def _offline(self, reason: Any) -> dict[str, Any]:
         return presence.offline(
@@ -299,7 +324,7 @@ class Agent:
             except LinkError:
                 log.info("link lost during shutdown")
             link.close()
-        self.status.link = "stopped"
+        self.status.link = LinkState.STOPPED
         self._write_status()
         self.outbox.close()
 

@@ -23,7 +23,7 @@ def free_port() -> int:
         return port
 
 
-def _wait_listening(host: str, port: int, timeout_s: float) -> bool:
+def wait_listening(host: str, port: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
@@ -110,7 +110,7 @@ class MosquittoBroker:
             stderr=subprocess.PIPE,
         )
         ports = [self.port, *self._extra_listener_ports()]
-        if not all(_wait_listening(self.host, port, START_TIMEOUT_S) for port in ports):
+        if not all(wait_listening(self.host, port, START_TIMEOUT_S) for port in ports):
             self.stop()
             log = self.log_path.read_text() if self.log_path.exists() else ""
             raise RuntimeError(f"mosquitto did not start on port {self.port}: {log[-2000:]}")

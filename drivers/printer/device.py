@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from typing import cast
 
+from common.backoff import Backoff
 from common.selftest import DeviceKind, SelfTestReport
 from drivers.errors import DeviceTimeout
 from drivers.printer.document import Receipt, render
 from drivers.printer.frames import StatusKind, StatusRequest, encode
 from drivers.printer.status import PrinterStatus, is_status_byte, parse_status
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.reconnect import LinkStateListener, ReconnectingLink
 from drivers.selftest import CheckRunner
 
 DEFAULT_BAUDRATE = 115200  # USB-serial kiosk printer modules; 9600 on old RS-232 ones

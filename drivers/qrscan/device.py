@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from common.backoff import Backoff
 from common.selftest import SelfTestReport
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
@@ -21,7 +22,7 @@ from drivers.qrscan.frames import (
     encode_menu_command,
 )
 from drivers.qrscan.token import KindRule, QrScanned
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
+from drivers.reconnect import LinkStateListener, ReconnectingLink
 from drivers.selftest import CheckFailed, CheckRunner
 
 log = logging.getLogger(__name__)

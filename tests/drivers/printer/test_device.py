@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from common.backoff import Backoff
 from drivers.cli import main
 from drivers.errors import DeviceDisconnected, DeviceFault, DeviceTimeout
 from drivers.printer.device import ReceiptPrinter
@@ -16,7 +17,6 @@ from drivers.printer.document import CutPaper, Heading, MaskedName, Qr, Receipt
 from drivers.printer.page import QrItem
 from drivers.printer.simulator import PrinterSimulator, make_simulator
 from drivers.printer.status import FAULT_COVER_OPEN, FAULT_PAPER_OUT
-from drivers.reconnect import Backoff
 from drivers.simulation import PtySimulatorHost, SimOutput
 
 RECEIPT = Receipt(

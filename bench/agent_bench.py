@@ -25,11 +25,15 @@ import psutil
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench import fleet_bench
 from bench.runner import Figure
 from bench.validation_bench import figures as validation_figures
+from chaos.proxy import Proxy
+from common.kiosk_agent import STATUS_FILE
 from config import load_config
-from edge_agent.agent import STATUS_FILE, Agent, open_outbox
-from tests.fixtures.broker import MosquittoBroker
+from edge_agent.agent import Agent
+from edge_agent.outbox_config import open_outbox
+from testbed.broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[1]
 PAYLOAD_BYTES = 200
@@ -39,6 +43,11 @@ STORM_WINDOW_S = 0.1
 BROKER_DOWN_S = 3.0
 ROUNDS = 3  # raw and end-to-end runs, alternating
 THROUGHPUT_EVENTS = 50_000
+# A kiosk on 4G: 200 ms round trip (a delaying proxy on loopback), 10k events waiting.
+WAN_RTT_S = 0.2
+WAN_BACKLOG = 10_000
+WAN_RAW_EVENTS = 400  # raw paho manages ~100/s over this link: a few seconds is enough
+WAN_WINDOW_BOUND = 20 * 100 / WAN_RTT_S  # default inflight_max x batch_max_events / RTT
 WRITER_BATCH = 100  # events per put_many() (one FULL commit) in the throughput runs
 
 
@@ -56,13 +65,13 @@ def _config_file(directory: Path, url: str, kiosk: str = "k1", **agent: Any) -> 
     return path
 
 
-def raw_paho_rate(broker: MosquittoBroker, count: int) -> float:
+def raw_paho_rate(broker: MosquittoBroker | Proxy, count: int) -> float:
     """Events/s for one-event-per-PUBLISH QoS 1 with paho, waiting for every PUBACK."""
     acked = threading.Semaphore(0)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
     client.on_publish = lambda *_args: acked.release()
     client.max_inflight_messages_set(20)
-    client.connect(broker.host, broker.port)
+    client.connect("127.0.0.1", broker.port)
     client.loop_start()
     payload = b"x" * PAYLOAD_BYTES
     start = time.perf_counter()
@@ -191,9 +200,11 @@ def put_latency(workdir: Path, count: int = 1000) -> float:
     return latencies[int(len(latencies) * 0.99)] * 1000
 
 
-def drain(broker: MosquittoBroker, workdir: Path, count: int) -> tuple[float, float]:
+def drain(
+    broker: MosquittoBroker | Proxy, workdir: Path, count: int, name: str = "drain"
+) -> tuple[float, float]:
     """(events/s draining a `count` backlog with the agent as its own process, peak RSS MB)."""
-    path = _config_file(workdir / "drain", broker.url)
+    path = _config_file(workdir / name, broker.url)
     config = load_config(path, env={})
     with open_outbox(config) as box:
         for first in range(0, count, 1000):
@@ -213,6 +224,18 @@ def drain(broker: MosquittoBroker, workdir: Path, count: int) -> tuple[float, fl
     process.terminate()
     process.wait(timeout=10)
     return count / elapsed, peak / (1024 * 1024)
+
+
+def wan_drain(broker: MosquittoBroker, workdir: Path) -> dict[str, float]:
+    """Backlog drain and raw paho, both through one proxy adding WAN_RTT_S of round trip."""
+    proxy = Proxy(broker.host, broker.port, delay_s=WAN_RTT_S / 2)
+    proxy.start()
+    try:
+        raw = raw_paho_rate(proxy, WAN_RAW_EVENTS)
+        agent, _rss = drain(proxy, workdir, WAN_BACKLOG, name="drain-wan")
+    finally:
+        proxy.stop()
+    return {"agent": agent, "raw": raw}
 
 
 def storm_worker(url: str, workdir: str, first: int, count: int) -> None:
@@ -235,8 +258,11 @@ def storm_worker(url: str, workdir: str, first: int, count: int) -> None:
     stop.set()
 
 
-def storm(broker: MosquittoBroker, workdir: Path, fleet: int) -> tuple[float, float]:
-    """(peak connects per 100 ms after a broker restart as a fraction of the fleet, spread s)."""
+def storm(broker: MosquittoBroker, workdir: Path, fleet: int) -> tuple[float, float, float]:
+    """(peak connects per 100 ms after a broker restart as a fleet share, spread s, all back s).
+
+    All back: from the broker's return to the last kiosk's CONNACK.
+    """
     per = fleet // STORM_PROCESSES
     workers = [
         subprocess.Popen(
@@ -272,6 +298,7 @@ def storm(broker: MosquittoBroker, workdir: Path, fleet: int) -> tuple[float, fl
     restarted = time.time()
     time.sleep(BROKER_DOWN_S)
     broker.start()
+    returned = time.time()
     deadline = time.monotonic() + 180
     after: list[float] = []
     while time.monotonic() < deadline:
@@ -285,10 +312,10 @@ def storm(broker: MosquittoBroker, workdir: Path, fleet: int) -> tuple[float, fl
         worker.stdin.flush()
         worker.wait(timeout=30)
     if not after:
-        return 1.0, 0.0
+        return 1.0, 0.0, float("inf")
     after.sort()
     peak = max(sum(1 for t in after if start <= t < start + STORM_WINDOW_S) for start in after)
-    return peak / (per * STORM_PROCESSES), after[-1] - after[0]
+    return peak / (per * STORM_PROCESSES), after[-1] - after[0], after[-1] - returned
 
 
 def _spread(values: list[float]) -> str:
@@ -308,7 +335,11 @@ def run(quick: bool) -> list[Figure]:
     fleet = STORM_FLEET
     with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
         workdir = Path(tmp)
-        broker = MosquittoBroker(workdir=workdir / "mosquitto", extra_conf="max_connections -1\n")
+        broker = MosquittoBroker(
+            workdir=workdir / "mosquitto",
+            port=fleet_bench.broker_port(),
+            extra_conf="max_connections -1\n",
+        )
         broker.start()
         try:
             # Interleaved rounds, medians: the machine is shared and both sides drift with it.
@@ -324,7 +355,9 @@ def run(quick: bool) -> list[Figure]:
             one_process = in_process(broker, workdir, count)
             put_p99 = put_latency(workdir)
             drain_rate, rss = drain(broker, workdir, backlog)
-            peak_share, spread = storm(broker, workdir, fleet)
+            wan = wan_drain(broker, workdir)
+            peak_share, spread, all_back = storm(broker, workdir, fleet)
+            raw_storm = fleet_bench.raw_storm(broker, fleet, BROKER_DOWN_S)
         finally:
             broker.stop()
     return [
@@ -362,9 +395,40 @@ def run(quick: bool) -> list[Figure]:
         Figure("agent.put_durable.p99_ms", put_p99, "ms", "one put() = one FULL commit"),
         Figure(f"agent.drain_{backlog // 1000}k.events_per_s", drain_rate, "ev/s", "agent process"),
         Figure(f"agent.drain_{backlog // 1000}k.peak_rss_mb", rss, "MB", "agent process"),
+        Figure(
+            "agent.drain_rtt200.events_per_s",
+            wan["agent"],
+            "ev/s",
+            f"{WAN_BACKLOG} backlog over a {WAN_RTT_S * 1000:.0f} ms RTT proxy; goal >= 5,000",
+        ),
+        Figure(
+            "agent.drain_rtt200.raw_paho_events_per_s",
+            wan["raw"],
+            "ev/s",
+            "baseline: raw paho over the same proxy, 20 in flight, 1 event/PUBLISH",
+        ),
+        Figure(
+            "agent.drain_rtt200.vs_window_bound",
+            wan["agent"] / WAN_WINDOW_BOUND,
+            "x",
+            f"vs in-flight x batch / RTT = {WAN_WINDOW_BOUND:,.0f} ev/s",
+        ),
         Figure(f"agent.storm_{fleet}.peak_share_per_100ms", peak_share, "", "goal <= 0.05"),
         Figure(f"agent.storm_{fleet}.spread_s", spread, "s", "first to last reconnect"),
         *validation_figures(quick),
+        Figure(
+            f"agent.storm_{fleet}.all_back_s",
+            all_back,
+            "s",
+            f"broker back -> last kiosk reconnected; goal <= 15 (down {BROKER_DOWN_S:.0f} s)",
+        ),
+        Figure(
+            f"agent.storm_{fleet}_raw_paho.peak_share_per_100ms",
+            raw_storm["peak"],
+            "",
+            "baseline: same fleet as raw paho clients, 1 s doubling, no jitter",
+        ),
+        Figure(f"agent.storm_{fleet}_raw_paho.all_back_s", raw_storm["all_back"], "s", "baseline"),
     ]
 
 

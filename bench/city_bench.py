@@ -25,13 +25,13 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.runner import Figure
+from city.config import DEFAULT_CONTRACT_DIR
 from city.db import migrate
 from city.fleet_view import fleet_document, fleet_rows
-from tests.city.builders import KioskSim, ts
-from tests.city.conftest import forward_ported_contract
-from tests.city.workers import WorkerProcess, write_city_config
-from tests.fixtures.broker import MosquittoBroker
-from tests.fixtures.postgres import PostgresServer
+from testbed.broker import MosquittoBroker
+from testbed.city_events import KioskSim, ts
+from testbed.city_workers import WorkerProcess, write_city_config
+from testbed.postgres import PostgresServer
 
 EVENTS_PER_MESSAGE = 100
 WORKERS = 2
@@ -59,7 +59,7 @@ def rig(workdir: Path, database: str, workers: int = WORKERS) -> Iterator[Rig]:
         server.start()
         db_url = server.create_database(database)
         migrate(db_url)
-        contract = forward_ported_contract(workdir / "contract" / "schemas")
+        contract = DEFAULT_CONTRACT_DIR
         config = write_city_config(
             workdir / "city.yaml",
             db_url=db_url,

@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +45,22 @@ import yaml
 
 from bench.runner import Figure
 from config import config_from_data
-from edge_agent.agent import open_outbox
 from edge_agent.outbox import Outbox
 from kiosk.core import inputs as i
-from kiosk.core.history import BpHistory
 from kiosk.core.machine import KioskInputError
-from kiosk.core.session import Session
-from kiosk.core.settings import SessionSettings
-from kiosk.runtime.catalogue import CatalogueAdapter
-from kiosk.runtime.outbox_sink import OutboxSink
-from tests.fixtures.kivy_env import offscreen_kivy_env
-from tests.fixtures.resident_flows import synthetic_session
+from kiosk.runtime.assembly import assemble
+from testbed.kivy_env import offscreen_kivy_env
+from testbed.residents import synthetic_session
 
 REPO = Path(__file__).resolve().parents[1]
 SOAK_SESSIONS = 10_000
 SOAK_SESSIONS_QUICK = 1_000
 WARM_UP_FRACTION = 0.1
-KEY = bytes(range(32))
+# The soak kiosk's own pseudonym key (a bench key, named by its key id like any city key).
+SOAK_PRIVACY = {
+    "pseudonym_key": "5be0c7a1d94f26e83b0a71c5d2e9f4a6b8c3d1e0f7a2b5c4d9e8f1a0b3c6d2e7",
+    "pseudonym_key_id": "bench",
+}
 
 COLD_START_RUNS, COLD_START_RUNS_QUICK = 7, 3
 CARD_PRESENTATIONS, CARD_PRESENTATIONS_QUICK = 20, 5
@@ -114,25 +112,16 @@ def _soak(sessions: int) -> list[Figure]:
             {
                 "identity": {"city": "440300", "centre": "bench", "kiosk": "k1"},
                 "paths": {"data_dir": tmp, "catalogue": str(REPO / "config" / "catalogue.yaml")},
+                "privacy": SOAK_PRIVACY,
             },
             source="bench",
             base_dir=Path(tmp),
             env={},
         )
-        outbox = open_outbox(config)
-        history = BpHistory(Path(tmp) / "history.sqlite3", wall_clock=datetime.now)
         clock = itertools.count(start=1000.0, step=0.5)
-        catalogue = CatalogueAdapter.from_file(config.paths.catalogue)
-        categories = [c.category_id for c in catalogue.categories("zh")]
-        session = Session(
-            SessionSettings.from_config(config),
-            sink=OutboxSink(outbox),
-            catalogue=catalogue,
-            pseudonym_key=KEY,
-            clock=lambda: float(next(clock)),
-            wall_clock=lambda: datetime.now().astimezone(),
-            history=history,
-        )
+        kiosk = assemble(config, clock=lambda: float(next(clock)))
+        outbox, session = kiosk.outbox, kiosk.session
+        categories = [c.category_id for c in kiosk.catalogue.categories("zh")]
         warm_up = max(1, int(sessions * WARM_UP_FRACTION))
         rss_after_warm_up = 0
         rejected = 0
@@ -150,7 +139,7 @@ def _soak(sessions: int) -> list[Figure]:
         elapsed = time.perf_counter() - started
         gc.collect()
         rss_end = process.memory_info().rss
-        history.close()
+        kiosk.close()
     growth = 100.0 * (rss_end - rss_after_warm_up) / rss_after_warm_up
     return [
         Figure("soak.sessions", sessions),
@@ -328,16 +317,13 @@ class _CardProbe:
                 if self.read_written_s is None:
                     self.read_written_s = time.monotonic()
 
-        handle_posted = app.host._handle_posted
-
-        def timed_handle(event: Any) -> None:
+        def observe_posted(event: Any) -> None:
             if self.stepped_s is None and type(event).__name__ == "CardIdentity":
                 self.stepped_s = time.monotonic()  # on the main thread, before the step
-            handle_posted(event)
 
         setattr(simulator, "poll", timed_poll)  # noqa: B010 — instance attributes, not methods
         setattr(self.sim, "_write_to_driver", timed_write)  # noqa: B010
-        setattr(app.host, "_handle_posted", timed_handle)  # noqa: B010
+        app.host.posted_observers.append(observe_posted)
         Window.bind(on_flip=self._on_flip)
 
     def arm(self) -> None:

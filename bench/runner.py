@@ -23,7 +23,7 @@ SECTIONS: dict[str, str] = {
     "qr": "bench.qr_bench",
     "agent": "bench.agent_bench",
     "kiosk": "bench.kiosk_bench",
-    "fleet": "bench.fleet_bench",  # --quick: 200 kiosks and a 4 s reconnect window (< ~1 min)
+    "fleet": "bench.fleet_bench",  # --quick: 200 kiosks, broker down 3 s (< ~1 min)
     "city": "bench.city_bench",  # ingest, lag at 5,000 ev/s, fleet of 10,000; needs PostgreSQL
 }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chaos.city import City
 from chaos.report import Result
-from tests.fixtures.broker import MosquittoBroker
+from testbed.broker import MosquittoBroker
 
 SETTLE_TIMEOUT_S = 60.0
 

@@ -22,14 +22,20 @@ REPO = Path(__file__).resolve().parents[1]
 PREFIX = "gov-kiosk/v1"
 CITY = "440300"
 CENTRE = "chaos"
-# Fast enough to keep the suite bounded; the first window after a loss is 16 x initial = 1.6 s.
+# Fast enough to keep the suite bounded: an unreachable broker is retried once a second.
 CHAOS_AGENT: dict[str, Any] = {
     "heartbeat_interval_s": 1,
+    "reconnect_window_s": 1.0,
     "backoff_initial_s": 0.1,
     "backoff_max_s": 4.0,
     "stable_after_s": 2,
     "inflight_max": 10,
     "batch_max_events": 20,
+}
+# The chaos kiosks' own pseudonym key (a test key, named by its key id like any city key).
+CHAOS_PRIVACY = {
+    "pseudonym_key": "a3c91f0d6e2b47588d1e9f02c4b6a7d8e1f3052a6b9c0d4e7f8a1b2c3d4e5f60",
+    "pseudonym_key_id": "chaos",
 }
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
 STOP_WAIT_S = 10.0
@@ -45,6 +51,7 @@ def write_config(
         "identity": {"city": CITY, "centre": CENTRE, "kiosk": kiosk},
         "mqtt": {"broker_url": broker_url, "topic_prefix": PREFIX, "keepalive_s": 5},
         "agent": {**CHAOS_AGENT, **(agent or {})},
+        "privacy": CHAOS_PRIVACY,
         "paths": {
             "data_dir": str(directory / "data"),
             "catalogue": str(REPO / "config" / "catalogue.yaml"),

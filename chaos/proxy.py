@@ -3,8 +3,10 @@
 Modes: `pass` forwards; `drop` resets every connection and refuses new ones (a cable pulled,
 a router rebooted); `blackhole` forwards nothing in either direction and leaves connections
 open (a WAN link that silently stalls), so only the agent's own keepalive and connect timeouts
-notice. Back in `pass`, stalled connections resume where they stopped. Runs its own asyncio
-loop on a daemon thread; `set_mode` is thread-safe.
+notice. Back in `pass`, stalled connections resume where they stopped. `delay_s` holds every
+chunk that long in each direction (0.1 s: a 200 ms round trip, as over 4G) without limiting
+throughput beyond MAX_DELAYED_CHUNKS per direction. Runs its own asyncio loop on a daemon
+thread; `set_mode` is thread-safe.
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ from typing import Literal
 
 Mode = Literal["pass", "drop", "blackhole"]
 CHUNK_BYTES = 65536
+MAX_DELAYED_CHUNKS = 256  # per direction: 16 MB on the wire at most, then the reader waits
 START_TIMEOUT_S = 5.0
 
 
 class Proxy:
     """Listens on 127.0.0.1:`port` (0: any free port) and forwards to target."""
 
-    def __init__(self, target_host: str, target_port: int, port: int = 0) -> None:
+    def __init__(
+        self, target_host: str, target_port: int, port: int = 0, *, delay_s: float = 0.0
+    ) -> None:
         self.target = (target_host, target_port)
         self.port = port
+        self.delay_s = delay_s
         self.connections_total = 0
         self.resets = 0
         self._mode: Mode = "pass"
@@ -119,6 +125,9 @@ class Proxy:
         return self._mode == "drop"
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.delay_s > 0:
+            await self._delayed_pipe(reader, writer)
+            return
         with contextlib.suppress(OSError, ConnectionError):
             while True:
                 await self._gate.wait()
@@ -130,4 +139,34 @@ class Proxy:
                     break
                 writer.write(data)
                 await writer.drain()
+        writer.transport.abort()
+
+    async def _delayed_pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(MAX_DELAYED_CHUNKS)
+
+        async def deliver() -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while (item := await chunks.get()) is not None:
+                    due, data = item
+                    await asyncio.sleep(max(0.0, due - loop.time()))
+                    await self._gate.wait()
+                    if writer.is_closing():
+                        break
+                    writer.write(data)
+                    await writer.drain()
+
+        delivery = asyncio.create_task(deliver())
+        with contextlib.suppress(OSError, ConnectionError):
+            while not delivery.done():
+                await self._gate.wait()
+                data = await reader.read(CHUNK_BYTES)
+                if not data:
+                    break
+                await chunks.put((loop.time() + self.delay_s, data))
+        await chunks.put(None)
+        with contextlib.suppress(OSError, ConnectionError):
+            await delivery
         writer.transport.abort()

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from config import load_config
-from edge_agent.agent import open_outbox
 from edge_agent.outbox import OutboxFull
+from edge_agent.outbox_config import open_outbox
 
 
 def main(argv: list[str]) -> int:

@@ -92,6 +92,8 @@ class AmqpIngestWorker:
         self.channel: BlockingChannel | None = None
         self.stopping = False
         self.cancelled = False
+        # pika logs every socket step at INFO; the worker's own lines say what matters.
+        logging.getLogger("pika").setLevel(logging.WARNING)
 
     def stop(self, *_args: object) -> None:
         """Finish the current batch, then leave (unacked deliveries go back to the queue)."""

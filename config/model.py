@@ -125,6 +125,9 @@ class Mqtt:
         False,
         doc="allow mqtt:// to a non-loopback broker (closed networks only; never with a password)",
     )
+    # auto: MQTT 5, and 3.1.1 from the first CONNACK "unsupported protocol version" on (NATS,
+    # older platforms); what 3.1.1 loses is in docs/design.md §4.
+    protocol: Literal["auto", "5", "3.1.1"] = field("auto")
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,10 @@ class Agent:
     inflight_max: int = field(20, check=in_range(1, 1000))
     batch_max_events: int = field(100, check=in_range(1, 10_000))
     batch_max_bytes: int = field(256_000, check=in_range(1024, 10_000_000))
+    # Each kiosk retries an unreachable broker once per window at its own random phase, so it
+    # is back within this long of the broker and the fleet arrives at <= fleet/window per s
+    # (docs/design.md §4); refusals and short-lived connections add backoff_initial_s..max_s.
+    reconnect_window_s: float = field(10.0, check=in_range(0.05, 3600))
     backoff_initial_s: float = field(1.0, check=in_range(0.05, 60))
     backoff_max_s: float = field(120.0, check=in_range(1, 3600))
     stable_after_s: float = field(60.0, check=in_range(1, 3600))

@@ -1,6 +1,6 @@
 """Privacy building blocks (PIPL): ID-number pseudonyms and a log filter that redacts PII.
 
-Masking for display lives in drivers/pii.py (the lowest layer, so the technician CLI can use it).
+Masking for display lives in common/pii.py (the shared leaf, so the technician CLI can use it).
 """
 
 from __future__ import annotations

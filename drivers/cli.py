@@ -1,6 +1,7 @@
 """Technician command line: replay captures, probe devices, run simulators, decode QR images.
 
-Every line printed is one JSON object; clear PII and QR payloads are never printed.
+Every line printed is one JSON object; clear PII is never printed, and QR payloads only by
+`qr --payload` (a technician's own test images).
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ DECODE_KINDS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "bp-suntech": ("drivers.bp.tool", {"protocol": "suntech"}),
     "bp-omron9030": ("drivers.bp.tool", {"protocol": "omron9030"}),
     "qrscan": ("drivers.qrscan.tool", {}),
+    "printer": ("drivers.printer.tool", {}),
 }
 PROBE_KINDS: Mapping[str, str] = {
     "idcard": "drivers.idcard.tool",
     "bp": "drivers.bp.tool",
     "qrscan": "drivers.qrscan.tool",
+    "printer": "drivers.printer.tool",
 }
+PRINTER_TOOL = "drivers.printer.tool"
 CAMERA_TOOL = "drivers.camera.tool"
 
 Record = dict[str, Any]
@@ -115,14 +119,27 @@ def _qr_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_qr(args: argparse.Namespace) -> int:
+    if args.redact:
+        print(
+            json.dumps({"warning": "--redact is the default now and will go away"}), file=sys.stderr
+        )
     decode_images: Callable[..., Iterator[Record]] = _tool(CAMERA_TOOL).decode_images
-    _emit(decode_images([Path(p) for p in args.images], backend=args.backend, redact=args.redact))
+    _emit(decode_images([Path(p) for p in args.images], backend=args.backend, payload=args.payload))
+    return 0
+
+
+def _cmd_print_test(args: argparse.Namespace) -> int:
+    print_test: Callable[..., Iterator[Record]] = _tool(PRINTER_TOOL).print_test
+    _emit(print_test(args.url, args.timeout))
     return 0
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    options = {"out_dir": args.out} if args.out else {}
+    if options and args.kind != "printer":
+        raise ValueError("--out applies to the printer simulator only")
     host = PtySimulatorHost(
-        make_simulator(args.kind, args.scenario),
+        make_simulator(args.kind, args.scenario, **options),
         link_path=Path(args.link) if args.link else None,
     )
     host.start()
@@ -187,16 +204,25 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("kind", choices=sorted(SIMULATOR_KINDS))
     simulate.add_argument("--scenario", default="default")
     simulate.add_argument("--link", help="stable symlink path for the pty (default: a temp path)")
+    simulate.add_argument("--out", help="printer: write each cut page as a PNG into this folder")
     simulate.set_defaults(run=_cmd_simulate)
+
+    print_test = sub.add_parser("print-test", help="print the receipt printer's test page")
+    print_test.add_argument("url", help="pyserial URL, e.g. /dev/ttyUSB0 or sim://printer")
+    print_test.add_argument("--timeout", type=float, default=2.0, help="status timeout seconds")
+    print_test.set_defaults(run=_cmd_print_test)
 
     qr = sub.add_parser("qr", help="decode QR codes in image files")
     qr.add_argument("images", nargs="+")
     qr.add_argument("--backend", default=None, help="decoder backend (default: the best measured)")
-    qr.add_argument(
-        "--redact",
+    shown = qr.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--payload",
         action="store_true",
-        help="print kind, length and a digest instead of the text (images of residents' codes)",
+        help="also print each code's decoded text (only for your own test images)",
     )
+    # Kind and length only is the default now; the old flag stays accepted for scripts.
+    shown.add_argument("--redact", action="store_true", help=argparse.SUPPRESS)
     qr.set_defaults(run=_cmd_qr)
     return parser
 

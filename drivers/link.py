@@ -10,17 +10,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import termios
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import serial
 
 from drivers.errors import DeviceDisconnected, PortInUse
+from drivers.simulation import PtySimulatorHost, is_sim_url, simulator_for_url
 
-if TYPE_CHECKING:
-    from drivers.simulation import PtySimulatorHost
-
-SIM_SCHEME = "sim"
 # What pyserial lets escape when the port vanishes: SerialException/OSError on read and write,
 # termios.error from flush/drain on a dead pty, TypeError when its fd was already closed.
 PORT_LOST = (serial.SerialException, OSError, TypeError, termios.error)
@@ -36,7 +32,7 @@ class SerialLink:
         self.url = url
         self._sim_host: PtySimulatorHost | None = None
         port_url = url
-        if urlsplit(url).scheme == SIM_SCHEME:
+        if is_sim_url(url):
             self._sim_host = start_in_process_simulator(url)
             port_url = self._sim_host.port_path
         try:
@@ -110,13 +106,7 @@ class SerialLink:
 
 def start_in_process_simulator(url: str) -> PtySimulatorHost:
     """Start the simulator `sim://KIND?scenario=NAME&option=value` names; return its host."""
-    from drivers.simulation import PtySimulatorHost, make_simulator
-
-    parts = urlsplit(url)
-    kind = parts.netloc or parts.path.lstrip("/")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    scenario = query.pop("scenario", "default")
-    host = PtySimulatorHost(make_simulator(kind, scenario, **query))
+    host = PtySimulatorHost(simulator_for_url(url))
     host.start()
     return host
 

@@ -1,15 +1,18 @@
-"""Reopening a lost port with full-jitter exponential backoff, reporting loss and recovery once."""
+"""Reopening a lost port with full-jitter exponential backoff, reporting loss and recovery once.
+
+The backoff and the log-once rule are the shared ones in `common/` (the edge agent uses them too).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from common.backoff import Backoff
+from common.logonce import LogOnce
 from drivers.errors import DeviceDisconnected
 from drivers.link import SerialLink
 
@@ -17,26 +20,6 @@ log = logging.getLogger(__name__)
 
 INITIAL_BACKOFF_S = 0.2
 MAX_BACKOFF_S = 10.0
-
-
-@dataclass
-class Backoff:
-    """Full-jitter exponential backoff: delay drawn from [0, min(cap, base·2^n)]."""
-
-    base_s: float = INITIAL_BACKOFF_S
-    cap_s: float = MAX_BACKOFF_S
-    rng: random.Random | None = None
-    attempts: int = 0
-
-    def next_delay_s(self) -> float:
-        """The delay before the next attempt; grows with each call until `reset()`."""
-        ceiling = min(self.cap_s, self.base_s * (2**self.attempts))
-        self.attempts = min(self.attempts + 1, 32)
-        return (self.rng or random).uniform(0.0, ceiling)
-
-    def reset(self) -> None:
-        """Back to the shortest delay (after a successful reconnect)."""
-        self.attempts = 0
 
 
 LinkStateListener = Callable[[bool, str], None]
@@ -59,11 +42,11 @@ class ReconnectingLink:
         self.url = url
         self.baudrate = baudrate
         self._on_change = on_change
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(INITIAL_BACKOFF_S, MAX_BACKOFF_S)
         self._clock = clock
         self._open = opener or (lambda url, baud: SerialLink(url, baudrate=baud))
         self._link: SerialLink | None = None
-        self._connected_reported: bool | None = None
+        self._state_log = LogOnce(log, f"device {url}")
         self._next_attempt_s = 0.0
         self._lock = threading.Lock()
 
@@ -125,10 +108,7 @@ class ReconnectingLink:
         self._next_attempt_s = now + self._backoff.next_delay_s()
 
     def _report(self, *, connected: bool, reason: str) -> None:
-        if self._connected_reported is connected:
-            return
-        if self._connected_reported is not None or not connected:
-            log.warning("device %s %s", "recovered" if connected else "lost", reason)
-        self._connected_reported = connected
-        if self._on_change is not None:
+        state = self._state_log
+        news = state.went_up(reason) if connected else state.went_down(reason)
+        if news and self._on_change is not None:
             self._on_change(connected, reason)

@@ -20,7 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
 
+SIM_SCHEME = "sim"
 MAX_PENDING_OUTPUT_BYTES = 1 << 20
 READ_CHUNK_BYTES = 4096
 
@@ -54,6 +56,7 @@ SIMULATOR_KINDS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "bp-suntech": ("drivers.bp.simulator", {"protocol": "suntech"}),
     "bp-omron9030": ("drivers.bp.simulator", {"protocol": "omron9030"}),
     "qrscan": ("drivers.qrscan.simulator", {}),
+    "printer": ("drivers.printer.simulator", {}),
 }
 
 
@@ -69,6 +72,37 @@ def make_simulator(kind: str, scenario: str = "default", **options: str) -> Devi
         return factory(scenario, **{**options, **fixed_options})
     except TypeError as exc:
         raise ValueError(f"bad options for the {kind} simulator: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SimulatorUrl:
+    """`sim://KIND?scenario=NAME&option=value`: which simulator, which scenario, its options."""
+
+    kind: str
+    scenario: str
+    options: Mapping[str, str]
+
+
+def is_sim_url(url: str) -> bool:
+    """True for a `sim://` port name."""
+    return urlsplit(url).scheme == SIM_SCHEME
+
+
+def parse_sim_url(url: str) -> SimulatorUrl:
+    """The one parser of `sim://` URLs (the serial link and the kiosk runtime use it)."""
+    parts = urlsplit(url)
+    if parts.scheme != SIM_SCHEME:
+        raise ValueError(f"not a {SIM_SCHEME}:// URL")
+    kind = parts.netloc or parts.path.lstrip("/")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    scenario = query.pop("scenario", "default")
+    return SimulatorUrl(kind, scenario, query)
+
+
+def simulator_for_url(url: str) -> DeviceSimulator:
+    """The simulator a `sim://` URL names (ValueError if the URL, kind or options are wrong)."""
+    address = parse_sim_url(url)
+    return make_simulator(address.kind, address.scenario, **address.options)
 
 
 class PtySimulatorHost:

@@ -5,7 +5,8 @@ The kiosk process watches `DATA_DIR/requests/`: the agent writes `restart_kiosk.
 `run_diagnostics` is answered later: the kiosk writes its per-device self-test reports to
 `run_diagnostics.result.json`, and `collect_diagnostics()` turns them (or, after
 DIAGNOSTICS_WAIT_S, their absence) into the command's result. The kiosk runs as another user,
-so that file is bounded and sanitised like any outside input.
+so that file is bounded and sanitised like any outside input. The files' names and shapes
+live in common/kiosk_agent.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.kiosk_agent import RequestKind, diagnostics_result_path, encode_request, request_path
 from config.catalogue import parse_bounded_document
 from config.loader import ConfigError
 from edge_agent.commands import Command, result_data
@@ -27,9 +29,7 @@ MAX_CONFIG_BYTES = 1024 * 1024
 VERSION_MAX_CHARS = 64
 CONFIG_KINDS = ("catalogue", "ui_texts")
 VERSIONS_FILE = "config-versions.json"
-REQUESTS_DIR = "requests"
 
-DIAGNOSTICS_RESULT_FILE = "run_diagnostics.result.json"
 DIAGNOSTICS_WAIT_S = 40.0  # the kiosk gives its devices 20 s; beyond this it is not answering
 MAX_DIAGNOSTICS_RESULT_BYTES = 64 * 1024
 MAX_PENDING_DIAGNOSTICS = 8
@@ -153,9 +153,9 @@ class Actions:
     def _ping(self, command: Command) -> dict[str, Any]:
         return self._ok(command, {"pong": True})
 
-    def _request(self, name: str, command: Command) -> None:
+    def _request(self, kind: RequestKind, command: Command) -> None:
         body = {"command_id": command["id"], "requested_at": self.clock(), **command["args"]}
-        write_atomically(self.data_dir / REQUESTS_DIR / f"{name}.json", json.dumps(body).encode())
+        write_atomically(request_path(self.data_dir, kind), encode_request(body))
 
     def _restart_kiosk(self, command: Command) -> dict[str, Any]:
         self._request("restart_kiosk", command)
@@ -196,7 +196,7 @@ class Actions:
         return results
 
     def _take_diagnostics_answer(self) -> tuple[str, dict[str, Any]] | None:
-        path = self.data_dir / REQUESTS_DIR / DIAGNOSTICS_RESULT_FILE
+        path = diagnostics_result_path(self.data_dir)
         try:
             with path.open("rb") as handle:
                 raw = handle.read(MAX_DIAGNOSTICS_RESULT_BYTES + 1)
@@ -268,9 +268,7 @@ class Actions:
             versions = {**self.versions(), kind: version}
             write_atomically(self.data_dir / VERSIONS_FILE, json.dumps(versions).encode())
             body = {"kind": kind, "version": version, "requested_at": self.clock()}
-            write_atomically(
-                self.data_dir / REQUESTS_DIR / "reload_config.json", json.dumps(body).encode()
-            )
+            write_atomically(request_path(self.data_dir, "reload_config"), encode_request(body))
         except (OSError, ValueError):
             if had_previous:
                 os.replace(backup, target)

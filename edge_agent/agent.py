@@ -13,17 +13,18 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from common.kiosk_agent import STATUS_FILE, AgentStatus, LinkState
+from common.logonce import LogOnce
 from config import KioskConfig
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
 from edge_agent.actions import Actions, Validator
 from edge_agent.commands import Verifier, load_public_key
-from edge_agent.contract import ContractError, Event, Identity, topics_for
+from edge_agent.contract import ContractError, Event, topics_for
 from edge_agent.heartbeat import heartbeat_data
 from edge_agent.intake import CommandIntake
 from edge_agent.link import (
@@ -40,15 +41,13 @@ from edge_agent.link import (
     Will,
     tls_context,
 )
-from edge_agent.outbox import HeartbeatShed, Limits, Outbox, OutboxError, disk_free_bytes
+from edge_agent.outbox import HeartbeatShed, OutboxError, disk_free_bytes
+from edge_agent.outbox_config import BYTES_PER_MB, identity_of, open_outbox
 from edge_agent.publisher import Publisher
-from edge_agent.reconnect import Backoff, LinkStateLog
+from edge_agent.reconnect import Failure, ReconnectSchedule
 
 log = logging.getLogger(__name__)
 
-BYTES_PER_MB = 1024 * 1024
-OUTBOX_FILE = "outbox.sqlite3"
-STATUS_FILE = "agent-status.json"
 UI_TEXTS_FILE = "ui-texts.yaml"
 STATUS_EVERY_S = 1.0
 ALERT_CHECK_EVERY_S = 1.0
@@ -65,26 +64,6 @@ def _validate_catalogue(content: bytes) -> None:
 # set_config payloads are validated before the atomic swap; ConfigError is a ValueError, which
 # the actions turn into a rejected command.result listing the problems.
 DEFAULT_VALIDATORS: Mapping[str, Validator] = {"catalogue": _validate_catalogue}
-
-
-def identity_of(config: KioskConfig) -> Identity:
-    """The contract identity of this kiosk."""
-    return Identity(config.identity.city, config.identity.centre, config.identity.kiosk)
-
-
-def outbox_path(config: KioskConfig) -> Path:
-    """Where the shared outbox lives."""
-    return config.paths.data_dir / OUTBOX_FILE
-
-
-def open_outbox(config: KioskConfig, **options: Any) -> Outbox:
-    """The outbox for this kiosk (the kiosk process and the agent both call this)."""
-    limits = Limits(
-        max_bytes=int(config.agent.outbox_max_mb * BYTES_PER_MB),
-        min_free_disk_bytes=int(config.agent.min_free_disk_mb * BYTES_PER_MB),
-        heartbeat_ttl_s=config.agent.heartbeat_ttl_s,
-    )
-    return Outbox(outbox_path(config), identity_of(config), limits=limits, **options)
 
 
 def link_settings(config: KioskConfig) -> LinkSettings:
@@ -104,21 +83,8 @@ def link_settings(config: KioskConfig) -> LinkSettings:
         tls=tls,
         username=mqtt.username,
         password=password,
+        protocol="3.1.1" if mqtt.protocol == "3.1.1" else "5",
     )
-
-
-@dataclass
-class AgentStatus:
-    """What `python -m edge_agent status` shows; written to DATA_DIR/agent-status.json."""
-
-    link: str = "starting"
-    outbox_depth: int = 0
-    oldest_unsent_age_s: float | None = None
-    last_error: str | None = None
-    delivered: int = 0
-    connects: int = 0
-    updated_at: float = 0.0
-    pid: int = 0
 
 
 class Agent:
@@ -147,12 +113,13 @@ class Agent:
         self.outbox = open_outbox(config, clock=clock, free_disk=self._free_disk)
         self.settings = link_settings(config)
         agent = config.agent
-        self.backoff = Backoff(
-            agent.backoff_initial_s,
-            agent.backoff_max_s,
-            agent.stable_after_s,
-            monotonic,
-            rng or random.Random(),
+        self.reconnect = ReconnectSchedule.from_settings(
+            window_s=agent.reconnect_window_s,
+            initial_s=agent.backoff_initial_s,
+            max_s=agent.backoff_max_s,
+            stable_after_s=agent.stable_after_s,
+            clock=monotonic,
+            rng=rng,
         )
         self.publisher = Publisher(
             self.outbox,
@@ -179,7 +146,7 @@ class Agent:
         self.intake = CommandIntake(self.verifier, self.actions)
         self.status = AgentStatus(pid=os.getpid())
         self.link: MqttLink | None = None
-        self.state_log = LinkStateLog()
+        self.state_log = LogOnce(log, "broker")
         self.started_at = datetime.fromtimestamp(clock(), UTC)
         self._started_mono = monotonic()
         self._next_attempt = monotonic()
@@ -238,10 +205,10 @@ class Agent:
                 try:
                     self.publisher.pump(self.link)
                 except LinkError as exc:
-                    self._drop_link(exc.reason)
-                self.backoff.tick()
+                    self._drop_link(exc.reason, Failure.LOST)
+                self.reconnect.tick()
             elif self._connect_deadline is not None and self._mono() > self._connect_deadline:
-                self._drop_link("connect timeout")
+                self._drop_link("connect timeout", Failure.UNREACHABLE)
         self._timers()
 
     def _try_connect(self, now: float) -> None:
@@ -249,11 +216,11 @@ class Agent:
         self._connection = self.outbox.next_connection()
         will = Will(self.topics.status, presence.status_payload(self._offline("connection_lost")))
         link = MqttLink(self.settings, will)
-        self.status.link = "connecting"
+        self.status.link = LinkState.CONNECTING
         try:
             link.connect()
         except LinkError as exc:
-            self._drop_link(exc.reason)
+            self._drop_link(exc.reason, Failure.UNREACHABLE)
             return
         self.link = link
         self._connect_deadline = now + CONNECT_TIMEOUT_S
@@ -262,7 +229,8 @@ class Agent:
         if isinstance(event, Connected):
             self._on_connected()
         elif isinstance(event, Disconnected):
-            self._drop_link(event.reason)
+            if not self._fall_back_to_311(event):
+                self._drop_link(event.reason, self._failure_of(event))
         elif isinstance(event, Message) and event.topic == self.topics.commands:
             self.handle_command(event.payload)
 
@@ -270,9 +238,9 @@ class Agent:
         assert self.link is not None
         self._connect_deadline = None
         self.connect_times.append(self._mono())
-        self.backoff.connected()
+        self.reconnect.connected()
         self.state_log.went_up()
-        self.status.link = "connected"
+        self.status.link = LinkState.CONNECTED
         self.status.connects += 1
         self.publisher.reset()
         birth = presence.birth(
@@ -288,18 +256,39 @@ class Agent:
         try:
             self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
         except LinkError as exc:
-            self._drop_link(exc.reason)
+            self._drop_link(exc.reason, Failure.LOST)
 
-    def _drop_link(self, reason: str) -> None:
+    def _fall_back_to_311(self, event: Disconnected) -> bool:
+        """mqtt.protocol auto: a broker refusing MQTT 5 is asked again at once in 3.1.1."""
+        if not (
+            event.unsupported_protocol
+            and self.config.mqtt.protocol == "auto"
+            and self.settings.protocol == "5"
+        ):
+            return False
+        log.info("broker refuses MQTT 5; using MQTT 3.1.1 (no PUBACK refusals, see design §4)")
+        self.settings = replace(self.settings, protocol="3.1.1")
         if self.link is not None:
             self.link.abort()
         self.link = None
         self._connect_deadline = None
-        self.backoff.disconnected()
+        self._next_attempt = self._mono()  # the same attempt, in the other protocol
+        return True
+
+    def _failure_of(self, event: Disconnected) -> Failure:
+        if self.status.link == LinkState.CONNECTED:
+            return Failure.LOST
+        return Failure.REFUSED if event.refused else Failure.UNREACHABLE
+
+    def _drop_link(self, reason: str, failure: Failure) -> None:
+        if self.link is not None:
+            self.link.abort()
+        self.link = None
+        self._connect_deadline = None
         self.state_log.went_down(reason)
-        self.status.link = "disconnected"
+        self.status.link = LinkState.DISCONNECTED
         self.status.last_error = reason[:200]
-        self._next_attempt = self._mono() + self.backoff.next_delay_s()
+        self._next_attempt = self.reconnect.next_attempt_at(failure)
 
     def _offline(self, reason: Any) -> dict[str, Any]:
         return presence.offline(
@@ -335,7 +324,7 @@ class Agent:
             except LinkError:
                 log.info("link lost during shutdown")
             link.close()
-        self.status.link = "stopped"
+        self.status.link = LinkState.STOPPED
         self._write_status()
         self.outbox.close()
 

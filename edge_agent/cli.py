@@ -16,9 +16,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from common.kiosk_agent import STATUS_FILE
 from config import ConfigError, KioskConfig, load_config
 from config.privacy import install_redaction
-from edge_agent.agent import STATUS_FILE, Agent, link_settings, open_outbox
+from edge_agent.agent import Agent, link_settings
 from edge_agent.commands import load_private_key, make_command, sign_command
 from edge_agent.contract import ContractError, validate_batch, validate_event
 from edge_agent.link import (
@@ -31,6 +32,7 @@ from edge_agent.link import (
     TlsSetupError,
 )
 from edge_agent.outbox import OutboxError
+from edge_agent.outbox_config import open_outbox
 
 DEFAULT_CONFIG = "config/dev.yaml"
 EMIT_CHUNK = 1000

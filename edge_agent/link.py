@@ -1,4 +1,4 @@
-"""The only module that imports paho: one MQTT v5 connection, driven from the caller's thread.
+"""The only module that imports paho: one MQTT 5 or 3.1.1 connection, on the caller's thread.
 
 paho's return codes and reason codes become typed values here. A fresh paho client is made
 per connection, so nothing unacknowledged lingers in paho's own (RAM-only, unbounded) queue:
@@ -12,7 +12,7 @@ import logging
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 REFUSAL_MIN = 0x80  # MQTT v5: reason codes >= 0x80 are failures
+UNSUPPORTED_PROTOCOL_VERSION = 0x84  # paho maps a 3.1.1 CONNACK return code 1 to this too
+PROTOCOLS = {"5": MQTTProtocolVersion.MQTTv5, "3.1.1": MQTTProtocolVersion.MQTTv311}
 
 
 class LinkError(AgentError, ConnectionError):
@@ -85,6 +87,7 @@ class LinkSettings:
     tls: TlsSettings | None = None
     username: str | None = None
     password: str | None = None
+    protocol: Literal["5", "3.1.1"] = "5"
 
     @property
     def host(self) -> str:
@@ -119,9 +122,11 @@ class Connected:
 
 @dataclass(frozen=True)
 class Disconnected:
-    """The connection ended (or CONNACK refused); `reason` says why."""
+    """The connection ended (or CONNACK refused: `refused`); `reason` says why."""
 
     reason: str
+    refused: bool = False
+    unsupported_protocol: bool = False  # the refusal was "unsupported protocol version"
 
 
 @dataclass(frozen=True)
@@ -278,7 +283,7 @@ class MqttLink:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.settings.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=PROTOCOLS[self.settings.protocol],
             reconnect_on_failure=False,
         )
         client.connect_timeout = CONNECT_TIMEOUT_S
@@ -333,7 +338,9 @@ class MqttLink:
             except ssl.SSLError as exc:
                 rc = MQTTErrorCode.MQTT_ERR_CONN_LOST
                 self._lost(f"tls: {exc.reason or type(exc).__name__}")
-            if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
+            # A callback (a refused CONNACK) may have reported the loss already: once is enough.
+            lost = rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN)
+            if lost and self._client is client:
                 self._lost(_reason_text(rc))
         events, self._events = self._events, []
         return events
@@ -388,14 +395,16 @@ class MqttLink:
         failure = self._tls_context.tls_failure() if self._tls_context is not None else None
         return tls_failure_text(failure) if failure else reason
 
-    def _lost(self, reason: str) -> None:
+    def _lost(
+        self, reason: str, *, refused: bool = False, unsupported_protocol: bool = False
+    ) -> None:
         client, self._client = self._client, None
         if client is not None:
             sock = client.socket()
             if sock is not None:
                 sock.close()
         self._connected = False
-        self._events.append(Disconnected(self._why(reason)))
+        self._events.append(Disconnected(self._why(reason), refused, unsupported_protocol))
 
     # paho callbacks (run inside poll/publish on the caller's thread) ---------------------------
 
@@ -403,7 +412,10 @@ class MqttLink:
         self, _c: mqtt.Client, _u: Any, _f: Any, code: ReasonCode, _p: Properties | None
     ) -> None:
         if code.is_failure:
-            self._lost(f"refused: {_reason_text(code)}")
+            unsupported = code.value == UNSUPPORTED_PROTOCOL_VERSION
+            self._lost(
+                f"refused: {_reason_text(code)}", refused=True, unsupported_protocol=unsupported
+            )
             return
         self._connected = True
         self._events.append(Connected())

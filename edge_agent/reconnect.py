@@ -1,97 +1,109 @@
-"""Agent-driven reconnects: exponential backoff with full jitter, reset only once stable.
+"""When the agent tries the broker again, and the link states it reports.
 
-paho's own backoff has no jitter: 200 kiosks behind one restarted broker would reconnect
-within 0.2 s of each other (docs/design.md §4). Full jitter draws each delay uniformly from
-[0, min(cap, base * 2**attempt)].
+The schedule (docs/design.md §4): a kiosk cannot know when its broker comes back, so what can
+be bounded is (a) how long after the return the last kiosk tries again and (b) how many
+kiosks arrive at once. Every kiosk draws a phase once, uniformly in [0, window_s), and tries
+only at the points of its own grid `phase + k * window_s`. Then, whatever happened before:
 
-After an established connection is lost, the count resumes at LOSS_ATTEMPT: every kiosk of a
-centre loses its connection at the same moment when their broker restarts, so their first
-attempts must already be spread. Peak connects in any 100 ms as a share of a 200-agent fleet,
-broker down 3 s: measured with a first window of 1 s, 5.0% and 6.0% (two runs). Uniform draws
-cluster, and attempts that fail while the broker is down crowd in right after it returns; a
-simulation of this class (100 seeded runs, median / worst) gives: first window 1 s 6.0/7.5%,
-4 s 6.5/9.0%, 8 s 4.5/6.0%, 16 s 3.0/5.0%, 32 s 2.0/4.0%. 16 s it is: measured 2.0-3.0% in
-seven bench runs; the last kiosk was back after 53-91 s (one that failed again while the broker
-was down waits a 32 s window), its events waiting durably meanwhile. Larger fleets spread
-better at any window.
+- a kiosk whose broker does not answer (TCP refused or reset, DNS, connect timeout) tries again
+  at its next grid point: back at most `window_s` after the broker is;
+- the fleet's arrival rate is at most fleet / window_s per second, because each kiosk's grid
+  points are uniform over the window and it never tries between them: 1,000 kiosks and a
+  10 s window make 10 connects per 100 ms (1%) on average, from the first moment on.
+
+Why 10 s: random phases still bunch, so the busiest 100 ms of a return is well above the mean
+(a scan statistic). Simulated with this class, broker down 3 s, 100 seeds each (median / worst
+busiest 100 ms, 200 kiosks): window 8 s 4.0/6.0%, 10 s 3.5/5.5%, 12 s 3.5/5.0%; 1,000 kiosks
+at 10 s: 2.1/2.6%. The tail is the window plus the time from attempt to CONNACK, which on
+this shared machine under a 1,000-agent bench was p50 5 s at a load of 29 (12 s window: last
+kiosk back after 16.9 s at a load of 12): 10 s keeps 5 s for that against the 15 s goal,
+where 8 s would put the 200-kiosk peak at the 5% limit.
+
+The exponential backoff this replaced kept widening while the broker was down (up to 120 s),
+so after a 10 s outage the last of 1,000 kiosks was back after 110 s; and uniform full-jitter
+draws make attempts that failed during the outage crowd in right after the return (the
+density of the next attempt is highest at 0), which the old 16 s first window had to offset.
+
+Waiting longer helps only when the broker answers and says no (a CONNACK refusal: bad
+credentials, server busy, quota) or keeps dropping us (a connection lost before it was
+stable): those are strikes, each adding a full-jitter delay that doubles from
+backoff_initial_s up to backoff_max_s before the next grid point. A connection that lasted
+stable_after_s clears them. The rate bound holds for strikes too: they only skip grid points.
+For a fleet far larger than one broker absorbs per second, raise reconnect_window_s to
+fleet size / connects per second the broker takes (the grid makes the rate scale with it).
 """
 
 from __future__ import annotations
 
-import logging
+import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
-log = logging.getLogger(__name__)
+from common.backoff import Backoff, Uniform
 
-# With the default backoff_initial_s of 1 s, the first window after a loss is 2**4 = 16 s.
-LOSS_ATTEMPT = 4
+GRID_EPSILON_S = 1e-6
+
+
+class Failure(Enum):
+    """Why an attempt or a connection ended; it decides whether waiting longer helps."""
+
+    UNREACHABLE = "no answer from the broker: retrying at the next grid point costs it nothing"
+    REFUSED = "the broker answered no: a strike, since asking again soon will not change that"
+    LOST = "an established connection ended: a strike unless it had been stable"
 
 
 @dataclass
-class Backoff:
-    """Delays between connection attempts; `clock` is monotonic seconds."""
+class ReconnectSchedule:
+    """Monotonic times of the next connection attempt; see the module docstring."""
 
-    initial_s: float
-    max_s: float
-    stable_after_s: float
-    clock: Callable[[], float]
-    rng: random.Random = field(default_factory=random.Random)
-    loss_attempt: int = LOSS_ATTEMPT
-    attempt: int = 0
-    _connected_at: float | None = None
+    window_s: float
+    strikes: Backoff
+    rng: Uniform = field(default_factory=random.Random)
+    phase_s: float | None = None
 
-    def next_delay_s(self) -> float:
-        """The wait before the next attempt; each call widens the window (up to max_s)."""
-        window = min(self.max_s, self.initial_s * (2 ** min(self.attempt, 30)))
-        self.attempt += 1
-        return self.rng.uniform(0.0, window)
+    def __post_init__(self) -> None:
+        if self.phase_s is None:
+            self.phase_s = self.rng.uniform(0.0, self.window_s)
+
+    @classmethod
+    def from_settings(
+        cls,
+        *,
+        window_s: float,
+        initial_s: float,
+        max_s: float,
+        stable_after_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> ReconnectSchedule:
+        """A schedule from the agent's config values; one rng drives phase and strikes."""
+        rng = rng or random.Random()
+        strikes = Backoff(initial_s, max_s, rng, stable_after_s, clock)
+        return cls(window_s, strikes, rng)
+
+    def next_grid_point(self, after: float) -> float:
+        """The first point of this kiosk's grid strictly after `after`."""
+        phase, window = self.phase_s, self.window_s
+        assert phase is not None
+        point = phase + (math.floor((after - phase) / window) + 1) * window
+        # Float rounding near a point must not give a retry microseconds after a failure.
+        return point + window if point - after < GRID_EPSILON_S else point
 
     def connected(self) -> None:
-        """A connection succeeded; the backoff resets only if it lasts stable_after_s."""
-        self._connected_at = self.clock()
-
-    def disconnected(self) -> None:
-        """An attempt failed, or a connection ended: then resume at least at loss_attempt."""
-        if self._connected_at is not None:
-            if self.clock() - self._connected_at >= self.stable_after_s:
-                self.attempt = 0
-            self.attempt = max(self.attempt, self.loss_attempt)
-        self._connected_at = None
+        """CONNACK success; strikes clear once the connection has lasted stable_after_s."""
+        self.strikes.succeeded()
 
     def tick(self) -> None:
-        """Call periodically while connected: resets the attempt count once stable."""
-        if (
-            self._connected_at is not None
-            and self.clock() - self._connected_at >= self.stable_after_s
-        ):
-            self.attempt = 0
+        """Call now and then while connected."""
+        self.strikes.tick()
 
-
-@dataclass
-class LinkStateLog:
-    """Logs once when the broker goes away and once when it comes back (not per attempt)."""
-
-    logger: logging.Logger = log
-    up: bool | None = None
-    failures: int = 0
-
-    def went_up(self) -> None:
-        """A connection is established."""
-        if self.up is not True:
-            if self.up is False:
-                self.logger.warning(
-                    "broker reachable again after %d failed attempts", self.failures
-                )
-            else:
-                self.logger.info("connected to broker")
-        self.up = True
-        self.failures = 0
-
-    def went_down(self, reason: str) -> None:
-        """A connection attempt failed or the connection was lost."""
-        self.failures += 1
-        if self.up is not False:
-            self.logger.warning("broker unreachable (%s); retrying with backoff", reason[:120])
-        self.up = False
+    def next_attempt_at(self, failure: Failure) -> float:
+        """After `failure` now: when to try again (a grid point, later ones after strikes)."""
+        now = self.strikes.clock()
+        lost = failure is Failure.LOST
+        strike = not self.strikes.ended() if lost else failure is Failure.REFUSED
+        earliest = now + self.strikes.next_delay_s() if strike else now
+        return self.next_grid_point(earliest)

@@ -14,15 +14,19 @@ kernel boot it belongs to and the presence connection counter live in meta (the 
 boot_id, so a fresh outbox in the same kernel boot gets a new one). A v3 boot's last seq
 carries over to both streams, so no (boot_id, stream, seq) repeats what its events already
 used; events still queued are left as they were stored.
+
+The mechanism (one transaction, refusal of newer or unversioned files, column check) is shared
+with the kiosk's BP history: common/sqlite_schema.py.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from common import sqlite_schema
 from edge_agent.errors import AgentError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 4  # the highest key of MIGRATIONS
 
 _V1 = """
 CREATE TABLE events (
@@ -99,63 +103,27 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SchemaMismatch(AgentError, RuntimeError):
-    """The database is newer than this code or its tables are not what its version says."""
+class SchemaMismatch(AgentError, sqlite_schema.SchemaMismatch):
+    """The outbox is newer than this code or its tables are not what its version says."""
 
 
-def _statements(script: str) -> list[str]:
-    # Split on statement ends, keeping trigger bodies (which contain ';') whole.
-    out: list[str] = []
-    buffer = ""
-    for line in script.strip().splitlines():
-        buffer += line + "\n"
-        if sqlite3.complete_statement(buffer):
-            out.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError("incomplete SQL statement in migration")
-    return out
+OUTBOX_SCHEMA = sqlite_schema.Schema("outbox", "agent", MIGRATIONS, EXPECTED_COLUMNS)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to SCHEMA_VERSION in one transaction and check it; returns it."""
-    conn.execute("BEGIN IMMEDIATE")
+    """Bring the outbox to SCHEMA_VERSION in one transaction and check it; returns it."""
     try:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"outbox schema version {version} is newer than this agent ({SCHEMA_VERSION})"
-            )
-        if version == 0 and _tables(conn):
-            raise SchemaMismatch("outbox file has tables but no schema version")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(MIGRATIONS[target]):
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        check_schema(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return SCHEMA_VERSION
-
-
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    return {str(r[0]) for r in rows}
+        return sqlite_schema.migrate(conn, OUTBOX_SCHEMA)
+    except sqlite_schema.SchemaMismatch as exc:
+        raise SchemaMismatch(str(exc)) from None
 
 
 def check_schema(conn: sqlite3.Connection) -> None:
-    """Refuse a database whose tables or columns differ from the current version's."""
-    triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    if triggers:
-        raise SchemaMismatch(f"outbox has triggers {sorted(t[0] for t in triggers)}; none expected")
-    tables = _tables(conn)
-    if tables != set(EXPECTED_COLUMNS):
-        raise SchemaMismatch(f"outbox tables {sorted(tables)} differ from the expected ones")
-    for table, columns in EXPECTED_COLUMNS.items():
-        found = tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})"))
-        if found != columns:
-            raise SchemaMismatch(f"outbox table {table} has columns {found}, expected {columns}")
+    """Refuse an outbox whose tables or columns differ from the current version's."""
+    try:
+        sqlite_schema.check_schema(conn, OUTBOX_SCHEMA)
+    except sqlite_schema.SchemaMismatch as exc:
+        raise SchemaMismatch(str(exc)) from None
+
+
+__all__ = ["SCHEMA_VERSION", "SchemaMismatch", "check_schema", "migrate"]

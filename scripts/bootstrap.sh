@@ -11,6 +11,7 @@ SYSTEM_PACKAGES=(
   mosquitto          # the local broker for `make run` and the tests
   postgresql         # the city platform's database: tests and `make run` start private clusters (docs/design.md §5)
   rabbitmq-server    # the city's clustered broker: the tests start a private 3-node cluster (docs/design.md §5)
+  nats-server        # tests: a broker whose MQTT listener speaks 3.1.1 only (mqtt.protocol auto)
   libzbar0           # pyzbar's decoder
   libgl1 libegl1 libgles2 libgl1-mesa-dri  # Mesa GL: Kivy offscreen/Xvfb rendering
   libmtdev1          # Kivy's input provider library

@@ -27,7 +27,7 @@ import psycopg
 
 from city.db import migrate
 from config import ConfigError, load_config
-from tests.fixtures.postgres import PostgresServer
+from testbed.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "config" / "dev.yaml"

@@ -31,13 +31,12 @@ def seed_history(config: Any, card: str) -> None:
     """Past readings of a sample card holder, stored under the pseudonym only."""
     from config.privacy import load_pseudonym_key, pseudonymise
     from drivers.idcard.samples import SAMPLE_CARDS
-    from kiosk.core.history import BpHistory
     from kiosk.core.ports import StoredReading
-    from kiosk.ui.host import HISTORY_FILE
+    from kiosk.runtime.assembly import open_history
 
     key = load_pseudonym_key(config.privacy)
     subject = pseudonymise(SAMPLE_CARDS[card].id_number, key, config.identity.city)
-    history = BpHistory(config.paths.data_dir / HISTORY_FILE)
+    history = open_history(config)
     now = datetime.now(UTC)
     for days_ago, (systolic, diastolic) in zip(range(60, 0, -10), TREND_SEED, strict=False):
         history.add(subject, StoredReading(now - timedelta(days=days_ago), systolic, diastolic, 72))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.broker import MosquittoBroker
-from tests.fixtures.kivy_env import offscreen_kivy_env
-from tests.fixtures.postgres import PostgresServer
+from testbed.broker import MosquittoBroker
+from testbed.kivy_env import offscreen_kivy_env
+from testbed.postgres import PostgresServer
 from tests.fixtures.pty import PtyPair, open_raw_pty
 
 # Kivy reads these at import; set them before any test imports it (docs/design.md §3).

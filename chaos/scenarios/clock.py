@@ -17,9 +17,9 @@ from chaos.kiosks import write_config
 from chaos.proxy import Proxy
 from chaos.report import Result
 from config import load_config
-from edge_agent.agent import open_outbox
 from edge_agent.heartbeat import heartbeat_data
 from edge_agent.outbox import Outbox
+from edge_agent.outbox_config import open_outbox
 
 HOUR_S = 3600.0
 DAY_S = 86400.0

@@ -16,12 +16,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from chaos.report import Result
+from city.config import DEFAULT_CONTRACT_DIR
 from city.db import migrate
-from tests.city import cluster_load
-from tests.city.conftest import forward_ported_contract
-from tests.city.workers import WorkerProcess, wait_for
-from tests.fixtures.postgres import PostgresServer
-from tests.fixtures.rabbitmq import RabbitCluster, RabbitNode
+from testbed import city_cluster
+from testbed.city_workers import WorkerProcess, wait_for
+from testbed.postgres import PostgresServer
+from testbed.rabbitmq import RabbitCluster, RabbitNode
 
 STORE_TIMEOUT_S = 120.0
 
@@ -56,25 +56,25 @@ def node_kill(workdir: Path, quick: bool) -> Result:
         server.start()
         db_url = server.create_database("chaos")
         migrate(db_url)
-        contract = forward_ported_contract(workdir / "contract" / "schemas")
+        contract = DEFAULT_CONTRACT_DIR
         result.extra["mqtt5"] = "refused" if mqtt5_refused(cluster.node(2)) else "accepted"
-        cluster_load.fresh_queue(cluster)
-        workers = cluster_load.amqp_workers(workdir, db_url, cluster, contract)
+        city_cluster.fresh_queue(cluster)
+        workers = city_cluster.amqp_workers(workdir, db_url, cluster, contract)
         for worker in workers:
             worker.start(timeout_s=60)
-        if cluster.queue_leader(cluster_load.QUEUE) != cluster.node(1).name:
+        if cluster.queue_leader(city_cluster.QUEUE) != cluster.node(1).name:
             result.problems.append("node 1 does not lead the queue: the kill misses the leader")
         rounds = 50 if quick else 150  # x 2 publishers x 10 kiosks x 10 events
-        outcome = cluster_load.kill_under_load(cluster, rounds)
+        outcome = city_cluster.kill_under_load(cluster, rounds)
         result.problems += [f"publisher: {exc!r}" for exc in outcome.errors]
         if not outcome.killed_under_load:
             result.problems.append("the node died after the load had finished")
         wait_for(db_url, "SELECT count(*) FROM events", len(outcome.offered), STORE_TIMEOUT_S)
-        stored = cluster_load.stored_ids(db_url)
+        stored = city_cluster.stored_ids(db_url)
         result.offered = len(outcome.pubacked)
         result.delivered = len(outcome.pubacked & set(stored))
         result.lost = result.offered - result.delivered
-        result.duplicated = cluster_load.redelivered(workers)
+        result.duplicated = city_cluster.redelivered(workers)
         result.extra |= {
             "published": len(outcome.offered),
             "acked_at_kill": outcome.acked_at_kill,

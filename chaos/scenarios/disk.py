@@ -21,9 +21,9 @@ from chaos.kiosks import write_config
 from chaos.proxy import Proxy
 from chaos.report import Result
 from config import load_config
-from edge_agent.agent import open_outbox
 from edge_agent.heartbeat import heartbeat_data
 from edge_agent.outbox import HeartbeatShed, Outbox, OutboxFull
+from edge_agent.outbox_config import open_outbox
 
 PADDING = "x" * 180  # the test event's note: ~500-byte events fill 1 MB in ~2,000 puts
 REFUSALS_TO_CONFIRM = 20

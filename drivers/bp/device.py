@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Callable, Generator
 
+from common.backoff import Backoff
+from common.selftest import SelfTestReport
 from drivers.bp.events import BpResult, CuffPressure, DecodedItem, DeviceAck
 from drivers.bp.protocol import SessionOutput, get_protocol
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
-from drivers.selftest import CheckFailed, CheckRunner, SelfTestReport
+from drivers.reconnect import LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckFailed, CheckRunner
 from drivers.simulation import PtySimulatorHost
 
 log = logging.getLogger(__name__)

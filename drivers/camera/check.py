@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from common.selftest import SelfTestReport
 from drivers.camera.backends import Frame
 from drivers.camera.source import FrameSource
-from drivers.selftest import CheckRunner, SelfTestReport
+from drivers.selftest import CheckRunner
 
 # Grey-level standard deviation below which a frame shows nothing (a black or uniform picture).
 MIN_CONTRAST_STD = 2.0

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from common.selftest import SelfTestReport
 from drivers.camera.backends import Frame, QrDecoder, make_decoder, to_gray
 from drivers.camera.check import self_test_latest
 from drivers.camera.presentation import ABSENT_FRAMES, ABSENT_S, PresentationTracker
 from drivers.camera.source import FrameSource
 from drivers.qrscan.token import KindRule, QrScanned
-from drivers.selftest import SelfTestReport
 
 log = logging.getLogger(__name__)
 

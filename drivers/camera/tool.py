@@ -1,11 +1,9 @@
 """Technician tool: decode QR codes in image files (`python -m drivers qr IMAGE...`).
 
-The tool exists for testing the camera with sample images, so by default it prints what each
-image decodes to: `{"file": ..., "codes": ["text", ...]}`. Images that may hold a resident's
-code (credentials, docs/design.md §2.3) are checked with `--redact`, which prints each code as its
-kind, length and the first 8 hex digits of its SHA-256 instead: enough to tell codes apart or
-confirm a known test code (`printf %s TEXT | sha256sum`) without copying a credential into a
-terminal, a scrollback or a ticket.
+The images a technician tests the camera with may hold a resident's code (a credential,
+docs/design.md §2.3), so by default each code prints as its kind and length only:
+`{"file": ..., "codes": [{"kind": ..., "length": ...}]}`. `--payload` adds the decoded `text`
+to each code, for the technician's own test images; nothing else ever prints a payload.
 """
 
 from __future__ import annotations
@@ -18,18 +16,21 @@ import cv2
 
 from drivers.camera.backends import make_decoder, to_gray
 from drivers.camera.source import image_paths
-from drivers.qrscan.token import QrToken, classify
+from drivers.qrscan.token import classify
 
 Record = dict[str, Any]
 
 
-def redacted_code(text: str) -> Record:
-    """What may be printed about one decoded code that may be a credential."""
-    return {"kind": classify(text), "length": len(text), "sha256_8": QrToken(text).fingerprint()}
+def code_record(text: str, *, payload: bool = False) -> Record:
+    """What is printed about one decoded code: kind and length, and the text only if asked."""
+    record: Record = {"kind": classify(text), "length": len(text)}
+    if payload:
+        record["text"] = text
+    return record
 
 
 def decode_images(
-    paths: Iterable[str | Path], backend: str | None = None, *, redact: bool = False
+    paths: Iterable[str | Path], backend: str | None = None, *, payload: bool = False
 ) -> Iterator[Record]:
     """One `{"file", "codes"}` record per image (directories expand to their images)."""
     decoder = make_decoder(backend)
@@ -39,5 +40,4 @@ def decode_images(
             yield {"file": str(path), "error": "unreadable image"}
             continue
         texts = decoder.decode(to_gray(frame))
-        codes: list[Any] = [redacted_code(t) for t in texts] if redact else list(texts)
-        yield {"file": str(path), "codes": codes}
+        yield {"file": str(path), "codes": [code_record(t, payload=payload) for t in texts]}

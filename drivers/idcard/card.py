@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from common.pii import mask_address, mask_id_number, mask_name
 from drivers.errors import FrameError
 from drivers.idcard.frames import REASON_BAD_PAYLOAD, TEXT_BYTES
 from drivers.idcard.idnumber import is_valid_id_number
-from drivers.pii import mask_address, mask_id_number, mask_name
 
 LONG_TERM = "长期"
 PAD_CHAR = " "

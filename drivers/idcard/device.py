@@ -6,13 +6,15 @@ import threading
 import time
 from collections.abc import Callable
 
+from common.backoff import Backoff
+from common.selftest import SelfTestReport
 from drivers.idcard.card import IdCard
 from drivers.idcard.decoder import FrameDecoder
 from drivers.idcard.frames import READ_SAM_ID, RESET, STATUS, Command, Response, format_sam_id
 from drivers.idcard.protocol import Done, ReaderProtocol, Send
 from drivers.link import SerialLink
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
-from drivers.selftest import CheckRunner, SelfTestReport
+from drivers.reconnect import LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckRunner
 
 DEFAULT_BAUDRATE = 115200  # the SAM link's default (docs/design.md §2.1); defined only here
 # Longest single blocking read, so a stuck port never hides a deadline for long.

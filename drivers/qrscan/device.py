@@ -8,6 +8,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from common.backoff import Backoff
+from common.selftest import SelfTestReport
 from drivers.errors import DeviceDisconnected, DeviceTimeout, FrameError
 from drivers.link import SerialLink
 from drivers.qrscan.decoder import LineDecoder, ScannerEvent
@@ -20,8 +22,8 @@ from drivers.qrscan.frames import (
     encode_menu_command,
 )
 from drivers.qrscan.token import KindRule, QrScanned
-from drivers.reconnect import Backoff, LinkStateListener, ReconnectingLink
-from drivers.selftest import CheckFailed, CheckRunner, SelfTestReport
+from drivers.reconnect import LinkStateListener, ReconnectingLink
+from drivers.selftest import CheckFailed, CheckRunner
 
 log = logging.getLogger(__name__)
 

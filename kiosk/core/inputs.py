@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from drivers.selftest import SelfTestReport
+from common.selftest import SelfTestReport
 
 Language = Literal["zh", "en"]
 DeviceName = Literal["idcard", "bp", "qrscan", "camera"]

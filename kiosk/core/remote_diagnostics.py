@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from drivers.selftest import SelfTestReport
+from common.selftest import SelfTestReport
 from kiosk.core.inputs import DeviceName
 
 REMOTE_SELF_TEST_TIMEOUT_S = 20.0  # a BP status query, a SAM round trip, a camera frame: seconds

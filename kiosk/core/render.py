@@ -8,10 +8,11 @@ from datetime import datetime
 
 from kiosk.core.bp_classification import BpCategory, advice_key, category_key
 from kiosk.core.i18n import Strings
-from kiosk.core.inputs import DeviceName, Language
+from kiosk.core.inputs import DeviceName
 from kiosk.core.machine import State
 from kiosk.core.ports import Catalogue
 from kiosk.core.resident import ResidentState
+from kiosk.core.settings import Accessibility
 from kiosk.core.views import (
     AccessibilityView,
     AttractView,
@@ -263,14 +264,12 @@ def diagnostics_view(
     )
 
 
-def accessibility_view(
-    language: Language, large_text: bool, scale: float, high_contrast: bool, voice: bool
-) -> AccessibilityView:
+def accessibility_view(accessibility: Accessibility) -> AccessibilityView:
     """The accessibility view-model."""
     return AccessibilityView(
-        language=language,
-        large_text=large_text,
-        text_scale=scale,
-        high_contrast=high_contrast,
-        voice=voice,
+        language=accessibility.language,
+        large_text=accessibility.large_text,
+        text_scale=accessibility.text_scale,
+        high_contrast=accessibility.high_contrast,
+        voice=accessibility.voice,
     )

@@ -10,13 +10,15 @@ table and its actions can be read side by side; pure parts live in render, resid
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from common.ids import uuid7
+from common.pii import mask_name
 from config.privacy import PseudonymInputError, pseudonymise
-from drivers.pii import mask_name
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
@@ -32,7 +34,7 @@ from kiosk.core.machine import (
 )
 from kiosk.core.ports import Catalogue, NoHistory, ReadingHistory, StoredReading
 from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
-from kiosk.core.settings import SessionSettings
+from kiosk.core.settings import Accessibility, SessionSettings
 from kiosk.core.technician import PinGate
 from kiosk.core.views import CatalogueView, CountdownView, Views
 
@@ -126,7 +128,7 @@ class Session:
         transition = transition_for(previous, type(event))
         self._now_s = event.now_s if isinstance(event, i.Tick) else self._clock()
         self._commands = []
-        result: State | None = getattr(self, f"_do_{transition.action}")(event)
+        result = ACTIONS[transition.action](self, event)
         target = transition.next if transition.next is not None else result
         assert target is not None, transition  # the table says "action decides"
         if isinstance(event, _ACTIVITY_TYPES) or target is not previous:
@@ -150,19 +152,11 @@ class Session:
 
     @property
     def _language(self) -> i.Language:
-        return self._accessibility[0]
+        return self._accessibility.language
 
     def _reset_resident(self) -> None:
-        s = self.settings
         self._resident = ResidentState()
-        # language, large text, scale, high contrast, voice: back to the configured defaults
-        self._accessibility: tuple[i.Language, bool, float, bool, bool] = (
-            s.language,
-            s.text_scale > 1.0,
-            s.text_scale,
-            s.high_contrast,
-            s.voice,
-        )
+        self._accessibility = Accessibility.defaults(self.settings)
         self._last_activity_s = self._now_s
         self._countdown_started_s = 0.0
         self._resume_state: State | None = None
@@ -179,16 +173,16 @@ class Session:
     def _start(self, flow: Flow) -> None:
         r = self._resident
         r.session_id, r.started_s, r.flow = self._new_id(), self._now_s, flow
-        _, large, _, contrast, voice = self._accessibility
+        a = self._accessibility
         self._emit(
             "session.started",
             ev.session_started(
                 r.session_id,
                 flow,
-                self._language,
-                large_text=large,
-                voice=voice,
-                high_contrast=contrast,
+                a.language,
+                large_text=a.large_text,
+                voice=a.voice,
+                high_contrast=a.high_contrast,
             ),
         )
 
@@ -219,7 +213,7 @@ class Session:
         countdown_left = self._countdown_started_s + self.settings.countdown_s - self._now_s
         return Views(
             state=self._state,
-            accessibility=render.accessibility_view(*self._accessibility),
+            accessibility=render.accessibility_view(self._accessibility),
             attract=render.attract_view(strings, self.settings.centre_name, self._wall_clock()),
             identify=render.identify_view(strings, r, devices),
             catalogue=self._catalogue_view(strings),
@@ -266,17 +260,16 @@ class Session:
         self._wipe(event.reason)
 
     def _do_set_accessibility(self, event: i.Input) -> None:
-        language, large, scale, contrast, voice = self._accessibility
+        a = self._accessibility
         if isinstance(event, i.SetLanguage):
-            language = event.language
+            a = replace(a, language=event.language)
         elif isinstance(event, i.SetLargeText):
-            large = event.enabled
-            scale = max(self.settings.text_scale, LARGE_TEXT_SCALE) if large else 1.0
+            a = a.with_large_text(event.enabled, max(self.settings.text_scale, LARGE_TEXT_SCALE))
         elif isinstance(event, i.SetHighContrast):
-            contrast = event.enabled
+            a = replace(a, high_contrast=event.enabled)
         elif isinstance(event, i.SetVoice):
-            voice = event.enabled
-        self._accessibility = (language, large, scale, contrast, voice)
+            a = replace(a, voice=event.enabled)
+        self._accessibility = a
 
     def _do_start_services(self, event: i.StartServices) -> None:
         self._start("services")
@@ -519,3 +512,49 @@ class Session:
 
     def _do_log_line(self, event: i.LogLine) -> None:
         self._diag.log_line(event)
+
+
+# The table's action names → the methods that carry them out (machine.TABLE names, this runs).
+Action = Callable[[Session, Any], State | None]
+ACTIONS: Mapping[str, Action] = MappingProxyType(
+    {
+        "bp_result": Session._do_bp_result,
+        "cancel_measuring": Session._do_cancel_measuring,
+        "card_fault": Session._do_card_fault,
+        "check_pin": Session._do_check_pin,
+        "close_diagnostics": Session._do_close_diagnostics,
+        "consent": Session._do_consent,
+        "cuff_pressure": Session._do_cuff_pressure,
+        "decline_consent": Session._do_decline_consent,
+        "device_fault": Session._do_device_fault,
+        "device_recovered": Session._do_device_recovered,
+        "exit": Session._do_exit,
+        "finish": Session._do_finish,
+        "identify_card": Session._do_identify_card,
+        "identify_qr": Session._do_identify_qr,
+        "ignore": Session._do_ignore,
+        "log_line": Session._do_log_line,
+        "measuring_fault": Session._do_measuring_fault,
+        "open_item": Session._do_open_item,
+        "open_pin": Session._do_open_pin,
+        "outbox_status": Session._do_outbox_status,
+        "resume": Session._do_resume,
+        "retry": Session._do_retry,
+        "search": Session._do_search,
+        "select_category": Session._do_select_category,
+        "select_level": Session._do_select_level,
+        "self_test": Session._do_self_test,
+        "self_test_done": Session._do_self_test_done,
+        "services_back": Session._do_services_back,
+        "set_accessibility": Session._do_set_accessibility,
+        "skip_identify": Session._do_skip_identify,
+        "skip_rating": Session._do_skip_rating,
+        "start_health": Session._do_start_health,
+        "start_measuring": Session._do_start_measuring,
+        "start_services": Session._do_start_services,
+        "submit_rating": Session._do_submit_rating,
+        "tick": Session._do_tick,
+        "toggle_reason": Session._do_toggle_reason,
+        "wipe": Session._do_wipe,
+    }
+)

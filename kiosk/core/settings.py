@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from config.model import KioskConfig
 from kiosk.core.inputs import Language
@@ -37,3 +37,29 @@ class SessionSettings:
             pseudonym_key_id=config.privacy.pseudonym_key_id,
             city=config.identity.city,
         )
+
+
+@dataclass(frozen=True)
+class Accessibility:
+    """A resident's language and 适老化 modes; back to the configured defaults at every wipe."""
+
+    language: Language
+    large_text: bool
+    text_scale: float  # every font size times this (above 1.0 only with large text)
+    high_contrast: bool
+    voice: bool
+
+    @classmethod
+    def defaults(cls, settings: SessionSettings) -> Accessibility:
+        """What a new resident starts with: the kiosk's configured modes."""
+        return cls(
+            language=settings.language,
+            large_text=settings.text_scale > 1.0,
+            text_scale=settings.text_scale,
+            high_contrast=settings.high_contrast,
+            voice=settings.voice,
+        )
+
+    def with_large_text(self, enabled: bool, scale: float) -> Accessibility:
+        """Large text on at `scale`, or off at 1.0."""
+        return replace(self, large_text=enabled, text_scale=scale if enabled else 1.0)

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from datetime import date
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
 
+from common.selftest import Check, SelfTestReport
 from config.model import Camera, Device, KioskConfig
 from drivers.bp.device import BloodPressureMeter
 from drivers.bp.events import BpResult
@@ -25,11 +25,12 @@ from drivers.camera.check import self_test_source
 from drivers.camera.scanner import CameraScanner
 from drivers.camera.source import open_source
 from drivers.errors import DeviceDisconnected, DriverError
+from drivers.idcard import device as idcard_device
 from drivers.idcard.device import IdCardReader
+from drivers.qrscan import device as qrscan_device
 from drivers.qrscan.device import QrScanner
 from drivers.qrscan.frames import Suffix
-from drivers.selftest import Check, SelfTestReport
-from drivers.simulation import PtySimulatorHost, make_simulator
+from drivers.simulation import PtySimulatorHost, is_sim_url, simulator_for_url
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command
 from kiosk.runtime import adapters
@@ -50,7 +51,6 @@ SELF_TEST_DEVICES: dict[Command, i.DeviceName] = {
     Command.SELF_TEST_CAMERA: "camera",
 }
 RECONNECT_PAUSE_S = 0.5  # a worker whose port is down waits this long between attempts
-SIM_PREFIX = "sim://"
 ABSENT_POLLS_BEFORE_REREAD = 2  # the same card is reported again only after it was lifted
 
 
@@ -157,7 +157,9 @@ class CardWorker(_Worker):
         super().__init__(post)
         self._watch = watch
         self.reader = IdCardReader(
-            device.port, baudrate=device.baudrate or 115200, on_link_change=watch
+            device.port,
+            baudrate=device.baudrate or idcard_device.DEFAULT_BAUDRATE,
+            on_link_change=watch,
         )
         self._last_card: bytes | None = None  # a digest, never the number itself
         self._absent_polls = 0
@@ -203,7 +205,7 @@ class QrScanWorker(_Worker):
         self.scanner = QrScanner(
             device.port,
             suffix=Suffix.parse(str(options.get("suffix", "CR"))).value,
-            baudrate=device.baudrate or 9600,
+            baudrate=device.baudrate or qrscan_device.DEFAULT_BAUDRATE,
             on_link_change=watch,
         )
 
@@ -311,12 +313,9 @@ class DeviceHub:
     def _attach_simulator(self, kind: str, device: Device) -> Device:
         # A sim:// device gets its simulator here, on a pty the hub owns, so that the dev panel
         # can drive it and the driver opens a plain tty path exactly as in the field.
-        if not device.port.startswith(SIM_PREFIX):
+        if not is_sim_url(device.port):
             return device
-        parts = urlsplit(device.port)
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        scenario = query.pop("scenario", "default")
-        host = PtySimulatorHost(make_simulator(parts.netloc, scenario, **query))
+        host = PtySimulatorHost(simulator_for_url(device.port))
         host.start()
         self._simulators[kind] = host
         return dataclasses.replace(device, port=host.port_path)

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from typing import Any
 
+from edge_agent.contract import ContractError
 from edge_agent.outbox import Outbox, OutboxError, OutboxFull
 from kiosk.core.events import EventSinkError
 
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class OutboxSink:
-    """put() returns once the event is durable; a full outbox becomes EventSinkError."""
+    """put() returns once the event is durable; anything that keeps it out is EventSinkError."""
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
@@ -26,6 +27,11 @@ class OutboxSink:
         except OutboxFull as exc:
             self.full_reason = exc.reason
             raise EventSinkError(f"outbox full ({exc.reason})") from exc
+        except ContractError as exc:
+            # The envelope is built and checked here: a core bug must cost one event, never the
+            # resident's session. Only the location goes on: the message may quote the value.
+            log.error("event %s refused by the contract at %s", event_type, exc.path or "?")
+            raise EventSinkError(f"event refused by the contract at {exc.path or '?'}") from None
         except (OutboxError, sqlite3.Error, OSError) as exc:
             raise EventSinkError(f"outbox unavailable: {type(exc).__name__}") from exc
         self.full_reason = None

@@ -2,8 +2,8 @@
 
 The agent writes each request atomically; the kiosk takes it by renaming it away first, so a
 request is acted on once even if the kiosk crashes while acting. The one answer going back is a
-diagnostics run's per-device self-test reports: `run_diagnostics.result.json`, written
-atomically by the kiosk and taken by the agent (edge_agent/actions.py).
+diagnostics run's per-device self-test reports, written atomically by the kiosk and taken by
+the agent (edge_agent/actions.py). File names and shapes: common/kiosk_agent.py.
 """
 
 from __future__ import annotations
@@ -14,23 +14,26 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+
+from common.kiosk_agent import (
+    MAX_REQUEST_BYTES,
+    REQUEST_KINDS,
+    RequestKind,
+    decode_request,
+    diagnostics_result_path,
+    request_path,
+    requests_dir,
+)
 
 log = logging.getLogger(__name__)
-
-RequestKind = Literal["restart_kiosk", "run_diagnostics", "reload_config"]
-KINDS: tuple[RequestKind, ...] = ("restart_kiosk", "run_diagnostics", "reload_config")
-REQUESTS_DIR = "requests"
-MAX_REQUEST_BYTES = 64 * 1024
-DIAGNOSTICS_RESULT_FILE = "run_diagnostics.result.json"
 
 
 def write_diagnostics_result(data_dir: Path, result: dict[str, Any]) -> None:
     """Hand a diagnostics run's result to the agent: temp file, fsync, rename (never half-read)."""
-    directory = data_dir / REQUESTS_DIR
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / DIAGNOSTICS_RESULT_FILE
-    temp = directory / f".{DIAGNOSTICS_RESULT_FILE}.tmp-{os.getpid()}"
+    target = diagnostics_result_path(data_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     with temp.open("wb") as handle:
         handle.write(json.dumps(result).encode("utf-8"))
         handle.flush()
@@ -50,13 +53,14 @@ class RequestWatcher:
     """Polled from the UI clock about once a second; cheap when there is nothing."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.directory = data_dir / REQUESTS_DIR
+        self.data_dir = data_dir
+        self.directory = requests_dir(data_dir)
 
     def take(self) -> list[KioskRequest]:
         """Every pending request, each returned once; malformed files are dropped with a log."""
         taken: list[KioskRequest] = []
-        for kind in KINDS:
-            path = self.directory / f"{kind}.json"
+        for kind in REQUEST_KINDS:
+            path = request_path(self.data_dir, kind)
             claimed = path.with_suffix(".taken")
             try:
                 os.replace(path, claimed)
@@ -65,11 +69,10 @@ class RequestWatcher:
             except OSError as exc:
                 log.warning("cannot take request %s: %s", kind, type(exc).__name__)
                 continue
+            body: dict[str, Any] | None
             try:
-                raw = claimed.read_bytes()[:MAX_REQUEST_BYTES]
-                body = json.loads(raw) if raw.strip() else {}
-                if not isinstance(body, dict):
-                    raise ValueError("not an object")
+                with claimed.open("rb") as handle:
+                    body = decode_request(handle.read(MAX_REQUEST_BYTES + 1))
             except (OSError, ValueError):
                 log.warning("request %s is malformed; ignored", kind)
                 body = None

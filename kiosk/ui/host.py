@@ -7,36 +7,28 @@ session. Kivy itself is not imported here; the app passes Clock-based callables 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from common.kiosk_agent import broker_connected
 from config.catalogue import load_catalogue
 from config.loader import ConfigError
 from config.model import KioskConfig
-from config.privacy import load_pseudonym_key
-from edge_agent.agent import STATUS_FILE, open_outbox
 from kiosk.core import inputs as i
-from kiosk.core.history import BpHistory
 from kiosk.core.machine import KioskInputError, State
 from kiosk.core.remote_diagnostics import RemoteSelfTestRun
-from kiosk.core.session import Listener, Session, Step
-from kiosk.core.settings import SessionSettings
+from kiosk.core.session import Listener, Step
 from kiosk.core.views import Views
-from kiosk.runtime.catalogue import CatalogueAdapter
-from kiosk.runtime.devices import DeviceHub
+from kiosk.runtime.assembly import assemble, build_devices, local_now
 from kiosk.runtime.outbox_sink import OutboxSink
-from kiosk.runtime.pin_store import make_pin_gate
 from kiosk.runtime.requests import KioskRequest, RequestWatcher, write_diagnostics_result
 from kiosk.runtime.speech import Speaker
 
 log = logging.getLogger(__name__)
 
-HISTORY_FILE = "bp-history.sqlite3"
 OUTBOX_STATUS_EVERY_S = 5.0
 MAX_LOG_LINES_PER_TICK = 20
 CAMERA_STATES = frozenset({State.IDENTIFY, State.DIAGNOSTICS})
@@ -69,20 +61,6 @@ class _MainThreadStates:
         self._schedule(lambda: self._sink.set_device_state(device, state))
 
 
-def broker_connected(data_dir: Path) -> bool:
-    """What the agent last wrote in agent-status.json; False if absent or unreadable."""
-    try:
-        status = json.loads((data_dir / STATUS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(status, dict):
-        return False
-    connected = status.get("connected")
-    if isinstance(connected, bool):
-        return connected
-    return status.get("link") == "connected"
-
-
 class KioskHost:
     """Owns the session and everything it talks to; the Kivy app only draws and forwards."""
 
@@ -92,7 +70,7 @@ class KioskHost:
         *,
         schedule: Schedule,
         clock: OffsetClock | None = None,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        wall_clock: Callable[[], datetime] = local_now,
         speaker: Speaker | None = None,
         log_source: Callable[[], list[str]] | None = None,
     ) -> None:
@@ -100,30 +78,29 @@ class KioskHost:
         self._schedule = schedule
         self.clock = clock or OffsetClock()
         self.data_dir = config.paths.data_dir
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.outbox = open_outbox(config)
-        self.sink = OutboxSink(self.outbox)
-        self.catalogue = CatalogueAdapter.from_file(config.paths.catalogue)
-        self.history = BpHistory(self.data_dir / HISTORY_FILE)
-        # The lockout must outlast a restart, so the gate counts in wall-clock seconds.
-        gate = make_pin_gate(config, lambda: time.time() + self.clock.offset_s)
-        self.session = Session(
-            SessionSettings.from_config(config),
-            sink=self.sink,
-            catalogue=self.catalogue,
-            pseudonym_key=load_pseudonym_key(config.privacy),
+        # The lockout must outlast a restart, so the PIN gate counts in wall-clock seconds.
+        parts = assemble(
+            config,
             clock=self.clock,
             wall_clock=wall_clock,
-            history=self.history,
-            pin_gate=gate,
+            pin_clock=lambda: time.time() + self.clock.offset_s,
         )
-        self.hub = DeviceHub(config, self.post, states=_MainThreadStates(self.sink, schedule))
+        self.parts = parts
+        self.outbox = parts.outbox
+        self.sink = parts.sink
+        self.catalogue = parts.catalogue
+        self.history = parts.history
+        self.session = parts.session
+        self.hub = build_devices(config, self.post, _MainThreadStates(self.sink, schedule))
         self.speaker = speaker or Speaker()
         self.requests = RequestWatcher(self.data_dir)
         self._log_source = log_source
         self._last_outbox_status_s = float("-inf")
         self._remote_run: RemoteSelfTestRun | None = None
         self.on_restart: Callable[[], None] | None = None  # the app stops itself (exit code 0)
+        # Called on the main thread with each input from a device worker, before the session
+        # sees it (the bench times card → identified from here).
+        self.posted_observers: list[Callable[[i.Input], None]] = []
         self.session.subscribe(self._after_step)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -136,8 +113,7 @@ class KioskHost:
         """Stop devices and speech, close the files (idempotent enough for on_stop)."""
         self.speaker.stop()
         self.hub.stop()
-        self.history.close()
-        self.outbox.close()
+        self.parts.close()
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -146,6 +122,8 @@ class KioskHost:
         self._schedule(lambda: self._handle_posted(event))
 
     def _handle_posted(self, event: i.Input) -> None:
+        for observer in self.posted_observers:
+            observer(event)
         self.handle(event)
 
     def handle(self, event: i.Input) -> Step | None:

@@ -1,9 +1,8 @@
-"""City fixtures: the contract as decided (CONTRACT-DECISIONS), a migrated private database."""
+"""City fixtures: the contract the kiosk publishes (docs/contract), a migrated private database,
+a private 3-node RabbitMQ cluster."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,38 +13,10 @@ from city.db import migrate
 from tests.fixtures.rabbitmq import RabbitCluster, whole_cluster
 
 
-def forward_ported_contract(target: Path) -> Path:
-    """docs/contract/schemas with the lead's decisions 2, 3 and 7 applied where not yet present.
-
-    The `contract` helper lands these in docs/contract; until then the city's tests need a
-    contract that admits `stream`, `data.connection` and `data.commands_rejected_unreported`.
-    Once they are in the real schemas every patch below is a no-op.
-    """
-    shutil.copytree(DEFAULT_CONTRACT_DIR, target)
-    envelope_path = target / "envelope.schema.json"
-    envelope = json.loads(envelope_path.read_text())
-    envelope["properties"].setdefault("stream", {"enum": ["main", "heartbeat"]})
-    envelope_path.write_text(json.dumps(envelope))
-    additions = {
-        "agent.online.schema.json": ("connection", {"type": "integer", "minimum": 1}),
-        "agent.offline.schema.json": ("connection", {"type": "integer", "minimum": 1}),
-        "heartbeat.schema.json": (
-            "commands_rejected_unreported",
-            {"type": "integer", "minimum": 0},
-        ),
-    }
-    for name, (key, schema) in additions.items():
-        path = target / name
-        document = json.loads(path.read_text())
-        document["properties"]["data"]["properties"].setdefault(key, schema)
-        path.write_text(json.dumps(document))
-    return target
-
-
 @pytest.fixture(scope="session")
 def contract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The contract schemas the city tests validate against."""
-    return forward_ported_contract(tmp_path_factory.mktemp("contract") / "schemas")
+    return DEFAULT_CONTRACT_DIR
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from city.contract import ContractLoadError, load_contract
-from tests.city.builders import KioskSim
+from testbed.city_events import KioskSim
 
 
 def _reference(schema_dir: Path) -> dict[str, Draft202012Validator]:

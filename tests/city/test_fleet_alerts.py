@@ -24,7 +24,7 @@ from city.messages import Decoded, decode_message
 from city.notify import WebhookNotifier
 from city.store import BatchWriter
 from city.sweeper import Sweeper
-from tests.city.builders import ROOT, T0, KioskSim, batch
+from testbed.city_events import ROOT, T0, KioskSim, batch
 
 pytestmark = pytest.mark.postgres
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from city.gaps import Gap, StreamState, apply_seqs
-from tests.city.builders import T0
+from testbed.city_events import T0
 
 EMPTY = StreamState(0, ())
 

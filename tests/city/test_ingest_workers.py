@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.city.builders import KioskSim, batch
-from tests.city.workers import Publisher, WorkerProcess, wait_for, write_city_config
+from testbed.city_events import KioskSim, batch
+from testbed.city_workers import Publisher, WorkerProcess, wait_for, write_city_config
 from tests.fixtures.broker import MosquittoBroker
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]
@@ -179,7 +179,7 @@ def test_database_restart_under_load_loses_nothing(
 ) -> None:
     """PostgreSQL stopped mid-load: the worker acks nothing, waits, and stores every event."""
     from city.db import migrate
-    from tests.fixtures.postgres import PostgresServer
+    from testbed.postgres import PostgresServer
 
     server = PostgresServer()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,17 +12,15 @@ from hypothesis import strategies as st
 from city.config import DEFAULT_CONTRACT_DIR
 from city.contract import Contract, load_contract
 from city.messages import decode_message, parse_topic
-from tests.city.builders import ROOT, KioskSim, batch
+from testbed.city_events import ROOT, KioskSim, batch
 
 CAP = 64
 
 
 @pytest.fixture(scope="module")
-def contract(tmp_path_factory: pytest.TempPathFactory) -> Contract:
-    """The forward-ported contract, compiled once."""
-    from tests.city.conftest import forward_ported_contract
-
-    return load_contract(forward_ported_contract(tmp_path_factory.mktemp("c") / "schemas"))
+def contract(contract_dir: Path) -> Contract:
+    """The kiosk's contract, compiled once."""
+    return load_contract(contract_dir)
 
 
 def _decode(contract: Contract, topic: str, payload: bytes, max_bytes: int = 100_000):  # type: ignore[no-untyped-def]  # helper

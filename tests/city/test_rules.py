@@ -9,7 +9,7 @@ import pytest
 from city.config import RulesConfig
 from city.inventory import parse_hours
 from city.rules import Alert, KioskSnapshot, conditions, step
-from tests.city.builders import T0
+from testbed.city_events import T0
 
 RULES = RulesConfig(
     offline_after_s=600, heartbeat_interval_s=60, heartbeat_missed_intervals=3, clear_after_s=120

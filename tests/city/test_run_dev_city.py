@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from testbed.postgres import PostgresServer
 from tests.fixtures.broker import free_port
-from tests.fixtures.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 

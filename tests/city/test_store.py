@@ -11,7 +11,7 @@ import pytest
 from city.contract import Contract, load_contract
 from city.messages import Decoded, decode_message
 from city.store import BatchWriter
-from tests.city.builders import ROOT, T0, KioskSim, batch
+from testbed.city_events import ROOT, T0, KioskSim, batch
 
 pytestmark = pytest.mark.postgres
 

@@ -47,6 +47,12 @@ def one(settings: dict[str, dict[str, list[str]]], section: str, key: str) -> st
     return values[0]
 
 
+def tmpfiles_lines() -> list[list[str]]:
+    """The tmpfiles.d entries, each split into its fields."""
+    text = (DEPLOY / "tmpfiles/civic-kiosk.conf").read_text(encoding="utf-8")
+    return [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
 def test_systemd_analyze_verify(tmp_path: Path) -> None:
     """Both units pass `systemd-analyze verify` in a root with system units and stub binaries."""
     analyze = shutil.which("systemd-analyze")
@@ -153,13 +159,20 @@ def test_both_units_read_the_installed_config() -> None:
 
 def test_tmpfiles_share_the_data_directory() -> None:
     """The outbox directory is set-gid civic-kiosk and owned by the agent."""
-    lines = [
-        line.split()
-        for line in (DEPLOY / "tmpfiles/civic-kiosk.conf").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    lines = tmpfiles_lines()
     assert ["d", "/var/lib/civic-kiosk", "2770", "kiosk-agent", "civic-kiosk", "-", "-"] in lines
     assert all(len(fields) == 7 for fields in lines)
+
+
+def test_private_directory_is_the_kiosk_users_alone() -> None:
+    """The BP history's directory is 0700 kiosk:kiosk in tmpfiles and in the UI unit."""
+    lines = tmpfiles_lines()
+    assert ["d", "/var/lib/civic-kiosk-ui", "0700", "kiosk", "kiosk", "-", "-"] in lines
+    service = unit_settings(UI_UNIT)["Service"]
+    assert one({"Service": service}, "Service", "StateDirectory") == "civic-kiosk-ui"
+    assert one({"Service": service}, "Service", "StateDirectoryMode") == "0700"
+    example = (REPO / "config" / "kiosk.example.yaml").read_text(encoding="utf-8")
+    assert "private_dir: /var/lib/civic-kiosk-ui" in example
 
 
 def test_journald_and_logind_drop_ins() -> None:

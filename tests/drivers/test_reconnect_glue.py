@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from common.backoff import Backoff
 from drivers.bp.device import BloodPressureMeter
 from drivers.errors import DeviceDisconnected, DeviceTimeout
-from drivers.reconnect import Backoff, ReconnectingLink
+from drivers.reconnect import ReconnectingLink
 from drivers.simulation import PtySimulatorHost, make_simulator
 from tests.fixtures.pty import PtyPair
 

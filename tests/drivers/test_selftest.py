@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.selftest import Check, SelfTestReport
 from drivers.bp.device import BloodPressureMeter
 from drivers.bp.simulator import make_simulator as make_bp_simulator
 from drivers.camera.check import self_test_latest, self_test_source
@@ -16,7 +17,6 @@ from drivers.camera.source import ImageFilesSource
 from drivers.idcard.device import IdCardReader
 from drivers.qrscan.device import SELF_TEST_QUERY, QrScanner
 from drivers.qrscan.simulator import make_simulator as make_qr_simulator
-from drivers.selftest import Check, SelfTestReport
 from drivers.simulation import PtySimulatorHost
 
 

@@ -28,6 +28,7 @@ PREFIX = "gov-kiosk/v1"
 TARGET = "440300/c1/k1"
 FAST_AGENT = {
     "heartbeat_interval_s": 3600,
+    "reconnect_window_s": 0.3,
     "backoff_initial_s": 0.05,
     "backoff_max_s": 1.0,
     "stable_after_s": 1,

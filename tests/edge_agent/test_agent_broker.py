@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from config import load_config
-from edge_agent.agent import Agent, open_outbox
+from edge_agent.agent import Agent
+from edge_agent.outbox_config import open_outbox
+from testbed.broker import MosquittoBroker
 from tests.edge_agent.conftest import REPO, CitySubscriber, write_config
-from tests.fixtures.broker import MosquittoBroker
 
 pytestmark = pytest.mark.broker
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from config import load_config
-from edge_agent.agent import Agent, open_outbox
+from edge_agent.agent import Agent
 from edge_agent.contract import validate_event
 from edge_agent.outbox import Limits, OutboxFull
+from edge_agent.outbox_config import open_outbox
 from tests.edge_agent.conftest import write_config
 
 

@@ -25,6 +25,7 @@ from edge_agent.commands import (
 )
 from edge_agent.contract import Identity, new_event, validate_event
 from edge_agent.outbox import Outbox
+from testbed.broker import MosquittoBroker
 from tests.edge_agent.conftest import (
     DEV_KEY,
     DEV_PUBLIC_KEY,
@@ -35,7 +36,6 @@ from tests.edge_agent.conftest import (
     write_config,
 )
 from tests.edge_agent.test_agent_broker import AGENT_ENV, AgentThread
-from tests.fixtures.broker import MosquittoBroker
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 KEY = load_private_key(DEV_KEY)

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from config import load_config
-from edge_agent.agent import open_outbox
 from edge_agent.link import LinkError, LinkSettings, MqttLink, TlsSettings
+from edge_agent.outbox_config import open_outbox
+from testbed.broker import MosquittoBroker, TlsFiles, free_port
 from tests.edge_agent.conftest import CitySubscriber, write_config
 from tests.edge_agent.test_agent_broker import AgentThread
-from tests.fixtures.broker import MosquittoBroker, TlsFiles, free_port
 
 pytestmark = pytest.mark.broker
 DAY = dt.timedelta(days=1)

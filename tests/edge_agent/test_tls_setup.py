@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from common.kiosk_agent import STATUS_FILE
 from config import load_config
-from edge_agent.agent import STATUS_FILE, Agent
+from edge_agent.agent import Agent
 from edge_agent.link import (
     LinkError,
     LinkSettings,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from tests.fixtures.broker import MosquittoBroker
+from testbed.broker import MosquittoBroker
 from tests.fixtures.pty import PtyPair
 
 

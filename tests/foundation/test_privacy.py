@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.pii import mask_address, mask_id_number, mask_name, mask_phone
 from config.model import Privacy
 from config.privacy import (
     PseudonymInputError,
@@ -22,7 +23,6 @@ from config.privacy import (
     pseudonymise,
     redact_text,
 )
-from drivers.pii import mask_address, mask_id_number, mask_name, mask_phone
 
 KEY = bytes(range(32))
 CITY = "440300"

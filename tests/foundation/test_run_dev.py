@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.broker import free_port
+from testbed.broker import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from common.selftest import Check, SelfTestReport
 from config.pinhash import MIN_N
-from drivers.selftest import Check, SelfTestReport
 from edge_agent.contract import Identity, new_event, validate_event
 from kiosk.core import inputs as i
 from kiosk.core.machine import State

@@ -15,7 +15,7 @@ from kiosk.core.machine import (
     offered,
     transition_for,
 )
-from kiosk.core.session import Session
+from kiosk.core.session import ACTIONS, Session
 from tests.kiosk_core.support import inputs, rig_in
 
 # Actions that may refuse a value the screen offers (e.g. an unknown item id, no rating level).
@@ -92,3 +92,9 @@ def test_wipe_from_any_state_returns_to_attract(state: State) -> None:
     """Wipe is valid everywhere and always lands on the attract screen."""
     rig = rig_in(state)
     assert rig.send(i.Wipe()) is State.ATTRACT
+
+
+def test_the_session_carries_out_exactly_the_tables_actions() -> None:
+    """Session ACTIONS holds a callable for every action name the table uses, and no other."""
+    assert set(ACTIONS) == {transition.action for transition in TABLE.values()}
+    assert all(callable(action) for action in ACTIONS.values())

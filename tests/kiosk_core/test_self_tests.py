@@ -3,7 +3,7 @@ unless the technician asks for one."""
 
 from __future__ import annotations
 
-from drivers.selftest import Check, SelfTestReport
+from common.selftest import Check, SelfTestReport
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command, State
 from kiosk.core.remote_diagnostics import RemoteSelfTestRun

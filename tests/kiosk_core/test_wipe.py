@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from common.pii import mask_id_number, mask_name
 from config.privacy import pseudonymise
-from drivers.pii import mask_id_number, mask_name
 from kiosk.core import inputs as i
 from kiosk.core.machine import IDLE_STATES, KioskInputError, State
 from kiosk.core.resident import ResidentState

@@ -11,7 +11,7 @@ import pytest
 
 from drivers.camera.backends import make_decoder, to_gray
 from kiosk.ui.linebreak import NO_LINE_END, NO_LINE_START
-from tests.fixtures.kivy_env import offscreen_kivy_env
+from testbed.kivy_env import offscreen_kivy_env
 from tests.kiosk_ui.test_flows import run_tour
 from tests.kiosk_ui.tours import DETAIL_SCREENSHOT, KINSOKU_TEXT
 

@@ -14,7 +14,7 @@ from config.loader import load_config
 from kiosk.core.i18n import load_strings
 from kiosk.core.technician import PinState, parse_pin_hash
 from kiosk.ui import theme
-from kiosk.ui.host import OffsetClock, broker_connected
+from kiosk.ui.host import OffsetClock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,20 +48,6 @@ def test_toggle_text_names_the_state_in_words() -> None:
     """A toggle says 开/关 (on/off) in words, not only by colour."""
     assert theme.state_text("attract.large_text", True, load_strings("zh")) == "大字：开"
     assert theme.state_text("attract.voice", False, load_strings("en")).endswith("off")
-
-
-def test_broker_state_is_read_defensively(tmp_path: Path) -> None:
-    """agent-status.json: `connected` or `link == connected`; missing or garbage means False."""
-    status = tmp_path / "agent-status.json"
-    assert broker_connected(tmp_path) is False
-    status.write_text('{"link": "connected"}', encoding="utf-8")
-    assert broker_connected(tmp_path) is True
-    status.write_text('{"link": "disconnected", "connected": true}', encoding="utf-8")
-    assert broker_connected(tmp_path) is True
-    status.write_text("[1, 2", encoding="utf-8")
-    assert broker_connected(tmp_path) is False
-    status.write_text('["connected"]', encoding="utf-8")
-    assert broker_connected(tmp_path) is False
 
 
 def test_offset_clock_jumps_forward() -> None:

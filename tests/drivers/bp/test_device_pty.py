@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from common.backoff import Backoff
 from drivers.bp.device import BloodPressureMeter
 from drivers.bp.events import BpResult
 from drivers.bp.simulator import make_simulator
 from drivers.errors import DeviceDisconnected, DeviceTimeout
-from drivers.reconnect import Backoff
 from drivers.simulation import PtySimulatorHost
 
 EXPECTED = {

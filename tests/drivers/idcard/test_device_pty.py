@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from common.backoff import Backoff
 from drivers.errors import DeviceDisconnected, DeviceTimeout
 from drivers.idcard.card import CardType
 from drivers.idcard.device import IdCardReader
 from drivers.idcard.samples import SAMPLE_CARDS
 from drivers.idcard.simulator import make_simulator
-from drivers.reconnect import Backoff
 from drivers.simulation import PtySimulatorHost
 
 READ_TIMEOUT_S = 3.0

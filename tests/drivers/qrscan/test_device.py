@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from common.backoff import Backoff
 from drivers.errors import DeviceTimeout
 from drivers.qrscan.device import QrScanner
 from drivers.qrscan.frames import TRIGGER_OFF, TRIGGER_ON, encode_menu_command
 from drivers.qrscan.simulator import READ_DELAY_S, SCENARIOS, make_simulator
 from drivers.qrscan.token import KindRule
-from drivers.reconnect import Backoff
 from drivers.simulation import PtySimulatorHost, SimOutput
 
 DEFAULT_CODE = SCENARIOS["default"].code_in_view

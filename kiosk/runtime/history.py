@@ -3,6 +3,12 @@
 The key is the HMAC pseudonym (64 hex characters); anything else, such as an ID number, is
 refused. Retention is bounded twice: at most `max_per_subject` readings per resident and none
 older than `retention_days` (purged on every write and on open).
+
+An adapter behind the core's ReadingHistory port (kiosk/core/ports.py). The file lives in the
+kiosk user's private directory (config.paths.kiosk_private_dir), which the agent's user cannot
+read (docs/design.md; issue 10 item 9). Versioned like the outbox (common/sqlite_schema.py):
+version 1 is the first release's table and index, version 2 adds the index the retention purge
+runs on (it scanned the whole table on every write before).
 """
 
 from __future__ import annotations
@@ -13,13 +19,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common.sqlite_schema import Schema, SchemaMismatch, migrate
 from kiosk.core.ports import StoredReading
 
-SCHEMA_VERSION = 1
 DEFAULT_MAX_PER_SUBJECT = 30
 DEFAULT_RETENTION_DAYS = 365
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
-_SCHEMA_V1 = """
+_V1 = """
 CREATE TABLE reading (
     subject TEXT NOT NULL,
     taken_at TEXT NOT NULL,
@@ -29,10 +35,20 @@ CREATE TABLE reading (
 );
 CREATE INDEX reading_by_subject ON reading (subject, taken_at);
 """
+_V1_TO_V2 = """
+CREATE INDEX reading_by_time ON reading (taken_at);
+"""
+HISTORY_SCHEMA = Schema(
+    "BP history",
+    "kiosk",
+    migrations={1: _V1, 2: _V1_TO_V2},
+    expected_columns={"reading": ("subject", "taken_at", "systolic", "diastolic", "pulse")},
+)
+SCHEMA_VERSION = HISTORY_SCHEMA.version
 
 
-class HistorySchemaError(RuntimeError):
-    """The database file has a schema version this code does not know."""
+class HistorySchemaError(SchemaMismatch):
+    """The database file is newer than this code, unversioned, or not the schema it claims."""
 
 
 def _check_subject(subject: str) -> None:
@@ -69,16 +85,11 @@ class BpHistory:
         self.purge()
 
     def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        if version == SCHEMA_VERSION:
-            return
-        if version != 0:
-            raise HistorySchemaError(f"unknown history schema version {version}")
-        with self._transaction():
-            for statement in _SCHEMA_V1.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            migrate(self._db, HISTORY_SCHEMA)
+        except SchemaMismatch as exc:
+            self._db.close()
+            raise HistorySchemaError(str(exc)) from None
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

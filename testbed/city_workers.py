@@ -16,9 +16,9 @@ import psycopg
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.city.builders import KioskSim, batch
-from tests.fixtures.broker import MosquittoBroker
-from tests.fixtures.rabbitmq import RabbitNode
+from testbed.broker import MosquittoBroker
+from testbed.city_events import KioskSim, batch
+from testbed.rabbitmq import RabbitNode
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_UNACKED = 100  # PUBLISHes in flight per publisher: load, not an unbounded local queue

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from common.sqlite_schema import statements
 from config.privacy import pseudonymise
-from kiosk.core.history import BpHistory, HistorySchemaError
 from kiosk.core.ports import StoredReading
+from kiosk.runtime.history import SCHEMA_VERSION, BpHistory, HistorySchemaError
 from tests.kiosk_core.support import CITY, ID_NUMBER, KEY, START_WALL
 
 SUBJECT = pseudonymise(ID_NUMBER, KEY, CITY)
@@ -79,3 +80,47 @@ def test_reopen_keeps_readings(tmp_sqlite: Path) -> None:
     history.add(SUBJECT, reading(0))
     history.close()
     assert len(BpHistory(tmp_sqlite, wall_clock=lambda: START_WALL).recent(SUBJECT, 5)) == 1
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+V1_SUBJECT = "3f1c8a0b9d2e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c"
+
+
+def test_first_release_file_is_migrated_forward(tmp_sqlite: Path) -> None:
+    """A version-1 history keeps its readings, gains the purge index and reports the new version."""
+    db = sqlite3.connect(tmp_sqlite)
+    db.executescript((FIXTURES / "bp_history_v1.sql").read_text(encoding="utf-8"))
+    db.close()
+    history = BpHistory(tmp_sqlite, wall_clock=lambda: START_WALL)
+    readings = history.recent(V1_SUBJECT, 10)
+    assert [(r.systolic, r.pulse) for r in readings] == [(131, 70), (128, None)]
+    assert history.count() == 3
+    history.close()
+    db = sqlite3.connect(tmp_sqlite)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "reading_by_time" in indexes
+    db.close()
+
+
+def test_unversioned_or_inconsistent_files_are_refused_untouched(tmp_sqlite: Path) -> None:
+    """Tables without a version, or columns that differ from the version's, are refused as is."""
+    db = sqlite3.connect(tmp_sqlite)
+    db.execute("CREATE TABLE reading (subject TEXT)")
+    db.close()
+    with pytest.raises(HistorySchemaError, match="no schema version"):
+        BpHistory(tmp_sqlite)
+    db = sqlite3.connect(tmp_sqlite)
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    with pytest.raises(HistorySchemaError, match="columns"):
+        BpHistory(tmp_sqlite)
+    db = sqlite3.connect(tmp_sqlite)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    db.close()
+
+
+def test_migration_statements_keep_trigger_bodies_whole() -> None:
+    """The shared splitter uses sqlite3.complete_statement, not a split on ';'."""
+    script = "CREATE TABLE t (x);\nCREATE TRIGGER g AFTER INSERT ON t BEGIN\nDELETE FROM t;\nEND;"
+    assert len(statements(script)) == 2

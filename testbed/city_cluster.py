@@ -12,9 +12,9 @@ import pika
 import psycopg
 import yaml
 
-from tests.city.builders import KioskSim
-from tests.city.workers import MqttKiosks, WorkerProcess
-from tests.fixtures.rabbitmq import RabbitCluster
+from testbed.city_events import KioskSim
+from testbed.city_workers import MqttKiosks, WorkerProcess
+from testbed.rabbitmq import RabbitCluster
 
 QUEUE = "city.ingest"
 KIOSKS_PER_PUBLISHER = 10

@@ -1,0 +1,115 @@
+"""The files the kiosk and the edge agent talk through, besides the outbox: defined once here.
+
+- `DATA_DIR/agent-status.json`: the agent rewrites it about once a second (`AgentStatus`); the
+  kiosk reads `link` from it for the diagnostics screen, `python -m edge_agent status` prints it.
+- `DATA_DIR/requests/{kind}.json`: one file per pending request from the city (restart,
+  diagnostics, reload a config), written atomically by the agent, taken by the kiosk by renaming
+  it away before acting (acted on once, even across a crash).
+- `DATA_DIR/requests/run_diagnostics.result.json`: the one answer going back, a diagnostics
+  run's per-device self-test reports, written atomically by the kiosk, taken by the agent.
+
+Both files come from another process: readers cap their size and accept only the shapes below.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+STATUS_FILE = "agent-status.json"
+REQUESTS_DIR = "requests"
+DIAGNOSTICS_RESULT_FILE = "run_diagnostics.result.json"
+MAX_STATUS_BYTES = 16 * 1024
+MAX_REQUEST_BYTES = 64 * 1024
+
+RequestKind = Literal["restart_kiosk", "run_diagnostics", "reload_config"]
+REQUEST_KINDS: tuple[RequestKind, ...] = ("restart_kiosk", "run_diagnostics", "reload_config")
+
+
+class LinkState(StrEnum):
+    """The agent's broker link as written in the status file's `link` field."""
+
+    STARTING = "starting"  # the process runs, no connection tried yet
+    CONNECTING = "connecting"  # a connection attempt is under way
+    CONNECTED = "connected"  # the broker accepted us: events flow
+    DISCONNECTED = "disconnected"  # lost or refused; `last_error` says why, backoff runs
+    STOPPED = "stopped"  # the agent stopped cleanly
+
+
+@dataclass
+class AgentStatus:
+    """What `python -m edge_agent status` shows; written to DATA_DIR/agent-status.json."""
+
+    link: str = LinkState.STARTING.value
+    outbox_depth: int = 0
+    oldest_unsent_age_s: float | None = None
+    last_error: str | None = None
+    delivered: int = 0
+    connects: int = 0
+    updated_at: float = 0.0
+    pid: int = 0
+
+
+STATUS_FIELDS = frozenset(f.name for f in fields(AgentStatus))
+
+
+def diagnostics_result_path(data_dir: Path) -> Path:
+    """Where the kiosk leaves a diagnostics run's per-device reports for the agent."""
+    return data_dir / REQUESTS_DIR / DIAGNOSTICS_RESULT_FILE
+
+
+def status_path(data_dir: Path) -> Path:
+    """Where the agent writes its status."""
+    return data_dir / STATUS_FILE
+
+
+def read_status(data_dir: Path) -> dict[str, Any] | None:
+    """The status file's known fields as the agent wrote them; None if absent or not an object."""
+    try:
+        with status_path(data_dir).open("rb") as handle:
+            raw = handle.read(MAX_STATUS_BYTES + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_STATUS_BYTES:
+        return None
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(status, dict):
+        return None
+    return {key: value for key, value in status.items() if key in STATUS_FIELDS}
+
+
+def broker_connected(data_dir: Path) -> bool:
+    """True when the agent last wrote `link: connected`; False if absent or unreadable."""
+    status = read_status(data_dir)
+    return status is not None and status.get("link") == LinkState.CONNECTED.value
+
+
+def requests_dir(data_dir: Path) -> Path:
+    """Where pending requests from the agent wait for the kiosk."""
+    return data_dir / REQUESTS_DIR
+
+
+def request_path(data_dir: Path, kind: RequestKind) -> Path:
+    """The file of one pending request of `kind`."""
+    return requests_dir(data_dir) / f"{kind}.json"
+
+
+def encode_request(body: dict[str, Any]) -> bytes:
+    """A request body as the file's bytes (a JSON object)."""
+    return json.dumps(body).encode()
+
+
+def decode_request(raw: bytes) -> dict[str, Any]:
+    """A request file's body; an empty file is `{}`; ValueError for anything but an object."""
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise ValueError("request file too large")
+    body = json.loads(raw) if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise ValueError("not an object")
+    return body

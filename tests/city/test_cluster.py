@@ -42,7 +42,7 @@ def amqp_workers(
             worker.stop()
 
 
-@pytest.mark.timeout(300)  # includes the session cluster's start: 36-57 s on a loaded machine
+@pytest.mark.timeout(300)  # includes the session cluster's start: 27-57 s, by load
 def test_the_kiosk_agent_reaches_the_cluster_with_mqtt_311(
     tmp_path: Path,
     rabbit_cluster: RabbitCluster,
@@ -72,7 +72,7 @@ def test_the_kiosk_agent_reaches_the_cluster_with_mqtt_311(
     assert wait_for(city_db, births, 1, timeout_s=30) == 1  # its presence came through too
 
 
-@pytest.mark.timeout(300)  # includes the session cluster's start: 36-57 s on a loaded machine
+@pytest.mark.timeout(300)  # includes the session cluster's start: 27-57 s, by load
 def test_node_killed_under_load_loses_no_pubacked_event(
     rabbit_cluster: RabbitCluster, city_db: str, amqp_workers: list[WorkerProcess]
 ) -> None:

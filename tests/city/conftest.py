@@ -28,7 +28,7 @@ def city_db(postgres_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def rabbit_cluster_session() -> Iterator[RabbitCluster]:
-    """One private 3-node RabbitMQ cluster for the run (27-57 s to start, by load); removed at the end."""
+    """One private 3-node RabbitMQ cluster for the run (27-57 s to start); removed at the end."""
     cluster = RabbitCluster()
     try:
         cluster.start()

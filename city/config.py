@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from common.typed_config import Problem, build, field, in_range, non_empty
+from common.typed_config import Problem, build, field, in_range, mqtt_url, non_empty
 
 ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "CITY_DATABASE_URL": ("database", "url"),
@@ -33,15 +33,7 @@ def _database_url(value: Any) -> str | None:
     return "expected postgresql://USER@HOST[:PORT]/DB (or ?host=/socket/dir)"
 
 
-def _broker_url(value: Any) -> str | None:
-    parts = urlsplit(str(value))
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        return "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
-    try:
-        _ = parts.port
-    except ValueError:
-        return "the port must be a number"
-    return None
+_broker_url = mqtt_url
 
 
 def _amqp_urls(value: Any) -> str | tuple[str, str] | None:

@@ -15,6 +15,7 @@ import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 Check = Callable[[Any], str | tuple[str, str] | None]
@@ -165,6 +166,18 @@ def in_range(low: float, high: float) -> Check:
         return None if low <= value <= high else f"must be between {low:g} and {high:g}"
 
     return check
+
+
+def mqtt_url(value: Any) -> str | None:
+    """A broker URL check: `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (kiosk and city)."""
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+    try:
+        _ = parts.port
+    except ValueError:
+        return "the port must be a number"
+    return None
 
 
 def non_empty(value: Any) -> str | None:

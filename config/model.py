@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from common.typed_config import mqtt_url
 from config.schema import field, in_range, non_empty
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-BROKER_SCHEMES = ("mqtt", "mqtts")
 
 
 def slug(value: Any) -> str | None:
@@ -23,16 +22,7 @@ def slug(value: Any) -> str | None:
     return "use 1-64 letters, digits, '_' or '-' (it becomes part of MQTT topics)"
 
 
-def broker_url(value: Any) -> str | None:
-    """`mqtt://host:port` or `mqtts://host:port`."""
-    parts = urlsplit(str(value))
-    if parts.scheme not in BROKER_SCHEMES or not parts.hostname:
-        return "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
-    try:
-        _ = parts.port
-    except ValueError:
-        return "the port must be a number"
-    return None
+broker_url = mqtt_url  # `mqtt://host:port` or `mqtts://host:port`
 
 
 def serial_port(value: Any) -> str | None:

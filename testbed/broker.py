@@ -23,7 +23,19 @@ def free_port() -> int:
         return port
 
 
+def end_process(process: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout_s`; reaped either way."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout_s)
+
+
 def wait_listening(host: str, port: int, timeout_s: float) -> bool:
+    """True once something accepts TCP connections on host:port, False after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
@@ -119,13 +131,7 @@ class MosquittoBroker:
         """Stop the broker (clients see the connection drop)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        end_process(self.process)
         if self.process.stderr is not None:
             self.process.stderr.close()
         self.process = None

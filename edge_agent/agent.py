@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from common.kiosk_agent import STATUS_FILE, AgentStatus, LinkState
 from common.logonce import LogOnce
@@ -230,6 +230,7 @@ class Agent:
             self._on_connected()
         elif isinstance(event, Disconnected):
             if not self._fall_back_to_311(event):
+                self._switch_protocol_after_silent_close(event)
                 self._drop_link(event.reason, self._failure_of(event))
         elif isinstance(event, Message) and event.topic == self.topics.commands:
             self.handle_command(event.payload)
@@ -274,6 +275,19 @@ class Agent:
         self._connect_deadline = None
         self._next_attempt = self._mono()  # the same attempt, in the other protocol
         return True
+
+    def _switch_protocol_after_silent_close(self, event: Disconnected) -> None:
+        """mqtt.protocol auto: a broker that closes the connection before any CONNACK gets the
+        other protocol at the next attempt (RabbitMQ 3.10 drops an MQTT 5 CONNECT silently)."""
+        if (
+            self.config.mqtt.protocol != "auto"
+            or self.status.link != LinkState.CONNECTING
+            or event.refused
+        ):
+            return
+        other: Literal["5", "3.1.1"] = "3.1.1" if self.settings.protocol == "5" else "5"
+        log.info("broker closed before CONNACK; next attempt in MQTT %s", other)
+        self.settings = replace(self.settings, protocol=other)
 
     def _failure_of(self, event: Disconnected) -> Failure:
         if self.status.link == LinkState.CONNECTED:

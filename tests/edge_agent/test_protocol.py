@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +30,81 @@ def nats(tmp_path: Path) -> Iterator[NatsMqttServer]:
     server.start()
     yield server
     server.stop()
+
+
+MQTT5_LEVEL = 5
+NAME_AND_LEVEL_BYTES = 7  # after the fixed header: protocol name "MQTT" (2 + 4), then the level
+
+
+class SilentOnMqtt5:
+    """A loopback proxy to a real broker that closes, unanswered, any MQTT 5 CONNECT.
+
+    That is what RabbitMQ 3.10's MQTT plugin does (no CONNACK, the socket just closes), unlike
+    NATS, which answers "unsupported protocol version".
+    """
+
+    def __init__(self, upstream: MosquittoBroker) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.closed_mqtt5 = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.listener.accept()
+                threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        head = self._connect_head(client)
+        if head is None or head[-1] == MQTT5_LEVEL:
+            self.closed_mqtt5 += head is not None
+            client.close()
+            return
+        upstream = socket.create_connection((self.upstream.host, self.upstream.port))
+        upstream.sendall(head)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _connect_head(client: socket.socket) -> bytes | None:
+        """The CONNECT's bytes up to its protocol level: type, length varint, name, level."""
+        head = b""
+
+        def take(count: int) -> bool:
+            nonlocal head
+            while count > 0:
+                chunk = client.recv(count)
+                if not chunk:
+                    return False
+                head += chunk
+                count -= len(chunk)
+            return True
+
+        with contextlib.suppress(OSError):
+            if not take(2):
+                return None
+            while head[-1] & 0x80:  # remaining length: the Will makes it two bytes
+                if not take(1):
+                    return None
+            if take(NAME_AND_LEVEL_BYTES):
+                return head
+        return None
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        """Stop accepting (open pumps end with their sockets)."""
+        self.listener.close()
 
 
 def drive(agent: Agent, done: Callable[[], bool]) -> bool:
@@ -73,6 +151,20 @@ def test_auto_falls_back_to_311_on_nats_and_delivers_everything(
     assert agent.settings.protocol == "3.1.1"
     assert agent.status.connects == 1
     assert agent.reconnect.strikes.attempts == 0  # the fallback is not held against the broker
+
+
+def test_auto_switches_to_311_where_the_broker_closes_an_mqtt_5_connect_silently(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """No CONNACK, just a closed socket (RabbitMQ 3.10): the next attempt is 3.1.1 and delivers."""
+    proxy = SilentOnMqtt5(mosquitto)
+    try:
+        url = f"mqtt://127.0.0.1:{proxy.port}"
+        agent = deliver_through(tmp_path, url, mosquitto.host, mosquitto.port, protocol="auto")
+    finally:
+        proxy.close()
+    assert proxy.closed_mqtt5 >= 1
+    assert agent.settings.protocol == "3.1.1"
 
 
 def test_pinned_mqtt_5_is_refused_by_nats_with_a_clear_error(

@@ -17,6 +17,7 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
+from kivy.graphics.opengl import glFlush
 from kivy.metrics import Metrics
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -85,7 +86,11 @@ class KioskApp(App):
         self.host.on_restart = lambda: Clock.schedule_once(lambda _dt: self.stop(), 0)
         self._apply_accessibility(self.host.views)
         self.views = self.host.views
-        Window.bind(size=self._on_window_size, on_request_close=self._on_request_close)
+        Window.bind(
+            size=self._on_window_size,
+            on_request_close=self._on_request_close,
+            on_flip=_hand_frame_to_gl,
+        )
         self._on_window_size(Window, Window.size)
 
         from kiosk.ui.screens import SCREENS  # loads the .kv files: after the font is set
@@ -204,6 +209,14 @@ class KioskApp(App):
         self.host.every_second()
         if systemd.watchdog_interval_s() is not None:
             systemd.notify_watchdog()
+
+
+def _hand_frame_to_gl(_window: Any) -> None:
+    # A swap on a real screen flushes the frame; an offscreen window's (tests, bench,
+    # screenshots) does not, so software GL kept every frame unrendered until something
+    # waited on it: the next label texture update then paid for all of them at once
+    # (docs/design.md §2.5). Flushing here starts each frame's rendering when it is drawn.
+    glFlush()
 
 
 def _schedule(callback: Callable[[], None]) -> None:

@@ -50,6 +50,10 @@ def configure_window(*, fullscreen: bool, width: int, height: int) -> None:
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
     Config.set("kivy", "window_icon", "")
+    # No multisampling (Kivy asks for 2 by default): with software GL it made every frame 3-5x
+    # slower to rasterize (docs/design.md §2.5), and the kiosk's shapes are large and
+    # axis-aligned, so only the rounded corners lose a little smoothing.
+    Config.set("graphics", "multisamples", "0")
     # A right click must not leave red multitouch dots on a kiosk screen.
     Config.set("input", "mouse", "mouse,disable_multitouch")
 

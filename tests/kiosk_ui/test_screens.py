@@ -71,3 +71,9 @@ def test_chinese_lines_never_start_with_closing_or_end_with_opening_punctuation(
         plain = layout["plain"]
         plain_breaks_rule |= any(line[0] in NO_LINE_START for line in plain[1:])
     assert plain_breaks_rule  # the test would catch a regression to Kivy's own breaking
+
+
+def test_the_window_is_not_multisampled(tour: tuple[dict[str, Any], Path]) -> None:
+    """No MSAA: with software GL it made each frame 3-5x slower to draw (card → greeting)."""
+    notes, _ = tour
+    assert notes["gl_samples"] <= 1

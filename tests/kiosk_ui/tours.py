@@ -333,6 +333,14 @@ def voice_qr_kinsoku(p: Any) -> Iterator[Any]:
     p.notes["entered_speech"] = entered
     p.notes["calls"] = speaker.calls
     p.notes["kinsoku"] = {str(n): kinsoku_lines(n) for n in range(4, 16)}
+    p.notes["gl_samples"] = gl_samples()
+
+
+def gl_samples() -> int:
+    """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
+    from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
+
+    return int(glGetIntegerv(GL_SAMPLES)[0])
 
 
 TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {

@@ -132,6 +132,10 @@ def pin_lockout(p: Any) -> Iterator[Any]:
     p.notes["state"] = p.views.state.name
 
 
+TAP_ATTEMPTS = 3
+TAP_CHECK_WAITS = 30  # two frames each
+
+
 def self_tests(p: Any) -> Iterator[Any]:
     """Diagnostics: the ID reader and BP self-tests by touch; then a city-requested run."""
     for _ in range(5):
@@ -147,9 +151,20 @@ def self_tests(p: Any) -> Iterator[Any]:
         strings.text("diagnostics.self_test.failed"),
     )
     for device in ("idcard", "bp"):
-        yield from p.tap(f"self_test_{device}")
+        result_tag = f"self_test_result_{device}"
+        before = p.find(result_tag).text
+        for _attempt in range(TAP_ATTEMPTS):
+            # Under heavy load the diagnostics scroll view can take a quick tap for the start
+            # of a scroll; a tap that landed changes the result line to "running" at once.
+            yield from p.tap(f"self_test_{device}")
+            for _ in range(TAP_CHECK_WAITS):
+                if p.find(result_tag).text != before:
+                    break
+                yield p.frames(2)
+            if p.find(result_tag).text != before:
+                break
         yield p.until(
-            lambda d=device: p.find(f"self_test_result_{d}").text.startswith(finished),
+            lambda tag=result_tag: p.find(tag).text.startswith(finished),
             f"{device} self-test result",
         )
         p.notes[device] = p.find(f"self_test_result_{device}").text

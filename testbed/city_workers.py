@@ -20,7 +20,7 @@ from testbed.broker import MosquittoBroker
 from testbed.city_events import KioskSim, batch
 from testbed.rabbitmq import RabbitNode
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 MAX_UNACKED = 100  # PUBLISHes in flight per publisher: load, not an unbounded local queue
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -61,13 +62,19 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+@functools.cache
+def _shape(cls: type[Any]) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A dataclass's resolved field types and fields (get_type_hints is slow; a catalogue has
+    thousands of values, each built per load)."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
 def build(cls: type[T], data: Any, path: str, problems: list[Problem]) -> T | None:
     """Build dataclass `cls` from `data`, appending every problem; None if any field failed."""
     if not isinstance(data, Mapping):
         problems.append(Problem(path, f"expected a mapping, got {type(data).__name__}"))
         return None
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints, fields = _shape(typing.cast(Any, cls))  # a class is hashable; mypy sees type[T]
     for key in data:
         if key not in fields:
             suggestion = difflib.get_close_matches(str(key), fields, n=1)

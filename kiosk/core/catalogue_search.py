@@ -4,7 +4,9 @@ An index is built once per catalogue (pinyin conversion is the slow part); a que
 lookup and a few C-level substring scans per item. Ranking: exact match, then prefix, then
 substring, then loose matches (summary text, category name, initials abbreviation such as `ybcx`
 for 医保参保信息查询); within a rank the most used first (the catalogue's seed `popularity` plus
-this kiosk's usage counter); ties keep catalogue order. Not thread-safe: use it from one thread.
+this kiosk's usage counter); ties keep catalogue order. Use an index from one thread; only
+`prepare()` may run on another (it builds the text keys, a pure value, and publishes them with
+one assignment), so the kiosk's first frame does not wait for pypinyin (docs/design.md §3).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-
-from pypinyin import Style, pinyin
+from typing import TYPE_CHECKING
 
 from config.catalogue import Catalogue, Item
+
+if TYPE_CHECKING:
+    from pypinyin import Style
 
 MAX_QUERY_CHARS = 64
 MAX_READINGS = 16  # pinyin variants kept per text: polyphonic characters multiply them
@@ -45,6 +49,8 @@ def normalize(text: str) -> str:
 
 def _per_character(text: str, style: Style) -> list[list[str]]:
     """Readings per character: Han runs go to pypinyin whole (phrase context), ASCII stays."""
+    from pypinyin import pinyin  # 0.16 s to import: only when an index is first prepared
+
     result: list[list[str]] = []
     for index, part in enumerate(HAN_RUN_RE.split(text)):
         if index % 2:
@@ -67,6 +73,8 @@ def _variants(per_character: list[list[str]]) -> list[str]:
 
 def readings(text: str) -> tuple[list[str], list[str]]:
     """(initials, full pinyin) spellings of `text`: all polyphone readings, up to MAX_READINGS."""
+    from pypinyin import Style
+
     initials = _per_character(text, Style.FIRST_LETTER)
     full = _per_character(text, Style.NORMAL)
     return _variants(initials), _variants(full)
@@ -118,6 +126,21 @@ def _match(query: _Query, exact: frozenset[str], keys: str) -> Rank | None:
 
 def _joined(keys: Iterable[str]) -> str:
     return SEPARATOR + SEPARATOR.join(k for k in dict.fromkeys(keys) if k)
+
+
+def _first(items: list[Item], limit: int | None) -> list[Item]:
+    return items if limit is None else items[: max(limit, 0)]
+
+
+def _entries(catalogue: Catalogue) -> list[_Entry]:
+    names = {
+        c.id: (normalize(c.name.zh), normalize(c.name.en), *readings(c.name.zh)[0])
+        for c in catalogue.categories
+    }
+    return [
+        _entry(item, order, names.get(item.category, ()))
+        for order, item in enumerate(catalogue.items)
+    ]
 
 
 def _entry(item: Item, order: int, category_names: Iterable[str]) -> _Entry:
@@ -192,20 +215,24 @@ class CatalogueIndex:
         """Index `catalogue`; `usage` (item id → uses) carries a previous counter over."""
         self.catalogue = catalogue
         self._usage_weight = usage_weight
-        names = {
-            c.id: (normalize(c.name.zh), normalize(c.name.en), *readings(c.name.zh)[0])
-            for c in catalogue.categories
-        }
-        self._entries = [
-            _entry(item, order, names.get(item.category, ()))
-            for order, item in enumerate(catalogue.items)
-        ]
+        self._entries: list[_Entry] | None = None
         self._ids = frozenset(item.id for item in catalogue.items)
         self._usage = {
             item_id: count
             for item_id, count in (usage or {}).items()
             if item_id in self._ids and count > 0
         }
+
+    def prepare(self) -> None:
+        """Build the search keys now (pinyin conversion, a few hundred ms), on any thread."""
+        if self._entries is None:
+            self._entries = _entries(self.catalogue)
+
+    def _text_entries(self) -> list[_Entry]:
+        entries = self._entries
+        if entries is None:
+            entries = self._entries = _entries(self.catalogue)
+        return entries
 
     def score(self, item: Item) -> int:
         """Most-used measure: seed popularity plus this kiosk's uses (times the usage weight)."""
@@ -227,24 +254,30 @@ class CatalogueIndex:
     ) -> list[Item]:
         """Items matching `query` (zh/en text, pinyin, initials), best first; blank → most used."""
         text = normalize(query)
-        entries = [e for e in self._entries if category is None or e.item.category == category]
         if not text:
-            ranked = [(Rank.EXACT, e) for e in entries]
-        else:
-            whole = _Query.parse(text)
-            words = sorted(text.split(" ")[:MAX_TERMS], key=len, reverse=True)  # rarest first
-            terms = [_Query.parse(word) for word in words] if len(words) > 1 else []
-            ranked = []
-            for entry in entries:
-                rank = entry.rank(whole)
-                if rank is None and terms:
-                    # each word somewhere (公积金 租房 → 公积金提取（租房）); at best CONTAINS
-                    rank = _all_terms(entry, terms)
-                if rank is not None:
-                    ranked.append((rank, entry))
+            listed = [
+                (order, item)
+                for order, item in enumerate(self.catalogue.items)
+                if category is None or item.category == category
+            ]
+            listed.sort(key=lambda pair: (-self.score(pair[1]), pair[0]))
+            return _first([item for _, item in listed], limit)
+        entries = [
+            e for e in self._text_entries() if category is None or e.item.category == category
+        ]
+        whole = _Query.parse(text)
+        words = sorted(text.split(" ")[:MAX_TERMS], key=len, reverse=True)  # rarest first
+        terms = [_Query.parse(word) for word in words] if len(words) > 1 else []
+        ranked = []
+        for entry in entries:
+            rank = entry.rank(whole)
+            if rank is None and terms:
+                # each word somewhere (公积金 租房 → 公积金提取（租房）); at best CONTAINS
+                rank = _all_terms(entry, terms)
+            if rank is not None:
+                ranked.append((rank, entry))
         ranked.sort(key=lambda pair: (pair[0], -self.score(pair[1].item), pair[1].order))
-        items = [entry.item for _, entry in ranked]
-        return items if limit is None else items[: max(limit, 0)]
+        return _first([entry.item for _, entry in ranked], limit)
 
     def by_category(self, category_id: str) -> list[Item]:
         """Items of one category, most used first; empty for an unknown category."""

@@ -32,6 +32,10 @@ class CatalogueAdapter:
         """Load and index a catalogue file (ConfigError lists every problem)."""
         return cls(load_catalogue(path))
 
+    def prepare_search(self) -> None:
+        """Build the current catalogue's search keys now; safe on a background thread."""
+        self._loaded.index.prepare()
+
     def swap(self, catalogue: Catalogue) -> None:
         """Switch to a new catalogue, keeping this kiosk's usage counts for items that remain."""
         usage = self._loaded.index.usage()

@@ -14,16 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from common.selftest import Check, SelfTestReport
 from config.model import Camera, Device, KioskConfig
 from drivers.bp.device import BloodPressureMeter
 from drivers.bp.events import BpResult
-from drivers.camera.backends import make_decoder
-from drivers.camera.check import self_test_source
-from drivers.camera.scanner import CameraScanner
-from drivers.camera.source import open_source
 from drivers.errors import DeviceDisconnected, DriverError
 from drivers.idcard import device as idcard_device
 from drivers.idcard.device import IdCardReader
@@ -34,6 +30,9 @@ from drivers.simulation import PtySimulatorHost, is_sim_url, simulator_for_url
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command
 from kiosk.runtime import adapters
+
+if TYPE_CHECKING:  # OpenCV loads only when the camera first runs (warm_up)
+    from drivers.camera.scanner import CameraScanner
 
 log = logging.getLogger(__name__)
 
@@ -377,6 +376,9 @@ class DeviceHub:
             report = SelfTestReport.of("camera", [Check("frame", False, "not configured")], 0.0)
             self._post(i.SelfTestDone(report))
             return
+        from drivers.camera.check import self_test_source
+        from drivers.camera.source import open_source
+
         try:
             source = open_source(self.camera_config.source)
         except (OSError, ValueError) as error:
@@ -388,6 +390,12 @@ class DeviceHub:
         finally:
             source.close()
 
+    def warm_up(self) -> None:
+        """Import the camera's OpenCV stack (0.1 s) ahead of the first identify screen; the
+        kiosk calls this on a thread after its first frame (docs/design.md §3)."""
+        if self.camera_config.source is not None:
+            import drivers.camera.scanner  # noqa: F401
+
     def set_camera_active(self, active: bool) -> None:
         """Run the camera only while it is needed (identifying, diagnostics): it costs a core."""
         if active == (self._camera is not None) or self.camera_config.source is None:
@@ -397,6 +405,10 @@ class DeviceHub:
             self._camera.stop()
             self._camera = None
             return
+        from drivers.camera.backends import make_decoder
+        from drivers.camera.scanner import CameraScanner
+        from drivers.camera.source import open_source
+
         try:
             source = open_source(self.camera_config.source)
         except (OSError, ValueError) as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -191,6 +192,14 @@ class KioskApp(App):
             self._ready_sent = True
             systemd.notify_ready()
             log.info("kiosk ready")
+            Window.bind(on_flip=self._warm_up_after_first_frame)
+
+    def _warm_up_after_first_frame(self, window: Any) -> None:
+        # The pinyin search keys and OpenCV take a few hundred ms of CPU: load them on a thread
+        # once the first frame is out, so the attract screen shows at once (docs/design.md §3).
+        window.unbind(on_flip=self._warm_up_after_first_frame)
+        if self.host is not None:
+            threading.Thread(target=self.host.warm_up, name="warm-up", daemon=True).start()
 
     def _bench_first_frame(self, window: Any) -> None:
         # on_flip handlers run after on_draw, before the swap: glFinish waits for the pixels

@@ -105,6 +105,12 @@ class KioskHost:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Load what the first frame need not wait for (search keys, the camera's OpenCV);
+        safe on a background thread."""
+        self.catalogue.prepare_search()
+        self.hub.warm_up()
+
     def start(self) -> None:
         """Start the device workers."""
         self.hub.start()

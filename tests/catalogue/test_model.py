@@ -235,6 +235,10 @@ def test_bytes_that_are_not_a_catalogue_raise_config_error() -> None:
         b"#" * (MAX_DOCUMENT_BYTES + 1): "larger than",
         bomb.encode(): "more than",
         b"- just\n- a list\n": "expected a mapping",
+        # libyaml's composer recurses in C: these crashed the process before the depth check.
+        b"- " * 400_000 + b"x": "nested too deeply",
+        b"[" * 500_000 + b"]" * 500_000: "nested too deeply",
+        b"a: " + b"{b: " * 101 + b"1" + b"}" * 101: "nested too deeply",
     }
     for data, message in cases.items():
         with pytest.raises(ConfigError) as caught:

@@ -99,18 +99,17 @@ class AgentProcess:
                 self.kill()
 
 
-class WriterProcess:
-    """`python -m chaos.writer`: puts `test` events at a rate and prints each durable id."""
+class LineReportingProcess:
+    """A `python -m MODULE ARGS` child whose stdout lines a thread hands to `_line` (under
+    `_lock`); stdin is a pipe when `with_stdin`."""
 
-    def __init__(self, config: Path, rate_per_s: float) -> None:
-        self.ids: set[str] = set()
-        self.refused = 0
+    def __init__(self, module: str, *args: str, with_stdin: bool = False) -> None:
         self._lock = threading.Lock()
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module, our file
-            [sys.executable, "-m", "chaos.writer", str(config), str(rate_per_s)],
+            [sys.executable, "-m", module, *args],
             cwd=REPO,
             env=CLEAN_ENV,
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if with_stdin else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -121,12 +120,32 @@ class WriterProcess:
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            word = line.strip()
             with self._lock:
-                if word == "refused":
-                    self.refused += 1
-                elif len(word) == 36:
-                    self.ids.add(word)
+                self._line(line)
+
+    def _line(self, line: str) -> None:
+        raise NotImplementedError
+
+    def _close_reader(self) -> None:
+        self._reader.join(timeout=STOP_WAIT_S)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+class WriterProcess(LineReportingProcess):
+    """`python -m chaos.writer`: puts `test` events at a rate and prints each durable id."""
+
+    def __init__(self, config: Path, rate_per_s: float) -> None:
+        self.ids: set[str] = set()
+        self.refused = 0
+        super().__init__("chaos.writer", str(config), str(rate_per_s), with_stdin=True)
+
+    def _line(self, line: str) -> None:
+        word = line.strip()
+        if word == "refused":
+            self.refused += 1
+        elif len(word) == 36:
+            self.ids.add(word)
 
     def snapshot(self) -> set[str]:
         """The durable ids so far (a copy)."""
@@ -158,8 +177,6 @@ class WriterProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=STOP_WAIT_S)
-        self._reader.join(timeout=STOP_WAIT_S)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self._close_reader()
         with self._lock:
             return set(self.ids)

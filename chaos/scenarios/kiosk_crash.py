@@ -7,48 +7,32 @@ start, catalogue load, first session input), the agent's heartbeats being counte
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 from chaos.harness import now, stage, tally
-from chaos.kiosks import CLEAN_ENV, REPO, AgentProcess, write_config
+from chaos.kiosks import AgentProcess, LineReportingProcess, write_config
 from chaos.report import Result
 
 DOWN_S = 2.5  # kiosk process down this long before "systemd" restarts it
 START_WAIT_S = 15.0
 
 
-class KioskProcess:
+class KioskProcess(LineReportingProcess):
     """`python -m chaos.headless_kiosk CONFIG`; collects durable ids and the last event type."""
 
     def __init__(self, config: Path) -> None:
         self.ids: set[str] = set()
         self.last_type = ""
         self.lines = 0
-        self._lock = threading.Lock()
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module, our file
-            [sys.executable, "-m", "chaos.headless_kiosk", str(config)],
-            cwd=REPO,
-            env=CLEAN_ENV,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        super().__init__("chaos.headless_kiosk", str(config))
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            parts = line.split()
-            if len(parts) == 2 and len(parts[0]) == 36:
-                with self._lock:
-                    self.ids.add(parts[0])
-                    self.last_type = parts[1]
-                    self.lines += 1
+    def _line(self, line: str) -> None:
+        parts = line.split()
+        if len(parts) == 2 and len(parts[0]) == 36:
+            self.ids.add(parts[0])
+            self.last_type = parts[1]
+            self.lines += 1
 
     def wait_events(self, count: int, timeout_s: float) -> bool:
         """Until `count` events are durable."""
@@ -64,9 +48,7 @@ class KioskProcess:
         """SIGKILL; (durable ids, type of the last durable event)."""
         self.process.kill()
         self.process.wait(timeout=10)
-        self._reader.join(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self._close_reader()
         with self._lock:
             return set(self.ids), self.last_type
 

@@ -26,18 +26,24 @@ pytestmark = pytest.mark.broker
 AGENT_ENV = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> str:
-    """Run `python -m edge_agent ARGS` and return stdout."""
-    done = subprocess.run(
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m edge_agent ARGS`, capturing its output."""
+    return subprocess.run(
         [sys.executable, "-m", "edge_agent", *args],
         cwd=REPO,
         env=env or AGENT_ENV,
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=check,
     )
-    return done.stdout
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run `python -m edge_agent ARGS` and return stdout (a failure raises)."""
+    return run_cli(*args, env=env, check=True).stdout
 
 
 class AgentThread:

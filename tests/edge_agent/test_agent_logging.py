@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.edge_agent.conftest import REPO, write_config
-from tests.edge_agent.test_agent_broker import AGENT_ENV
+from tests.edge_agent.conftest import write_config
+from tests.edge_agent.test_agent_broker import run_cli
 from tests.fixtures.broker import free_port
 
 
@@ -17,15 +15,7 @@ def test_agent_log_lines_are_redacted(tmp_path: Path) -> None:
     phone = "13912345678"
     tls = {"ca_file": str(tmp_path / id_shaped / phone / "ca.pem")}
     config = write_config(tmp_path / "kiosk", f"mqtts://127.0.0.1:{free_port()}", mqtt={"tls": tls})
-    done = subprocess.run(
-        [sys.executable, "-m", "edge_agent", "run", "--config", str(config)],
-        cwd=REPO,
-        env=AGENT_ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("run", "--config", str(config))
     assert done.returncode == 2
     assert "CA file not found" in done.stderr
     assert "[redacted]" in done.stderr

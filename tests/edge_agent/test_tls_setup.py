@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,8 +20,8 @@ from edge_agent.link import (
     TlsSetupError,
     tls_context,
 )
-from tests.edge_agent.conftest import REPO, write_config
-from tests.edge_agent.test_agent_broker import AGENT_ENV
+from tests.edge_agent.conftest import write_config
+from tests.edge_agent.test_agent_broker import run_cli
 from tests.edge_agent.test_tls import make_pki
 from tests.fixtures.broker import MosquittoBroker, TlsFiles, free_port
 
@@ -59,15 +57,7 @@ def test_agent_run_with_a_missing_ca_file_exits_with_one_message(tmp_path: Path)
     """`run` exits 2 with one log line, no traceback; status file and `status` show the reason."""
     tls = {"ca_file": str(tmp_path / "no-such-ca.pem")}
     config = write_config(tmp_path / "kiosk", f"mqtts://127.0.0.1:{free_port()}", mqtt={"tls": tls})
-    done = subprocess.run(
-        [sys.executable, "-m", "edge_agent", "run", "--config", str(config)],
-        cwd=REPO,
-        env=AGENT_ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("run", "--config", str(config))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -77,15 +67,7 @@ def test_agent_run_with_a_missing_ca_file_exits_with_one_message(tmp_path: Path)
     status = json.loads((tmp_path / "kiosk" / "data" / STATUS_FILE).read_text())
     assert status["link"] == "stopped"
     assert status["last_error"].startswith("tls: CA file not found")
-    shown = subprocess.run(
-        [sys.executable, "-m", "edge_agent", "status", "--config", str(config)],
-        cwd=REPO,
-        env=AGENT_ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    shown = run_cli("status", "--config", str(config), check=True)
     assert json.loads(shown.stdout)["last_error"].startswith("tls: CA file not found")
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from common.kiosk_agent import STATUS_FILE, AgentStatus, LinkState
@@ -36,6 +37,8 @@ from edge_agent.link import (
     LinkSettings,
     Message,
     MqttLink,
+    PasswordFileError,
+    SetupError,
     TlsSettings,
     TlsSetupError,
     Will,
@@ -66,15 +69,28 @@ def _validate_catalogue(content: bytes) -> None:
 DEFAULT_VALIDATORS: Mapping[str, Validator] = {"catalogue": _validate_catalogue}
 
 
+def _read_password(path: Path) -> str:
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise PasswordFileError(f"password file not found: {path} (mqtt.password_file)") from None
+    except OSError as exc:
+        reason = f"password file unreadable: {path} ({exc.strerror}) (mqtt.password_file)"
+        raise PasswordFileError(reason) from None
+    except UnicodeDecodeError:
+        raise PasswordFileError(f"password file not UTF-8: {path} (mqtt.password_file)") from None
+    if not password:
+        raise PasswordFileError(f"password file empty: {path} (mqtt.password_file)")
+    return password
+
+
 def link_settings(config: KioskConfig) -> LinkSettings:
     """Broker URL, client id, TLS files and credentials from config."""
     mqtt = config.mqtt
     tls = None
     if mqtt.tls.ca_file is not None:
         tls = TlsSettings(mqtt.tls.ca_file, mqtt.tls.cert_file, mqtt.tls.key_file)
-    password = None
-    if mqtt.password_file is not None:
-        password = mqtt.password_file.read_text(encoding="utf-8").strip()
+    password = None if mqtt.password_file is None else _read_password(mqtt.password_file)
     ident = config.identity
     return LinkSettings(
         url=mqtt.broker_url,
@@ -111,7 +127,14 @@ class Agent:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._free_disk = free_disk or disk_free_bytes(data_dir)
         self.outbox = open_outbox(config, clock=clock, free_disk=self._free_disk)
-        self.settings = link_settings(config)
+        self._setup_error: SetupError | None = None
+        try:
+            self.settings = link_settings(config)
+        except SetupError as exc:  # reported by run(), with the status file, like TLS problems
+            self._setup_error = exc
+            self.settings = link_settings(
+                replace(config, mqtt=replace(config.mqtt, password_file=None))
+            )
         agent = config.agent
         self.reconnect = ReconnectSchedule.from_settings(
             window_s=agent.reconnect_window_s,
@@ -162,13 +185,22 @@ class Agent:
     # main loop -------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Run until `stop` is set, then go offline cleanly; TlsSetupError if TLS cannot work."""
+        """Run until `stop` is set, then go offline cleanly; SetupError if a local file the link
+        needs is unusable (TLS files, password file)."""
         try:
-            self.check_tls_files()
+            self.check_setup()
             while not stop.is_set():
                 self.step()
         finally:
             self.shutdown()
+
+    def check_setup(self) -> None:
+        """SetupError (and the reason in the status file) if a local file the link needs is
+        unusable: the password file, then the TLS files."""
+        if self._setup_error is not None:
+            self.status.last_error = self._setup_error.reason
+            raise self._setup_error
+        self.check_tls_files()
 
     def check_tls_files(self) -> None:
         """TlsSetupError (and the reason in the status file) if the TLS files are unusable.

@@ -29,7 +29,7 @@ from edge_agent.link import (
     LinkSettings,
     Message,
     MqttLink,
-    TlsSetupError,
+    SetupError,
 )
 from edge_agent.outbox import OutboxError
 from edge_agent.outbox_config import open_outbox
@@ -59,7 +59,8 @@ def configure_logging() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the agent until SIGTERM/SIGINT; exit 2 with one message if its TLS files are unusable."""
+    """Run the agent until SIGTERM/SIGINT; exit 2 with one message if a file it needs to
+    connect (TLS files, password file) is unusable."""
     configure_logging()
     stop = threading.Event()
 
@@ -70,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         Agent(_config(args.config)).run(stop)
-    except TlsSetupError as exc:
+    except SetupError as exc:
         logging.getLogger("edge_agent").error("cannot start: %s", exc.reason)
         return EXIT_SETUP_ERROR
     return 0
@@ -249,4 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except SetupError as exc:  # `watch` reads the same files as `run`
+        print(f"cannot start: {exc.reason}", file=sys.stderr)
+        return EXIT_SETUP_ERROR
     return result

@@ -8,7 +8,9 @@ inherits the stdlib type a caller would expect (aioesphomeapi's shape):
     ├── CommandRejected(ValueError)    commands.py   a city command that must not run
     ├── MalformedJson(ValueError)      boundedjson.py  bytes that are not bounded JSON
     ├── LinkError(ConnectionError)     link.py       the broker could not be reached or was lost
-    │   └── TlsSetupError              link.py       local TLS files unusable (fail-closed)
+    │   └── SetupError                 link.py       a local file the link needs is unusable
+    │       ├── TlsSetupError          link.py       TLS files (fail-closed: never plaintext)
+    │       └── PasswordFileError      link.py       mqtt.password_file
     ├── OutboxError                    outbox.py     the durable queue refused an event
     │   ├── OutboxFull                 outbox.py
     │   └── HeartbeatShed              outbox.py

@@ -39,11 +39,19 @@ class LinkError(AgentError, ConnectionError):
         self.reason = reason
 
 
-class TlsSetupError(LinkError):
+class SetupError(LinkError):
+    """A file this kiosk needs to connect cannot be used: fixed on the kiosk, never retried."""
+
+
+class TlsSetupError(SetupError):
     """This kiosk's TLS files cannot be used (missing, unreadable, key not matching the cert).
 
     Only fixing the files helps: nothing ever retries without TLS.
     """
+
+
+class PasswordFileError(SetupError):
+    """`mqtt.password_file` is missing, unreadable, not UTF-8 or empty."""
 
 
 # OpenSSL alert reasons from a broker that refused the handshake, in words a technician can act on.

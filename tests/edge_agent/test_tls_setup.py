@@ -136,3 +136,30 @@ def test_missing_client_certificate_is_reported_as_such(
         assert "client certificate" in last_error
     finally:
         broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(None, "password file not found"), (b"\xff\xfe", "not UTF-8"), (b"  \n", "empty")],
+)
+def test_an_unusable_password_file_stops_the_agent_with_one_message(
+    tmp_path: Path, pki: dict[str, Path], content: bytes | None, expected: str
+) -> None:
+    """Like the TLS files: exit 2, one line naming the file and key, the status file says so."""
+    password = tmp_path / "mqtt-password"
+    if content is not None:
+        password.write_bytes(content)
+    mqtt = {"username": "kiosk", "password_file": str(password), "tls": {"ca_file": str(pki["ca"])}}
+    config = write_config(tmp_path / "kiosk", f"mqtts://127.0.0.1:{free_port()}", mqtt=mqtt)
+    done = run_cli("run", "--config", str(config))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert expected in lines[0]
+    assert "mqtt.password_file" in lines[0]
+    status = json.loads((tmp_path / "kiosk" / "data" / STATUS_FILE).read_text())
+    assert expected in status["last_error"]
+    watched = run_cli("watch", "--config", str(config), "--timeout", "1")
+    assert watched.returncode == 2
+    assert "Traceback" not in watched.stderr

@@ -29,10 +29,15 @@ MAX_CONFIG_BYTES = 1024 * 1024
 VERSION_MAX_CHARS = 64
 CONFIG_KINDS = ("catalogue", "ui_texts")
 VERSIONS_FILE = "config-versions.json"
+# Diagnostics runs still waiting for the kiosk's answer, kept across agent restarts so a restart
+# within DIAGNOSTICS_WAIT_S still answers the city (its retry would be refused as a replay).
+PENDING_DIAGNOSTICS_FILE = "pending-diagnostics.json"
 
 DIAGNOSTICS_WAIT_S = 40.0  # the kiosk gives its devices 20 s; beyond this it is not answering
 MAX_DIAGNOSTICS_RESULT_BYTES = 64 * 1024
 MAX_PENDING_DIAGNOSTICS = 8
+MAX_PENDING_FILE_BYTES = 4096
+MAX_COMMAND_ID_CHARS = 36  # command ids are UUIDs (docs/contract/schemas/command.schema.json)
 DEVICE_NAMES = ("idcard", "bp", "qrscan", "camera")
 MAX_CHECKS = 8
 MAX_CHECK_NAME_CHARS = 32
@@ -104,6 +109,27 @@ def _utf8(text: str) -> bytes | None:
         return None
 
 
+def _load_pending(path: Path) -> dict[str, float]:
+    """The pending runs an earlier agent left; anything unreadable or odd is dropped."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PENDING_FILE_BYTES + 1)
+        document = json.loads(raw) if len(raw) <= MAX_PENDING_FILE_BYTES else None
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    pending = {
+        command_id: float(give_up_s)
+        for command_id, give_up_s in document.items()
+        if isinstance(command_id, str)
+        and len(command_id) <= MAX_COMMAND_ID_CHARS
+        and isinstance(give_up_s, int | float)
+        and not isinstance(give_up_s, bool)
+    }
+    return dict(list(pending.items())[:MAX_PENDING_DIAGNOSTICS])
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data`: write a temp file, fsync it, rename, fsync the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +163,13 @@ class Actions:
     diagnostics_wait_s: float = DIAGNOSTICS_WAIT_S
     _pending: dict[str, float] = field(default_factory=dict)  # command id → give-up time
 
+    def __post_init__(self) -> None:
+        self._pending = _load_pending(self.data_dir / PENDING_DIAGNOSTICS_FILE)
+
+    def _save_pending(self) -> None:
+        document = json.dumps(self._pending, sort_keys=True).encode("utf-8")
+        write_atomically(self.data_dir / PENDING_DIAGNOSTICS_FILE, document)
+
     def run(self, command: Command) -> dict[str, Any] | None:
         """Execute one command that passed verification; None when the result comes later."""
         handler = {
@@ -167,6 +200,7 @@ class Actions:
             # the kiosk is not answering the earlier ones either: say so now, keep no more state
             return self._diagnostics_result(command["id"], None)
         self._pending[command["id"]] = self.clock() + self.diagnostics_wait_s
+        self._save_pending()
         return None
 
     def _diagnostics_result(self, command_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
@@ -193,6 +227,8 @@ class Actions:
             if now >= give_up_s:
                 del self._pending[command_id]
                 results.append(self._diagnostics_result(command_id, None))
+        if results:
+            self._save_pending()
         return results
 
     def _take_diagnostics_answer(self) -> tuple[str, dict[str, Any]] | None:

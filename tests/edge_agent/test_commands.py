@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge_agent.actions import Actions
+from edge_agent.actions import DIAGNOSTICS_WAIT_S, PENDING_DIAGNOSTICS_FILE, Actions
 from edge_agent.commands import (
     CommandRejected,
     Verifier,
@@ -390,3 +390,37 @@ def test_the_agent_validates_catalogues_like_the_shipped_one(tmp_path: Path) -> 
     renewed = shipped.replace(f'version: "{version}"', 'version: "2026.12-test"', 1)
     good = ran(actions, set_config("catalogue", "2026.12-test", renewed))
     assert good["status"] == "ok", good
+
+
+def test_a_pending_diagnostics_run_survives_an_agent_restart(tmp_path: Path) -> None:
+    """The agent restarts while the kiosk runs its self-tests: the new agent still answers."""
+    clock = Clock()
+    command = make_command("run_diagnostics", TARGET)
+    assert make_actions(tmp_path, clock=clock).run(command) is None
+    restarted = make_actions(tmp_path, clock=clock)  # a new process, the same data dir
+    answer(tmp_path, {"command_id": command["id"], "devices": [REPORT], "missing": []})
+    (result,) = restarted.collect_diagnostics()
+    check_result(result)
+    assert (result["status"], result["command_id"]) == ("ok", command["id"])
+    assert make_actions(tmp_path, clock=clock).collect_diagnostics() == []  # answered once
+
+
+def test_a_pending_run_left_by_a_stopped_agent_still_times_out(tmp_path: Path) -> None:
+    """No answer and a restart: the failed result still comes, after the original wait."""
+    clock = Clock()
+    command = make_command("run_diagnostics", TARGET)
+    make_actions(tmp_path, clock=clock).run(command)
+    clock.now += DIAGNOSTICS_WAIT_S
+    (result,) = make_actions(tmp_path, clock=clock).collect_diagnostics()
+    assert (result["command_id"], result["status"]) == (command["id"], "failed")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"[1, 2]", b'{"a": "soon"}', b'{"' + b"x" * 5000 + b'": 1}', b"\xff", b"[" * 100_000],
+)
+def test_an_odd_pending_file_is_ignored(tmp_path: Path, content: bytes) -> None:
+    """The pending file is the agent's own, but a torn or tampered one never stops it."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / PENDING_DIAGNOSTICS_FILE).write_bytes(content)
+    assert make_actions(tmp_path).collect_diagnostics() == []

@@ -22,9 +22,6 @@ def slug(value: Any) -> str | None:
     return "use 1-64 letters, digits, '_' or '-' (it becomes part of MQTT topics)"
 
 
-broker_url = mqtt_url  # `mqtt://host:port` or `mqtts://host:port`
-
-
 def serial_port(value: Any) -> str | None:
     """A pyserial URL or device path, or `sim://KIND?scenario=…`."""
     text = str(value)
@@ -96,7 +93,7 @@ class Tls:
 class Mqtt:
     """The link to the city platform."""
 
-    broker_url: str = field("mqtt://127.0.0.1:1883", check=broker_url)
+    broker_url: str = field("mqtt://127.0.0.1:1883", check=mqtt_url)  # mqtt:// or mqtts://host:port
     # Exactly two topic levels, ROOT/vN, so every topic parameter is one level and the filters
     # docs/contract/README.md documents (gov-kiosk/v1/+/+/+/events) are exact.
     topic_prefix: str = field(

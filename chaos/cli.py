@@ -27,6 +27,9 @@ SCENARIOS: dict[str, str] = {
     "serial": "chaos.scenarios.serial:serial_faults",
     "kiosk_crash": "chaos.scenarios.kiosk_crash:kiosk_crash",
     "cluster_node_kill": "chaos.scenarios.cluster:node_kill",
+    "ingest_worker_sigkill": "chaos.scenarios.ingest:worker_sigkill",
+    "postgres_restart": "chaos.scenarios.ingest:postgres_restart",
+    "kiosk_presence": "chaos.scenarios.ingest:kiosk_presence",
 }
 
 

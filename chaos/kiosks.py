@@ -42,14 +42,19 @@ STOP_WAIT_S = 10.0
 
 
 def write_config(
-    directory: Path, broker_url: str, kiosk: str = "k1", *, agent: dict[str, Any] | None = None
+    directory: Path,
+    broker_url: str,
+    kiosk: str = "k1",
+    *,
+    agent: dict[str, Any] | None = None,
+    keepalive_s: int = 5,
 ) -> Path:
     """A kiosk YAML file in `directory` (data under directory/data); returns its path."""
     directory.mkdir(parents=True, exist_ok=True)
     document: dict[str, Any] = {
         "version": 1,
         "identity": {"city": CITY, "centre": CENTRE, "kiosk": kiosk},
-        "mqtt": {"broker_url": broker_url, "topic_prefix": PREFIX, "keepalive_s": 5},
+        "mqtt": {"broker_url": broker_url, "topic_prefix": PREFIX, "keepalive_s": keepalive_s},
         "agent": {**CHAOS_AGENT, **(agent or {})},
         "privacy": CHAOS_PRIVACY,
         "paths": {

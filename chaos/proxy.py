@@ -5,8 +5,10 @@ a router rebooted); `blackhole` forwards nothing in either direction and leaves 
 open (a WAN link that silently stalls), so only the agent's own keepalive and connect timeouts
 notice. Back in `pass`, stalled connections resume where they stopped. `delay_s` holds every
 chunk that long in each direction (0.1 s: a 200 ms round trip, as over 4G) without limiting
-throughput beyond MAX_DELAYED_CHUNKS per direction. Runs its own asyncio loop on a daemon
-thread; `set_mode` is thread-safe.
+throughput beyond MAX_DELAYED_CHUNKS per direction. `hold_closed=True` lets no close cross a
+black hole either: a side that closes its socket meanwhile leaves the other side open until
+`pass` (a kiosk that lost power: the broker hears nothing, only its keepalive notices). Runs its
+own asyncio loop on a daemon thread; `set_mode` is thread-safe.
 """
 
 from __future__ import annotations
@@ -26,11 +28,18 @@ class Proxy:
     """Listens on 127.0.0.1:`port` (0: any free port) and forwards to target."""
 
     def __init__(
-        self, target_host: str, target_port: int, port: int = 0, *, delay_s: float = 0.0
+        self,
+        target_host: str,
+        target_port: int,
+        port: int = 0,
+        *,
+        delay_s: float = 0.0,
+        hold_closed: bool = False,
     ) -> None:
         self.target = (target_host, target_port)
         self.port = port
         self.delay_s = delay_s
+        self.hold_closed = hold_closed
         self.connections_total = 0
         self.resets = 0
         self._mode: Mode = "pass"
@@ -139,6 +148,8 @@ class Proxy:
                     break
                 writer.write(data)
                 await writer.drain()
+        if self.hold_closed:
+            await self._gate.wait()
         writer.transport.abort()
 
     async def _delayed_pipe(

@@ -180,7 +180,8 @@ class AmqpIngestWorker:
     def run(self) -> None:
         """Consume until stopped; node and database outages are waited out."""
         backoff = RECONNECT_MIN_S
-        self.core.connect_db()
+        if not self.core.wait_for_db(lambda: self.stopping):
+            return
         while True:
             if self.connection is None and not self.stopping:
                 if not self._connect():

@@ -25,6 +25,9 @@ from city.store import BatchWriter, WriteResult
 
 log = logging.getLogger("city.ingest")
 
+DB_RETRY_MIN_S = 0.5
+DB_RETRY_MAX_S = 10.0
+
 Token = TypeVar("Token")
 
 
@@ -100,6 +103,21 @@ class IngestCore(Generic[Token]):
         require_current(self.conn)
         self.conn.commit()
         self.writer = BatchWriter(self.conn)
+
+    def wait_for_db(self, stopping: Callable[[], bool]) -> bool:
+        """Connect, retrying with backoff while the database is unreachable (a worker started
+        during a database outage waits instead of exiting into a restart loop); False if asked
+        to stop first. A schema mismatch is not an outage: it raises."""
+        backoff = DB_RETRY_MIN_S
+        while not stopping():
+            try:
+                self.connect_db()
+                return True
+            except psycopg.OperationalError as exc:
+                self.drop_db(exc)
+                time.sleep(backoff)
+                backoff = min(DB_RETRY_MAX_S, backoff * 2)
+        return False
 
     def drop_db(self, exc: BaseException) -> None:
         """Forget a broken database connection; the batch stays pending and unacknowledged."""

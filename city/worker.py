@@ -44,19 +44,89 @@ RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 LOOP_TIMEOUT_S = 0.2
 REPORT_EVERY_S = 1.0
+SLOT_CHECK_EVERY_S = 2.0
 
 
 def claim_slot(url: str, timeout_s: float) -> tuple[psycopg.Connection, int]:
     """The lowest free worker slot, held by an advisory lock for this connection's life."""
     conn = connect(url, timeout_s=timeout_s, autocommit=True)
     for slot in range(MAX_SLOTS):
-        row = conn.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (SLOT_LOCK_CLASS, slot)
-        ).fetchone()
-        if row and row[0]:
+        if _try_lock(conn, slot):
             return conn, slot
     conn.close()
     raise RuntimeError(f"all {MAX_SLOTS} worker slots are taken")
+
+
+def _try_lock(conn: psycopg.Connection, slot: int) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (SLOT_LOCK_CLASS, slot)).fetchone()
+    return bool(row and row[0])
+
+
+class SlotLease:
+    """A claimed slot's advisory lock, kept across database restarts.
+
+    The lock lives as long as its connection: a PostgreSQL restart ends both, and a worker
+    started meanwhile could claim the same slot, i.e. the same MQTT client id — the broker
+    would then hand the session back and forth between the two. So `check()` (from the
+    worker's tick) re-takes the lock on a new connection; if another worker holds it by then,
+    this one must leave (`check()` is False) and a restart claims a free slot.
+    """
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self.conn: psycopg.Connection | None = None
+        self.slot = -1
+        self.next_check = 0.0
+
+    def claim(self) -> int:
+        """The lowest free slot, waiting with backoff while the database is unreachable."""
+        backoff = RECONNECT_MIN_S
+        while True:
+            try:
+                self.conn, self.slot = claim_slot(self.url, self.timeout_s)
+                return self.slot
+            except psycopg.OperationalError as exc:
+                log.warning("database unreachable (%s); retrying in %.1fs", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(RECONNECT_MAX_S, backoff * 2)
+
+    def check(self) -> bool:
+        """Whether the slot is still ours (re-taken after an outage); False: another has it."""
+        now = time.monotonic()
+        if now < self.next_check:
+            return True
+        self.next_check = now + SLOT_CHECK_EVERY_S
+        if self.conn is not None:
+            try:
+                self.conn.execute("SELECT 1")
+                return True
+            except psycopg.OperationalError:
+                self.close()  # the server restarted: the lock went with the connection
+        try:
+            self.conn = connect(self.url, timeout_s=self.timeout_s, autocommit=True)
+        except psycopg.OperationalError:
+            return True  # the database is away: nobody can claim the slot either; retry later
+        try:
+            if _try_lock(self.conn, self.slot):
+                log.info("worker slot %d re-taken after a database outage", self.slot)
+                return True
+        except psycopg.OperationalError:
+            self.close()
+            return True
+        log.error(
+            "worker slot %d was claimed by another worker during a database outage", self.slot
+        )
+        return False
+
+    def close(self) -> None:
+        """Release the lock (its connection)."""
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except psycopg.Error:
+                log.debug("closing the slot connection failed")
+            self.conn = None
 
 
 def subscriptions(config: CityConfig) -> list[str]:
@@ -159,7 +229,8 @@ class IngestWorker:
     def run(self) -> None:
         """Consume until stopped; broker and database outages are waited out."""
         backoff = RECONNECT_MIN_S
-        self.core.connect_db()
+        if not self.core.wait_for_db(lambda: self.stopping):
+            return
         while True:
             if not self.connected and not self.stopping:
                 try:
@@ -228,24 +299,31 @@ class Reporter:
 
 
 def run_worker(config: CityConfig, worker_id: str | None = None) -> int:
-    """The `ingest` command: claim a client id, run the configured adapter until SIGTERM/SIGINT."""
+    """The `ingest` command: claim a client id, run the configured adapter until SIGTERM/SIGINT.
+
+    Exits 1 if its claimed slot went to another worker during a database outage."""
     contract = load_contract(config.contract_dir)
-    slot_conn = None
+    lease = None
     if worker_id is None:
-        slot_conn, slot = claim_slot(config.database.url, config.database.connect_timeout_s)
-        worker_id = str(slot)
+        lease = SlotLease(config.database.url, config.database.connect_timeout_s)
+        worker_id = str(lease.claim())
     client_id = f"{config.broker.client_id_prefix}-{worker_id}"
     from city.amqp_worker import AmqpIngestWorker
     from city.sweeper import Sweeper
 
     sweeper = Sweeper(config)
     reporter = Reporter(_print_line)
+    lost_slot = False
+    worker: IngestWorker | AmqpIngestWorker
 
     def tick(conn: psycopg.Connection) -> None:
+        nonlocal lost_slot
         reporter.flush_if_due()
         sweeper.tick(conn)
+        if lease is not None and not lost_slot and not lease.check():
+            lost_slot = True
+            worker.stop()
 
-    worker: IngestWorker | AmqpIngestWorker
     if config.broker.kind == "amqp":
         worker = AmqpIngestWorker(config, contract, worker_id, on_result=reporter, on_tick=tick)
     else:
@@ -260,9 +338,9 @@ def run_worker(config: CityConfig, worker_id: str | None = None) -> int:
     try:
         worker.run()
     finally:
-        if slot_conn is not None:
-            slot_conn.close()
-    return 0
+        if lease is not None:
+            lease.close()
+    return 1 if lost_slot else 0
 
 
 def _print_line(text: str) -> None:

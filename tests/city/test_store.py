@@ -45,6 +45,26 @@ def test_redelivery_stores_nothing_twice(city_db: str, contract: Contract) -> No
     assert (first.offered, first.inserted, again.inserted, count) == (100, 50, 0, 50)
 
 
+def test_a_batch_partly_stored_inserts_only_its_new_events(
+    city_db: str, contract: Contract
+) -> None:
+    """The direct COPY refuses a batch holding a stored id; the fallback keeps the new rows."""
+    sim = KioskSim()
+    events = [sim.test_event() for _ in range(6)]
+    stored = _decode(contract, sim.topic(), batch(*events[:3]))
+    mixed = _decode(contract, sim.topic(), batch(*events[1:]))
+    with psycopg.connect(city_db) as conn:
+        writer = BatchWriter(conn)
+        first = writer.write([stored], T0)
+        second = writer.write([mixed], T0)
+        ids = {r[0] for r in conn.execute("SELECT id::text FROM events")}
+        (gaps,) = conn.execute("SELECT count(*) FROM seq_gaps").fetchone() or (0,)
+    assert (first.inserted, second.offered, second.inserted) == (3, 5, 3)
+    assert [e.id for e in second.new_events] == [e["id"] for e in events[3:]]
+    assert ids == {e["id"] for e in events}
+    assert gaps == 0
+
+
 def test_columns_hold_the_envelope(city_db: str, contract: Contract) -> None:
     """kiosk, type, ts, boot, stream, seq and data as JSONB."""
     sim = KioskSim()

@@ -125,3 +125,36 @@ def test_quarantine_keeps_reason_and_capped_bytes(city_db: str, contract: Contra
         row = conn.execute("SELECT reason, length(raw), raw_size FROM quarantine").fetchone()
     assert result.quarantined == 1
     assert row == ("not JSON: JSONDecodeError", 100, len(payload))
+
+
+def test_a_write_that_fails_after_its_copy_leaves_nothing_behind(
+    city_db: str, contract: Contract
+) -> None:
+    """Events, gaps and fleet state commit together: a failure in the gap bookkeeping (here a
+    trigger refusing a gap row, as a worker killed at that moment) keeps no events either, so
+    the broker's redelivery redoes the whole write."""
+    sim = KioskSim()
+    events = [sim.test_event() for _ in range(5)]
+    skipping = _decode(contract, sim.topic(), batch(events[0], events[4]))  # seqs 2-4: a gap
+    with psycopg.connect(city_db) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse_gap() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER refuse_gap BEFORE INSERT ON seq_gaps"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_gap()"
+        )
+        conn.commit()
+        writer = BatchWriter(conn)
+        with pytest.raises(psycopg.errors.RaiseException):
+            writer.write([skipping], T0)
+        conn.rollback()
+        (stored,) = conn.execute("SELECT count(*) FROM events").fetchone() or (0,)
+        assert stored == 0
+        conn.execute("DROP TRIGGER refuse_gap ON seq_gaps")
+        conn.commit()
+        again = writer.write([skipping], T0)  # the redelivery
+        gaps = conn.execute("SELECT first_seq, last_seq FROM seq_gaps").fetchall()
+    assert again.inserted == 2
+    assert gaps == [(2, 4)]

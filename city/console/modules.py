@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import psycopg
 from starlette.routing import BaseRoute
 
 Role = Literal["viewer", "operator", "admin"]
@@ -43,8 +44,24 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """A page `make screenshots` and the accessibility test visit (as a user with `role`).
+
+    `path` may use {kiosk} (a demo kiosk id) and {alert} (a demo open alert id).
+    """
+
+    name: str
+    path: str
+    role: Role = "operator"
+
+
+@dataclass(frozen=True)
 class ConsoleModule:
-    """What one route module contributes to the console."""
+    """What one route module contributes to the console.
+
+    `demo` writes demonstration rows for its screens (screenshots, accessibility test) into a
+    database that already holds the console's demo fleet (testbed/console_tour.py).
+    """
 
     name: str
     routes: Sequence[BaseRoute] = ()
@@ -52,6 +69,8 @@ class ConsoleModule:
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     templates: Path | None = None
     slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    screens: Sequence[Screen] = ()
+    demo: Callable[[psycopg.Connection], None] | None = None
 
 
 def load_modules(

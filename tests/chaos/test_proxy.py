@@ -1,4 +1,5 @@
-"""The fault proxy's delay: each direction holds data delay_s, in order, without loss."""
+"""The fault proxy: delay holds each direction delay_s, in order, without loss; hold_closed
+keeps a close from crossing a black hole."""
 
 from __future__ import annotations
 

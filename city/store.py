@@ -145,13 +145,19 @@ class BatchWriter:
         savepoint and goes through the temp table and ON CONFLICT DO NOTHING, which tells
         which rows are new (docs/city-scale.md, "Figures")."""
         if len({row.id for row in rows}) == len(rows):
+            # A plain SAVEPOINT, not conn.transaction(): at the start of a write no transaction
+            # is open yet, and conn.transaction() would then BEGIN and COMMIT the rows on their
+            # own, ahead of their gaps and fleet state (a kill in between lost those for good).
+            cur.execute("SAVEPOINT direct_copy")
             try:
-                with self.conn.transaction(), cur.copy(COPY_EVENTS) as copy:
+                with cur.copy(COPY_EVENTS) as copy:
                     for row in rows:
                         copy.write_row((*_columns(row), received_at))
             except errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT direct_copy")
                 log.debug("a batch holds stored events; taking the de-duplicating path")
             else:
+                cur.execute("RELEASE SAVEPOINT direct_copy")
                 return list(rows)
         with cur.copy(COPY_INCOMING) as copy:
             for row in rows:

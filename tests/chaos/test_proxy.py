@@ -1,7 +1,9 @@
-"""The fault proxy's delay: each direction holds data delay_s, in order, without loss."""
+"""The fault proxy: delay holds each direction delay_s, in order, without loss; hold_closed
+keeps a close from crossing a black hole."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -62,3 +64,28 @@ def test_a_delaying_proxy_adds_the_round_trip_and_keeps_every_byte_in_order(
             sender.join(timeout=10)
     finally:
         proxy.stop()
+
+
+def test_hold_closed_keeps_a_close_from_crossing_a_black_hole() -> None:
+    """A client closing during a black hole: the server sees nothing until `pass` (power cut)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    proxy = Proxy("127.0.0.1", server.getsockname()[1], hold_closed=True)
+    proxy.start()
+    try:
+        client = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        upstream, _ = server.accept()
+        upstream.settimeout(0.5)
+        client.sendall(b"hi")
+        assert _recv_exactly(upstream, 2) == b"hi"
+        proxy.set_mode("blackhole")
+        client.close()
+        with pytest.raises(TimeoutError):
+            upstream.recv(1)  # no EOF, no reset: the far side cannot tell
+        proxy.set_mode("pass")
+        upstream.settimeout(5)
+        with contextlib.suppress(ConnectionResetError):  # the proxy aborts: as good as EOF
+            assert upstream.recv(1) == b""
+        upstream.close()
+    finally:
+        proxy.stop()
+        server.close()

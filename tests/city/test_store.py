@@ -65,6 +65,30 @@ def test_a_batch_partly_stored_inserts_only_its_new_events(
     assert gaps == 0
 
 
+def test_rows_commit_together_with_their_gaps_and_fleet_state(
+    city_db: str, contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While gaps are tracked, no other connection sees the new rows yet (one transaction)."""
+    import city.store
+
+    sim = KioskSim()
+    message = _decode(contract, sim.topic(), batch(*(sim.test_event() for _ in range(5))))
+    seen_meanwhile: list[int] = []
+    track = city.store._track_gaps
+
+    def track_and_look(*args: object) -> None:
+        with psycopg.connect(city_db) as other:
+            (count,) = other.execute("SELECT count(*) FROM events").fetchone() or (0,)
+        seen_meanwhile.append(count)
+        track(*args)  # type: ignore[arg-type]  # the real function, unchanged arguments
+
+    monkeypatch.setattr(city.store, "_track_gaps", track_and_look)
+    with psycopg.connect(city_db) as conn:
+        BatchWriter(conn).write([message], T0)
+        (count,) = conn.execute("SELECT count(*) FROM events").fetchone() or (0,)
+    assert (seen_meanwhile, count) == ([0], 5)
+
+
 def test_columns_hold_the_envelope(city_db: str, contract: Contract) -> None:
     """kiosk, type, ts, boot, stream, seq and data as JSONB."""
     sim = KioskSim()

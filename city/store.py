@@ -116,10 +116,7 @@ class BatchWriter:
         rows = [row for message in messages for row in message.events]
         quarantined = [q for message in messages for q in message.quarantined]
         result = WriteResult(offered=len(rows), quarantined=len(quarantined))
-        # One transaction around everything: the COPY's savepoint in _insert must be nested in
-        # it. As a connection's first statement, psycopg's transaction() is a whole transaction
-        # and commits the events before their gaps and fleet state (a worker killed in between
-        # left gaps no redelivery could close: tests/city/test_ingest_workers.py).
+        # Events, gaps, fleet state and quarantine commit together; the broker ack follows.
         with self.conn.transaction(), self.conn.cursor() as cur:
             if rows:
                 new_events = self._insert(cur, rows, received_at)

@@ -145,8 +145,16 @@ def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer |
 
 
 def _start(part: Part) -> None:
+    # Unbuffered: a buffered readline would take two lines that arrived together out of the
+    # pipe, relay one, and leave the other unseen by the selector until more output came (the
+    # console's "development account" line, printed right after its URL, stayed hidden).
     part.process = subprocess.Popen(  # noqa: S603 — our own interpreter and modules
-        part.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=part.env
+        part.argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=part.env,
+        bufsize=0,
     )
     print(f"[run] started {part.name} (pid {part.process.pid})", flush=True)
 

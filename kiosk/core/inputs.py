@@ -12,7 +12,8 @@ from typing import Literal
 from common.selftest import SelfTestReport
 
 Language = Literal["zh", "en"]
-DeviceName = Literal["idcard", "bp", "qrscan", "camera"]
+DeviceName = Literal["idcard", "bp", "qrscan", "camera", "printer"]
+PrintOutcome = Literal["done", "unavailable"]
 EndReason = Literal["completed", "user_exit", "idle_timeout", "error", "kiosk_restart"]
 CardType = Literal["resident", "hkmotw_permit", "foreign_pr_2017", "foreign_pr_2023"]
 SearchVia = Literal["browse", "search", "popular"]
@@ -167,6 +168,16 @@ class PinEntered:
 
 
 @dataclass(frozen=True)
+class PrintGuide:
+    """打印办事指南: print the open item's guide (materials, where, hours) to take home."""
+
+
+@dataclass(frozen=True)
+class PrintBpSlip:
+    """打印结果: print the identified, consenting resident's BP result slip (masked name only)."""
+
+
+@dataclass(frozen=True)
 class RunSelfTest:
     """Diagnostics: ask one device a real question (SAM status, meter status, a frame, …)."""
 
@@ -254,6 +265,14 @@ class SelfTestDone:
     report: SelfTestReport
 
 
+@dataclass(frozen=True)
+class PrintFinished:
+    """The printer worker is done with print job `job_id`: printed whole, or not (any reason)."""
+
+    job_id: str
+    outcome: PrintOutcome
+
+
 # --- time and system --------------------------------------------------------------------------
 
 
@@ -314,9 +333,20 @@ Touch = (
     | TechnicianGesture
     | PinEntered
     | RunSelfTest
+    | PrintGuide
+    | PrintBpSlip
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
-SystemInput = Tick | Wipe | DeviceFault | DeviceRecovered | OutboxStatus | LogLine | SelfTestDone
+SystemInput = (
+    Tick
+    | Wipe
+    | DeviceFault
+    | DeviceRecovered
+    | OutboxStatus
+    | LogLine
+    | SelfTestDone
+    | PrintFinished
+)
 Input = Touch | DeviceInput | SystemInput
 
 TOUCH_TYPES: tuple[type, ...] = Touch.__args__

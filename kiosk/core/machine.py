@@ -43,6 +43,8 @@ class Command(Enum):
     SELF_TEST_BP_MEASURE = "self_test_bp_measure"  # status and one measurement, on request
     SELF_TEST_QRSCAN = "self_test_qrscan"
     SELF_TEST_CAMERA = "self_test_camera"
+    SELF_TEST_PRINTER = "self_test_printer"  # the printer's status bytes only: no paper used
+    PRINT = "print"  # print `Session.take_print_job()`; a PrintFinished input comes back
 
 
 class KioskInputError(Exception):
@@ -112,6 +114,7 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.SERVICES, i.QrShown): Transition("identify_qr", State.SERVICES),
     (State.SERVICES, i.Finish): Transition("finish", State.RATING),
     (State.SERVICES, i.Exit): Transition("exit", None),
+    (State.SERVICES, i.PrintGuide): Transition("print_guide", State.SERVICES),
     (State.HEALTH_CONSENT, i.GiveConsent): Transition("consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.DeclineConsent): Transition("decline_consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.Back): Transition("exit", None),
@@ -127,6 +130,7 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.HEALTH_RESULT, i.Retry): Transition("retry", State.HEALTH_GUIDE),
     (State.HEALTH_RESULT, i.Finish): Transition("finish", State.RATING),
     (State.HEALTH_RESULT, i.Exit): Transition("exit", None),
+    (State.HEALTH_RESULT, i.PrintBpSlip): Transition("print_bp_slip", State.HEALTH_RESULT),
     (State.RATING, i.SelectLevel): Transition("select_level", State.RATING),
     (State.RATING, i.ToggleReason): Transition("toggle_reason", State.RATING),
     (State.RATING, i.SubmitRating): Transition("submit_rating", State.ATTRACT),
@@ -152,6 +156,7 @@ def _build_table() -> Mapping[tuple[State, type], Transition]:
         table[(state, i.OutboxStatus)] = Transition("outbox_status", state)
         table[(state, i.LogLine)] = Transition("log_line", state)
         table[(state, i.SelfTestDone)] = Transition("self_test_done", state)
+        table[(state, i.PrintFinished)] = Transition("print_finished", state)
         for device_type in i.DEVICE_TYPES:
             table[(state, device_type)] = Transition("ignore", state)
         if state in RESIDENT_STATES:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from kiosk.core.bp_classification import MAX_MMHG, Classification, classify
 from kiosk.core.inputs import BpMeasured
 from kiosk.core.ports import StoredReading
-from kiosk.core.views import CatalogueMode
+from kiosk.core.views import CatalogueMode, PrintStatus
 
 Flow = Literal["services", "health"]
 
@@ -70,6 +71,13 @@ class ResidentState:
     cuff_mmhg: int | None = None
     outcome: MeasurementOutcome | None = None
     trend: tuple[StoredReading, ...] = ()
+    measured_at: datetime | None = None  # when the shown outcome was taken (for its slip)
+    # printing (the job itself is in memory only, until the printer worker takes it)
+    print_job_id: str | None = None
+    print_kind: Literal["guide", "bp"] | None = None
+    print_status: PrintStatus | None = None
+    print_started_s: float = 0.0
+    prints: int = 0
     # rating
     rating_level: int | None = None
     rating_reasons: frozenset[str] = field(default_factory=frozenset)

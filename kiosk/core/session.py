@@ -35,8 +35,9 @@ from kiosk.core.machine import (
 from kiosk.core.ports import Catalogue, NoHistory, ReadingHistory, StoredReading
 from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
 from kiosk.core.settings import Accessibility, SessionSettings
+from kiosk.core.slips import BpSlipReading, PrintJob, PrintKind, SlipLine, bp_slip, guide_slip
 from kiosk.core.technician import PinGate
-from kiosk.core.views import CatalogueView, CountdownView, Views
+from kiosk.core.views import CatalogueView, CountdownView, PrintView, Views
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ SELF_TESTS = {
     "bp": Command.SELF_TEST_BP,
     "qrscan": Command.SELF_TEST_QRSCAN,
     "camera": Command.SELF_TEST_CAMERA,
+    "printer": Command.SELF_TEST_PRINTER,
 }
+PRINT_TIMEOUT_S = 45.0  # no PrintFinished by then: tell the resident to ask at the counter
+MAX_PRINTS_PER_SESSION = 5  # paper is the centre's: a few slips per resident
 _ACTIVITY_TYPES = (*i.TOUCH_TYPES, i.CardIdentity, i.QrShown, i.CuffPressure)
 
 
@@ -97,6 +101,7 @@ class Session:
         self._diag = DiagnosticsState(pin_gate)  # kiosk-wide, not personal
         self._state = State.ATTRACT
         self._commands: list[Command] = []
+        self._print_job: PrintJob | None = None
         self._now_s = clock()
         self._reset_resident()
         self._views = self._render()
@@ -117,6 +122,11 @@ class Session:
     def strings(self) -> Strings:
         """The catalogue of the current language, for static labels."""
         return load_strings(self._language)
+
+    def take_print_job(self) -> PrintJob | None:
+        """The slip a PRINT command asks for (once: the job is then the printer worker's)."""
+        job, self._print_job = self._print_job, None
+        return job
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(step, views)` after every step."""
@@ -161,6 +171,7 @@ class Session:
         self._countdown_started_s = 0.0
         self._resume_state: State | None = None
         self._catalogue_memo: tuple[tuple[object, ...], CatalogueView] | None = None
+        self._print_job = None
 
     def _emit(self, event_type: str, data: ev.Data) -> None:
         try:
@@ -223,6 +234,7 @@ class Session:
             if self._state is State.COUNTDOWN
             else CountdownView(),
             diagnostics=self._diag.view(strings),
+            printing=self._print_view(strings),
         )
 
     def _catalogue_view(self, strings: Strings) -> CatalogueView:
@@ -234,6 +246,40 @@ class Session:
             self._catalogue_memo = (key, render.catalogue_view(strings, r, self._catalogue))
         return self._catalogue_memo[1]
 
+    def _print_view(self, strings: Strings) -> PrintView:
+        r = self._resident
+        room = self.settings.has_printer and r.prints < MAX_PRINTS_PER_SESSION
+        outcome = r.outcome
+        bp_ok = outcome is not None and outcome.classification is not None
+        text = strings.text(f"print.status.{r.print_status}") if r.print_status else ""
+        return PrintView(
+            can_print_guide=room and r.mode == "detail" and r.item_id is not None,
+            can_print_bp=room and bp_ok and r.subject is not None and r.consent,
+            kind=r.print_kind,
+            status=r.print_status,
+            text=text,
+        )
+
+    def _queue_print(self, kind: PrintKind, lines: tuple[SlipLine, ...]) -> None:
+        r = self._resident
+        if r.print_status == "printing":
+            return  # one slip at a time; the screen says it is printing
+        r.print_kind, r.print_job_id = kind, None
+        printer = self._diag.device_map().get("printer")
+        if not self.settings.has_printer or (printer is not None and not printer.ok):
+            r.print_status = "unavailable"  # known down: say so now, paper or not
+            return
+        job = PrintJob(self._new_id(), kind, lines)
+        r.print_job_id, r.print_status, r.print_started_s = job.job_id, "printing", self._now_s
+        r.prints += 1
+        self._print_job = job
+        self._commands.append(Command.PRINT)
+
+    def _clear_print_status(self) -> None:
+        r = self._resident
+        if r.print_status != "printing":
+            r.print_kind, r.print_status = None, None
+
     # --- actions (named in machine.TABLE) ---------------------------------------------------
 
     def _do_ignore(self, event: i.Input) -> None:
@@ -241,6 +287,9 @@ class Session:
 
     def _do_tick(self, event: i.Tick) -> State:
         state, now = self._state, event.now_s
+        r = self._resident
+        if r.print_status == "printing" and now - r.print_started_s >= PRINT_TIMEOUT_S:
+            r.print_status, r.print_job_id = "unavailable", None
         if state in IDLE_STATES and now - self._last_activity_s >= self.settings.idle_timeout_s:
             self._countdown_started_s, self._resume_state = now, state
             return State.COUNTDOWN
@@ -349,6 +398,8 @@ class Session:
         assert r.session_id is not None
         if r.mode != "detail":
             r.detail_return = r.mode
+        if detail.item_id != r.item_id:
+            self._clear_print_status()
         r.mode, r.item_id, r.last_item_id = "detail", detail.item_id, detail.item_id
         r.services_viewed += 1
         r.used_service = True
@@ -366,6 +417,7 @@ class Session:
 
     def _do_services_back(self, event: i.Back) -> State:
         r = self._resident
+        self._clear_print_status()
         if r.mode == "detail":
             r.mode, r.item_id = r.detail_return, None
         elif r.mode in ("items", "search"):
@@ -402,6 +454,9 @@ class Session:
         outcome = r.outcome = outcome_of(event)
         shared = r.subject if r.consent else None  # subject only when identified and consenting
         taken_at = self._wall_clock()
+        r.measured_at = taken_at
+        if r.print_kind == "bp":
+            self._clear_print_status()  # a new reading: the last slip's status is old news
         self._emit(
             "bp.measured",
             ev.bp_measured(
@@ -441,6 +496,46 @@ class Session:
 
     def _do_retry(self, event: i.Retry) -> None:
         self._resident.outcome, self._resident.cuff_mmhg = None, None
+        self._clear_print_status()
+
+    def _do_print_guide(self, event: i.PrintGuide) -> None:
+        r = self._resident
+        detail = self._catalogue.detail(r.item_id, self._language) if r.item_id else None
+        if r.mode != "detail" or detail is None:
+            raise InvalidInput("print a guide from an item's detail")
+        handling = self.strings.text(f"catalogue.handling.{detail.handling}")
+        lines = guide_slip(
+            self.strings, detail, handling, self.settings.centre_name, self._wall_clock()
+        )
+        self._queue_print("guide", lines)
+
+    def _do_print_bp_slip(self, event: i.PrintBpSlip) -> None:
+        r, outcome = self._resident, self._resident.outcome
+        if r.subject is None or not r.consent:
+            raise InvalidInput("a result slip is for an identified, consenting resident")
+        if outcome is None or outcome.classification is None or r.measured_at is None:
+            raise InvalidInput("no reading to print")
+        assert outcome.systolic is not None
+        assert outcome.diastolic is not None
+        result = render.result_view(self.strings, r)
+        assert result is not None
+        reading = BpSlipReading(
+            outcome.systolic,
+            outcome.diastolic,
+            outcome.pulse,
+            result.category_text,
+            result.advice_text,
+            r.measured_at,
+        )
+        lines = bp_slip(self.strings, r.masked_name, reading, self.settings.centre_name)
+        self._queue_print("bp", lines)
+
+    def _do_print_finished(self, event: i.PrintFinished) -> None:
+        r = self._resident
+        if event.job_id == r.print_job_id and r.print_status == "printing":
+            r.print_status = "done" if event.outcome == "done" else "unavailable"
+            r.print_job_id = None
+        # else: a job of an earlier resident (wiped since) or one that timed out: nothing shows
 
     def _do_select_level(self, event: i.SelectLevel) -> None:
         if event.level not in render.RATING_LEVELS:
@@ -538,6 +633,9 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "open_item": Session._do_open_item,
         "open_pin": Session._do_open_pin,
         "outbox_status": Session._do_outbox_status,
+        "print_bp_slip": Session._do_print_bp_slip,
+        "print_finished": Session._do_print_finished,
+        "print_guide": Session._do_print_guide,
         "resume": Session._do_resume,
         "retry": Session._do_retry,
         "search": Session._do_search,

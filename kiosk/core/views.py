@@ -191,6 +191,20 @@ class DiagnosticsView:
     self_tests: tuple[SelfTestView, ...] = ()
 
 
+PrintStatus = Literal["printing", "done", "unavailable"]
+
+
+@dataclass(frozen=True)
+class PrintView:
+    """The print button and its status in plain words; printing never blocks the screen."""
+
+    can_print_guide: bool = False  # the services detail offers 打印办事指南
+    can_print_bp: bool = False  # the result offers 打印结果 (identified and consenting only)
+    kind: Literal["guide", "bp"] | None = None  # what the status is about
+    status: PrintStatus | None = None
+    text: str = ""  # the status in words ("" when nothing was printed)
+
+
 @dataclass(frozen=True)
 class Views:
     """Every view-model at once, plus the state that picks the screen."""
@@ -204,3 +218,4 @@ class Views:
     rating: RatingView = field(default_factory=RatingView)
     countdown: CountdownView = field(default_factory=CountdownView)
     diagnostics: DiagnosticsView = field(default_factory=DiagnosticsView)
+    printing: PrintView = field(default_factory=PrintView)

@@ -18,7 +18,7 @@ from config.catalogue import load_catalogue
 from config.loader import ConfigError
 from config.model import KioskConfig
 from kiosk.core import inputs as i
-from kiosk.core.machine import KioskInputError, State
+from kiosk.core.machine import Command, KioskInputError, State
 from kiosk.core.remote_diagnostics import RemoteSelfTestRun
 from kiosk.core.session import Listener, Step
 from kiosk.core.views import Views
@@ -153,7 +153,12 @@ class KioskHost:
 
     def _after_step(self, step: Step, views: Views) -> None:
         for command in step.commands:
-            self.hub.execute(command)
+            if command is Command.PRINT:
+                job = self.session.take_print_job()
+                if job is not None:
+                    self.hub.print_slip(job)
+            else:
+                self.hub.execute(command)
         if step.state is not step.previous:
             self.hub.set_camera_active(step.state in CAMERA_STATES)
             if step.state is State.ATTRACT:

@@ -181,7 +181,9 @@ def make_rig(
     """A fresh session at the attract screen."""
     clock = FakeClock()
     sink = ContractSink()
-    settings = settings or SessionSettings(centre_name="福田区政务服务中心", city=CITY)
+    settings = settings or SessionSettings(
+        centre_name="福田区政务服务中心", city=CITY, has_printer=True
+    )
     gate = PinGate(pin_hash, max_failures=5, lockout_steps_s=LOCKOUT_STEPS_S, clock=clock)
     session = Session(
         settings,
@@ -237,7 +239,7 @@ names = st.text(CJK, min_size=2, max_size=4)
 id_numbers = st.from_regex(r"[1-6][0-9]{16}[0-9X]", fullmatch=True)
 levels = st.integers(min_value=0, max_value=6)
 mmhg = st.integers(min_value=1, max_value=300)
-devices = st.sampled_from(("idcard", "bp", "qrscan", "camera"))
+devices = st.sampled_from(("idcard", "bp", "qrscan", "camera", "printer"))
 
 
 def card_identities(name: str, id_number: str) -> st.SearchStrategy[i.CardIdentity]:
@@ -273,7 +275,14 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
                 i.SkipRating(),
                 i.Continue(),
                 i.TechnicianGesture(),
+                i.PrintGuide(),
+                i.PrintBpSlip(),
             ]
+        ),
+        st.builds(
+            i.PrintFinished,
+            st.sampled_from(("stale-job", "00000000-0000-7000-8000-000000000001")),
+            st.sampled_from(("done", "unavailable")),
         ),
         st.builds(i.SelectCategory, st.sampled_from(CATEGORY_IDS)),
         st.builds(i.Search, st.sampled_from(("医保", "公积金", "", "zzz", name))),

@@ -1,4 +1,5 @@
-"""`make screenshots`: every screen in zh and en → build/screenshots/{zh,en}/NN-name.png.
+"""`make screenshots`: every screen in zh and en → build/screenshots/{zh,en}/NN-name.png, and
+what the simulated receipt printer printed → build/screenshots/printer/{slip}-{zh,en}.png.
 
 Each language runs in its own process (the Kivy Window is a singleton) on an offscreen window,
 with config/dev.yaml's simulated devices and a temporary data directory. The tour drives the
@@ -57,9 +58,26 @@ def online_item(host: Any) -> tuple[str, str]:
 class Tour:
     """The pilot script: every screen, in order, one screenshot each (`run` is the script)."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, language: str = "zh") -> None:
         self.out = out
+        self.language = language
+        self.printer_out = out.parent / "printer"
         self._numbers = iter(range(1, 100))
+
+    def slip(self, host: Any, name: str) -> None:
+        """The printer simulator's last page as printer/NAME-LANGUAGE.png."""
+        self.printer_out.mkdir(parents=True, exist_ok=True)
+        host.hub.simulator("printer").control(
+            f"png {self.printer_out / f'{name}-{self.language}.png'}"
+        )
+
+    def print_and_shoot(self, p: Any, button: str, name: str, slip: str) -> Iterator[Any]:
+        """Press a print button, wait for the slip, screenshot the status, keep the slip."""
+        host = p.app.host
+        yield from p.tap(button)
+        yield p.until(lambda: host.views.printing.status == "done", f"{slip} printed")
+        yield from self.shot(p, name)
+        self.slip(host, slip)
 
     def shot(self, p: Any, name: str) -> Iterator[Any]:
         """Screenshot as NN-name.png."""
@@ -91,6 +109,7 @@ class Tour:
         yield from p.tap(f"item_{item}")
         yield p.until(lambda: host.views.catalogue.mode == "detail", "detail")
         yield from self.shot(p, "service-detail-online-qr")
+        yield from self.print_and_shoot(p, "print_guide", "service-detail-printed", "guide")
         yield from p.tap("back")
         yield from p.tap("back")
         yield from p.tap("search_field")
@@ -126,6 +145,18 @@ class Tour:
         yield from self.shot(p, "health-measuring")
         yield p.state(State.HEALTH_RESULT)
         yield from self.shot(p, "health-result-trend")
+        yield from self.print_and_shoot(p, "print_slip", "health-result-printed", "bp-slip")
+        printer = host.hub.simulator("printer")
+        printer.control("paper_out")
+        yield p.until(
+            lambda: any(d.device == "printer" and not d.ok for d in host.views.diagnostics.devices),
+            "paper out seen",
+            timeout_s=30,
+        )
+        yield from p.tap("print_slip")
+        yield p.until(lambda: host.views.printing.status == "unavailable", "print refused")
+        yield from self.shot(p, "health-result-print-unavailable")
+        printer.control("load_paper")
         yield from p.tap("finish")
         yield p.state(State.RATING)
         yield from self.shot(p, "rating")
@@ -185,7 +216,7 @@ def capture(language: str, out: Path) -> None:
         seed_history(config, "hkmotw_permit")
         for old in out.glob("*.png"):
             old.unlink()
-        run_scripted(config, Tour(out).run)
+        run_scripted(config, Tour(out, language).run)
 
 
 def main() -> int:

@@ -16,7 +16,9 @@ from kiosk.core.i18n import Strings
 from kiosk.core.ports import ItemDetail
 
 PrintKind = Literal["guide", "bp"]
-LineKind = Literal["heading", "centre", "title", "section", "text", "field", "name", "qr", "rule"]
+LineKind = Literal[
+    "heading", "big", "centre", "title", "section", "strong", "text", "field", "name", "qr", "rule"
+]
 MAX_SLIP_LINES = 120  # the driver's block limit is 200; a guide has a title, a few sections
 MAX_MATERIALS = 30
 
@@ -112,9 +114,9 @@ def bp_slip(
         lines.append(SlipLine("name", strings.text("slip.bp.name"), masked_name))
     lines += [
         SlipLine("field", strings.text("slip.bp.taken_at"), when_text(strings, reading.taken_at)),
+        SlipLine("section", strings.text("slip.bp.reading")),
         SlipLine(
-            "field",
-            strings.text("slip.bp.reading"),
+            "big",  # the numbers a resident shows the doctor: large, like on the screen
             strings.text(
                 "slip.bp.reading_value", systolic=reading.systolic, diastolic=reading.diastolic
             ),
@@ -125,7 +127,7 @@ def bp_slip(
         lines.append(SlipLine("field", strings.text("slip.bp.pulse"), pulse))
     lines += [
         SlipLine("section", strings.text("slip.bp.category")),
-        SlipLine("text", reading.category_text),
+        SlipLine("strong", reading.category_text),
     ]
     if reading.advice_text:
         lines.append(SlipLine("text", reading.advice_text))

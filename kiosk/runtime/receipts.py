@@ -85,6 +85,10 @@ def _blocks(line: SlipLine, width: PaperWidth) -> list[Block]:  # noqa: PLR0911 
     match line.kind:
         case "heading":
             return [Heading(part) for part in wrap(line.text, columns // HEADING_SCALE)]
+        case "big":
+            return [Heading(part) for part in wrap(line.text, columns // HEADING_SCALE)]
+        case "strong":
+            return _paragraphs(line.text, columns, bold=True)
         case "centre":
             return _paragraphs(line.text, columns, align=Align.CENTER)
         case "title":

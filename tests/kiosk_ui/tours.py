@@ -150,7 +150,7 @@ def self_tests(p: Any) -> Iterator[Any]:
         strings.text("diagnostics.self_test.passed"),
         strings.text("diagnostics.self_test.failed"),
     )
-    for device in ("idcard", "bp"):
+    for device in ("idcard", "bp", "printer"):
         result_tag = f"self_test_result_{device}"
         before = p.find(result_tag).text
         for _attempt in range(TAP_ATTEMPTS):
@@ -222,6 +222,9 @@ def audit_all(p: Any) -> Iterator[Any]:
         yield from check("items")
         host.handle(i.OpenItem(host.views.catalogue.items[0].item_id))
         yield from check("detail")
+        host.handle(i.PrintGuide())
+        yield p.until(lambda: host.views.printing.status == "done", "guide printed")
+        yield from check("detail-printed")
         host.handle(i.Back())
         host.handle(i.Search("ylbx"))
         p.app.current_screen.open_keyboard()
@@ -242,6 +245,10 @@ def audit_all(p: Any) -> Iterator[Any]:
         yield from check("measuring")
         yield p.state(State.HEALTH_RESULT)
         yield from check("result")
+        host.handle(i.DeviceFault("printer", "fault", "0x460", "paper out"))
+        host.handle(i.PrintBpSlip())
+        yield from check("result-print-unavailable")
+        host.handle(i.DeviceRecovered("printer", 1.0))
         host.handle(i.Finish())
         host.handle(i.SkipRating())
         setup(language, contrast)
@@ -351,6 +358,73 @@ def voice_qr_kinsoku(p: Any) -> Iterator[Any]:
     p.notes["gl_samples"] = gl_samples()
 
 
+def page_text(p: Any) -> str:
+    """The text of the printer simulator's last page (cut) or of the page it is on."""
+    simulator = p.app.host.hub.simulator("printer").simulator
+    items = simulator.pages[-1] if simulator.pages else simulator.current_page
+    return "\n".join("".join(r.text for r in it.runs) for it in items if hasattr(it, "runs"))
+
+
+def print_slips(p: Any) -> Iterator[Any]:
+    """A guide from the item detail, a BP slip after consent, then paper out: "at the counter"."""
+    host = p.app.host
+    printer = host.hub.simulator("printer")
+    yield from p.tap("start_services")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert resident")
+    yield p.state(State.SERVICES)
+    category, item = online_item(host)
+    yield from p.tap(f"category_{category}")
+    yield p.until(lambda: p.views.catalogue.mode == "items", "items")
+    yield from p.tap(f"item_{item}")
+    yield p.until(lambda: p.views.catalogue.mode == "detail", "detail")
+    yield from p.tap("print_guide")
+    p.notes["guide_printing"] = p.find("print_status").text
+    yield p.until(lambda: p.views.printing.status == "done", "the guide printed")
+    yield p.frames()
+    p.notes["guide_done"] = p.find("print_status").text
+    p.notes["guide_page"] = page_text(p)
+    printer.control(f"png {host.data_dir / 'guide.png'}")
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["after_wipe"] = [p.views.printing.text, p.views.printing.can_print_guide]
+    yield from p.tap("start_health")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert hkmotw_permit")  # another card: read at once
+    yield p.state(State.HEALTH_CONSENT)
+    yield from p.tap("agree")
+    yield p.state(State.HEALTH_GUIDE)
+    yield from p.tap("start_measuring")
+    yield p.state(State.HEALTH_RESULT)
+    yield from p.tap("print_slip")
+    yield p.until(lambda: p.views.printing.status == "done", "the slip printed")
+    yield p.frames()
+    p.notes["bp_done"] = p.find("print_status").text
+    p.notes["bp_page"] = page_text(p)
+    printer.control(f"png {host.data_dir / 'bp.png'}")
+    printer.control("paper_out")
+    yield p.until(
+        lambda: any(d.device == "printer" and not d.ok for d in p.views.diagnostics.devices),
+        "the paper-out seen by the status poll",
+        timeout_s=30,
+    )
+    yield from p.tap("print_slip")
+    yield p.frames()
+    p.notes["bp_unavailable"] = p.find("print_status").text
+    printer.control("load_paper")
+    yield p.until(
+        lambda: all(d.ok for d in p.views.diagnostics.devices if d.device == "printer"),
+        "the printer back",
+        timeout_s=30,
+    )
+    yield from p.tap("finish")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+
+
 def gl_samples() -> int:
     """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
     from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
@@ -368,6 +442,7 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "self_tests": (self_tests, {}),
     "audit_all": (audit_all, {}),
     "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
+    "print_slips": (print_slips, {}),
 }
 
 

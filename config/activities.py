@@ -94,6 +94,11 @@ class _Document:
     activities: tuple[Any, ...] = field(check=_bounded(MAX_ACTIVITIES))
 
 
+def is_activities_document(raw: Any) -> bool:
+    """Whether a parsed document is meant as an activities document."""
+    return isinstance(raw, Mapping) and raw.get("kind") == "activities"
+
+
 def load_activities(path: str | Path) -> Activities:
     """Read and validate an activities file; a missing file is no activities (none pushed yet)."""
     source = str(path)

@@ -86,6 +86,7 @@ class Tour:
     def run(self, p: Any) -> Iterator[Any]:
         """All parts of the tour."""
         yield from self.services(p)
+        yield from self.activities(p)
         yield from self.health(p)
         yield from self.idle_and_technician(p)
         yield from self.accessibility(p)
@@ -124,6 +125,40 @@ class Tour:
         yield from p.tap("reason_waited_too_long")
         yield from self.shot(p, "rating-with-reasons")
         yield from p.tap("submit")
+        yield p.state(State.ATTRACT)
+
+    def activities(self, p: Any) -> Iterator[Any]:
+        """活动报名: the list, a sign-up waiting, the city's answer, the slip."""
+        from edge_agent.actions import Actions
+        from edge_agent.commands import make_command
+        from kiosk.core.machine import State
+
+        host = p.app.host
+        yield from p.tap("start_activities")
+        yield p.state(State.IDENTIFY)
+        yield from p.tap("skip")
+        yield p.state(State.ACTIVITIES)
+        yield from self.shot(p, "activities-not-identified")
+        host.hub.simulator("idcard").control("insert rare_name")  # not the card still on it
+        yield p.until(lambda: host.views.activities.identified, "identified")
+        activity = host.views.activities.activities[0].activity_id
+        yield from p.tap(f"sign_up_{activity}")
+        yield p.until(lambda: bool(host.views.activities.signups), "signed up")
+        yield from self.shot(p, "activities-waiting-for-confirmation")
+        signup_id = host.views.activities.signups[0].signup_id
+        args = {"signup_id": signup_id, "outcome": "confirmed", "reason": ""}
+        command = make_command("activity_signup_result", "440300/dev-centre/dev-kiosk-01", args)
+        Actions(host.data_dir, {}).run(command)  # the agent's part: one file for the kiosk
+        host.every_second()
+        yield p.until(lambda: host.views.activities.signups[0].state == "confirmed", "confirmed")
+        yield from self.print_and_shoot(
+            p, f"print_signup_{signup_id}", "activities-confirmed-printed", "signup-slip"
+        )
+        yield from p.tap(f"cancel_{signup_id}")
+        yield p.until(lambda: not host.views.activities.signups, "cancelled")
+        yield from p.tap("exit")
+        yield p.state(State.RATING)
+        yield from p.tap("skip")
         yield p.state(State.ATTRACT)
 
     def health(self, p: Any) -> Iterator[Any]:
@@ -214,6 +249,8 @@ def capture(language: str, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="kiosk-shots-") as data_dir:
         config = dev_like_config(Path(data_dir), ui={"language": language})
         seed_history(config, "hkmotw_permit")
+        example = REPO / "config" / "activities.example.yaml"
+        (Path(data_dir) / "activities.yaml").write_bytes(example.read_bytes())  # as if pushed
         for old in out.glob("*.png"):
             old.unlink()
         run_scripted(config, Tour(out, language).run)

@@ -32,6 +32,11 @@ class StartHealth:
 
 
 @dataclass(frozen=True)
+class StartActivities:
+    """活动报名: the resident chose the centre's activities on the attract screen."""
+
+
+@dataclass(frozen=True)
 class SkipIdentify:
     """Continue without a card or code (catalogue browsing, anonymous BP)."""
 
@@ -178,6 +183,27 @@ class PrintBpSlip:
 
 
 @dataclass(frozen=True)
+class SignUp:
+    """报名: ask for a place at one activity (the resident must be identified)."""
+
+    activity_id: str
+
+
+@dataclass(frozen=True)
+class CancelSignup:
+    """取消报名: cancel one of the identified resident's own sign-ups."""
+
+    signup_id: str
+
+
+@dataclass(frozen=True)
+class PrintSignupSlip:
+    """打印报名凭条: print one of the resident's sign-ups (masked name only)."""
+
+    signup_id: str
+
+
+@dataclass(frozen=True)
 class RunSelfTest:
     """Diagnostics: ask one device a real question (SAM status, meter status, a frame, …)."""
 
@@ -273,6 +299,11 @@ class PrintFinished:
     outcome: PrintOutcome
 
 
+@dataclass(frozen=True)
+class SignupsUpdated:
+    """The city's answers to sign-ups were recorded in the store: show them if on screen."""
+
+
 # --- time and system --------------------------------------------------------------------------
 
 
@@ -335,6 +366,10 @@ Touch = (
     | RunSelfTest
     | PrintGuide
     | PrintBpSlip
+    | StartActivities
+    | SignUp
+    | CancelSignup
+    | PrintSignupSlip
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
 SystemInput = (
@@ -346,6 +381,7 @@ SystemInput = (
     | LogLine
     | SelfTestDone
     | PrintFinished
+    | SignupsUpdated
 )
 Input = Touch | DeviceInput | SystemInput
 

@@ -27,6 +27,7 @@ class State(Enum):
     HEALTH_GUIDE = "health_guide"
     HEALTH_MEASURING = "health_measuring"
     HEALTH_RESULT = "health_result"
+    ACTIVITIES = "activities"
     RATING = "rating"
     COUNTDOWN = "countdown"
     DIAGNOSTICS_PIN = "diagnostics_pin"
@@ -77,6 +78,7 @@ IDLE_STATES = frozenset(
     {
         State.IDENTIFY,
         State.SERVICES,
+        State.ACTIVITIES,
         State.HEALTH_CONSENT,
         State.HEALTH_GUIDE,
         State.HEALTH_RESULT,
@@ -96,6 +98,7 @@ ACCESSIBILITY_TYPES: tuple[type, ...] = (
 _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.ATTRACT, i.StartServices): Transition("start_services", State.IDENTIFY),
     (State.ATTRACT, i.StartHealth): Transition("start_health", State.IDENTIFY),
+    (State.ATTRACT, i.StartActivities): Transition("start_activities", State.IDENTIFY),
     (State.ATTRACT, i.CardIdentity): Transition("identify_card", State.SERVICES),
     (State.ATTRACT, i.QrShown): Transition("identify_qr", State.SERVICES),
     (State.ATTRACT, i.TechnicianGesture): Transition("open_pin", State.DIAGNOSTICS_PIN),
@@ -115,6 +118,13 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.SERVICES, i.Finish): Transition("finish", State.RATING),
     (State.SERVICES, i.Exit): Transition("exit", None),
     (State.SERVICES, i.PrintGuide): Transition("print_guide", State.SERVICES),
+    (State.ACTIVITIES, i.SignUp): Transition("sign_up", State.ACTIVITIES),
+    (State.ACTIVITIES, i.CancelSignup): Transition("cancel_signup", State.ACTIVITIES),
+    (State.ACTIVITIES, i.PrintSignupSlip): Transition("print_signup_slip", State.ACTIVITIES),
+    (State.ACTIVITIES, i.CardIdentity): Transition("identify_card", State.ACTIVITIES),
+    (State.ACTIVITIES, i.CardReadFault): Transition("card_fault", State.ACTIVITIES),
+    (State.ACTIVITIES, i.Back): Transition("exit", None),
+    (State.ACTIVITIES, i.Exit): Transition("exit", None),
     (State.HEALTH_CONSENT, i.GiveConsent): Transition("consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.DeclineConsent): Transition("decline_consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.Back): Transition("exit", None),
@@ -157,6 +167,7 @@ def _build_table() -> Mapping[tuple[State, type], Transition]:
         table[(state, i.LogLine)] = Transition("log_line", state)
         table[(state, i.SelfTestDone)] = Transition("self_test_done", state)
         table[(state, i.PrintFinished)] = Transition("print_finished", state)
+        table[(state, i.SignupsUpdated)] = Transition("signups_updated", state)
         for device_type in i.DEVICE_TYPES:
             table[(state, device_type)] = Transition("ignore", state)
         if state in RESIDENT_STATES:

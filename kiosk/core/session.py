@@ -18,10 +18,13 @@ from typing import Any, NamedTuple
 
 from common.ids import uuid7
 from common.pii import mask_name
+from config.activities import EMPTY as NO_ACTIVITIES
+from config.activities import Activities
 from config.privacy import PseudonymInputError, pseudonymise
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
+from kiosk.core.activities_view import activities_view, signup_slip
 from kiosk.core.diagnostics import DiagnosticsState
 from kiosk.core.events import EventSink, EventSinkError
 from kiosk.core.i18n import Strings, load_strings
@@ -32,7 +35,15 @@ from kiosk.core.machine import (
     State,
     transition_for,
 )
-from kiosk.core.ports import Catalogue, NoHistory, ReadingHistory, StoredReading
+from kiosk.core.ports import (
+    Catalogue,
+    NoHistory,
+    NoSignups,
+    ReadingHistory,
+    SignupStore,
+    StoredReading,
+    StoredSignup,
+)
 from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
 from kiosk.core.settings import Accessibility, SessionSettings
 from kiosk.core.slips import BpSlipReading, PrintJob, PrintKind, SlipLine, bp_slip, guide_slip
@@ -88,6 +99,8 @@ class Session:
         history: ReadingHistory | None = None,
         pin_gate: PinGate | None = None,
         new_id: Callable[[], str] = uuid7,
+        signups: SignupStore | None = None,
+        activities: Activities = NO_ACTIVITIES,
     ) -> None:
         self.settings = settings
         self._sink = sink
@@ -96,6 +109,8 @@ class Session:
         self._clock = clock
         self._wall_clock = wall_clock
         self._history = history if history is not None else NoHistory()
+        self._signups = signups if signups is not None else NoSignups()
+        self._activities = activities
         self._new_id = new_id
         self._listeners: list[Listener] = []
         self._diag = DiagnosticsState(pin_gate)  # kiosk-wide, not personal
@@ -122,6 +137,10 @@ class Session:
     def strings(self) -> Strings:
         """The catalogue of the current language, for static labels."""
         return load_strings(self._language)
+
+    def set_activities(self, activities: Activities) -> None:
+        """The city pushed new activities (set_config); shown from the next step on."""
+        self._activities = activities
 
     def take_print_job(self) -> PrintJob | None:
         """The slip a PRINT command asks for (once: the job is then the printer worker's)."""
@@ -214,6 +233,9 @@ class Session:
         return State.ATTRACT
 
     def _after_identify(self) -> State:
+        if self._resident.flow == "activities":
+            self._load_signups()
+            return State.ACTIVITIES
         if self._resident.flow == "health":
             return State.HEALTH_CONSENT if self._resident.subject else State.HEALTH_GUIDE
         return State.SERVICES
@@ -235,6 +257,9 @@ class Session:
             else CountdownView(),
             diagnostics=self._diag.view(strings),
             printing=self._print_view(strings),
+            activities=activities_view(
+                strings, r, self._activities, render.greeting(strings, r), self._wall_clock()
+            ),
         )
 
     def _catalogue_view(self, strings: Strings) -> CatalogueView:
@@ -255,6 +280,7 @@ class Session:
         return PrintView(
             can_print_guide=room and r.mode == "detail" and r.item_id is not None,
             can_print_bp=room and bp_ok and r.subject is not None and r.consent,
+            can_print_signup=room and r.subject is not None and bool(r.signups),
             kind=r.print_kind,
             status=r.print_status,
             text=text,
@@ -279,6 +305,16 @@ class Session:
         r = self._resident
         if r.print_status != "printing":
             r.print_kind, r.print_status = None, None
+
+    def _load_signups(self) -> None:
+        r = self._resident
+        r.signups = tuple(self._signups.for_subject(r.subject)) if r.subject else ()
+
+    def _own_signup(self, signup_id: str) -> StoredSignup:
+        found = next((s for s in self._resident.signups if s.signup_id == signup_id), None)
+        if self._resident.subject is None or found is None:
+            raise InvalidInput("not one of the identified resident's sign-ups")
+        return found
 
     # --- actions (named in machine.TABLE) ---------------------------------------------------
 
@@ -343,6 +379,9 @@ class Session:
         r.masked_name = mask_name(event.name)
         r.card_expired = bool(event.card_expired)
         r.card_problem = None
+        if r.flow == "activities":
+            self._load_signups()
+            r.activity_notice = None
         self._emit(
             "card.read",
             ev.card_read(
@@ -530,6 +569,85 @@ class Session:
         lines = bp_slip(self.strings, r.masked_name, reading, self.settings.centre_name)
         self._queue_print("bp", lines)
 
+    def _do_start_activities(self, event: i.StartActivities) -> None:
+        self._start("activities")
+
+    def _do_sign_up(self, event: i.SignUp) -> None:
+        r = self._resident
+        activity = self._activities.get(event.activity_id)
+        if activity is None or activity.ends <= self._wall_clock():
+            raise InvalidInput("unknown or ended activity")
+        if r.subject is None:
+            r.activity_notice = "identify"  # a card on the reader signs up; nobody anonymous
+            return
+        assert r.session_id is not None
+        if any(s.activity_id == activity.id and s.state != "refused" for s in r.signups):
+            return  # signed up already: a second tap changes nothing
+        if activity.places_left == 0:
+            r.activity_notice = "full"
+            return
+        signup = StoredSignup(
+            self._new_id(),
+            activity.id,
+            activity.title.zh,
+            activity.title.en,
+            activity.place.zh,
+            activity.place.en,
+            activity.starts,
+        )
+        self._signups.add(r.subject, signup)  # kept before it is sent: the answer finds it
+        self._emit(
+            "activity.signup",
+            ev.activity_signup(
+                signup.signup_id,
+                activity.id,
+                self._activities.version,
+                subject=r.subject,
+                key_id=self.settings.pseudonym_key_id,
+                session_id=r.session_id,
+            ),
+        )
+        r.used_service = True
+        r.activity_notice = "signed_up"
+        self._load_signups()
+
+    def _do_cancel_signup(self, event: i.CancelSignup) -> None:
+        r = self._resident
+        signup = self._own_signup(event.signup_id)
+        assert r.subject is not None
+        assert r.session_id is not None
+        if signup.state not in ("pending", "confirmed"):
+            raise InvalidInput("this sign-up cannot be cancelled")
+        self._signups.cancel(r.subject, signup.signup_id)
+        self._emit(
+            "activity.cancelled",
+            ev.activity_cancelled(
+                signup.signup_id,
+                signup.activity_id,
+                r.subject,
+                self.settings.pseudonym_key_id,
+                r.session_id,
+            ),
+        )
+        r.used_service = True
+        r.activity_notice = "cancelled"
+        self._load_signups()
+
+    def _do_print_signup_slip(self, event: i.PrintSignupSlip) -> None:
+        signup = self._own_signup(event.signup_id)
+        r = self._resident
+        lines = signup_slip(
+            self.strings, r.masked_name, signup, self._activities, self.settings.centre_name
+        )
+        self._queue_print("signup", lines)
+
+    def _do_signups_updated(self, event: i.SignupsUpdated) -> None:
+        r = self._resident
+        if r.flow == "activities":
+            self._load_signups()
+            if r.activity_notice == "signed_up":
+                r.activity_notice = None  # the answer shows on the sign-up itself now
+
     def _do_print_finished(self, event: i.PrintFinished) -> None:
         r = self._resident
         if event.job_id == r.print_job_id and r.print_status == "printing":
@@ -615,6 +733,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
     {
         "bp_result": Session._do_bp_result,
         "cancel_measuring": Session._do_cancel_measuring,
+        "cancel_signup": Session._do_cancel_signup,
         "card_fault": Session._do_card_fault,
         "check_pin": Session._do_check_pin,
         "close_diagnostics": Session._do_close_diagnostics,
@@ -636,6 +755,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "print_bp_slip": Session._do_print_bp_slip,
         "print_finished": Session._do_print_finished,
         "print_guide": Session._do_print_guide,
+        "print_signup_slip": Session._do_print_signup_slip,
         "resume": Session._do_resume,
         "retry": Session._do_retry,
         "search": Session._do_search,
@@ -645,8 +765,11 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "self_test_done": Session._do_self_test_done,
         "services_back": Session._do_services_back,
         "set_accessibility": Session._do_set_accessibility,
+        "sign_up": Session._do_sign_up,
+        "signups_updated": Session._do_signups_updated,
         "skip_identify": Session._do_skip_identify,
         "skip_rating": Session._do_skip_rating,
+        "start_activities": Session._do_start_activities,
         "start_health": Session._do_start_health,
         "start_measuring": Session._do_start_measuring,
         "start_services": Session._do_start_services,

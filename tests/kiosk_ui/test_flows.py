@@ -162,7 +162,7 @@ def test_every_screen_passes_the_accessibility_audit(
     notes, _events = run_tour("audit_all", tmp_path, kivy_env)
     audited = notes["audit"]
     screens = {key.split("/")[1] for key in audited}
-    assert len(screens) == 11
+    assert len(screens) == 12
     modes = {key.split("/")[2] for key in audited}
     assert modes == {"zh-normal", "en-normal", "zh-contrast-large", "en-contrast-large"}
     violations = {key: found for key, found in audited.items() if found}
@@ -198,4 +198,31 @@ def test_print_a_guide_and_a_bp_slip_then_paper_out(
     assert recovered == ["printer"]
     for png in ("guide.png", "bp.png"):
         assert (tmp_path / "data" / png).read_bytes().startswith(b"\x89PNG")
+    assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)
+
+
+def test_activities_sign_up_wait_confirm_refuse_print_cancel(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """活动报名 by touches: waiting for confirmation until the city answers through the agent,
+    a refusal in words, the slip with the masked name, cancel; the next resident sees none."""
+    notes, events = run_tour("activities_signup", tmp_path, kivy_env)
+    assert notes["pending"] == "等待确认"
+    assert "等待确认" in notes["notice"]
+    assert notes["confirmed"] == "报名成功"
+    assert notes["refused"] == "未能报名：名额已满"
+    assert "太极拳晨练" in notes["slip"]
+    assert "报名成功" in notes["slip"]
+    assert "*" in notes["slip"]
+    assert RESIDENT.name not in notes["slip"]
+    assert RESIDENT.id_number not in notes["slip"]
+    assert notes["after_wipe"] == [0, ""]
+    assert notes["other_resident"] == 0
+    kinds = types_of(events)
+    assert kinds.count("activity.signup") == 2
+    assert kinds.count("activity.cancelled") == 1
+    signed = [p["data"] for k, p in events if k == "activity.signup"]
+    card = next(p["data"] for k, p in events if k == "card.read")
+    assert {d["subject"] for d in signed} == {card["subject"]}
+    assert (tmp_path / "data" / "signup.png").read_bytes().startswith(b"\x89PNG")
     assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)

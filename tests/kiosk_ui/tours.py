@@ -235,6 +235,15 @@ def audit_all(p: Any) -> Iterator[Any]:
         yield from check("rating-reasons")
         host.handle(i.SkipRating())
         setup(language, contrast)
+        host.handle(i.StartActivities())
+        host.handle(card)
+        yield from check("activities")
+        host.handle(i.SignUp(host.views.activities.activities[0].activity_id))
+        yield from check("activities-signed-up")
+        host.handle(i.CancelSignup(host.views.activities.signups[0].signup_id))
+        host.handle(i.Exit())
+        host.handle(i.SkipRating())
+        setup(language, contrast)
         host.handle(i.StartHealth())
         host.handle(card)
         yield from check("consent")
@@ -425,6 +434,69 @@ def print_slips(p: Any) -> Iterator[Any]:
     yield p.state(State.ATTRACT)
 
 
+EXAMPLE_ACTIVITIES = Path(__file__).resolve().parents[2] / "config" / "activities.example.yaml"
+
+
+def city_answers(p: Any, signup_id: str, outcome: str, reason: str = "") -> None:
+    """The city's activity_signup_result, run through the agent's real action (files only)."""
+    from edge_agent.actions import Actions
+    from edge_agent.commands import make_command
+
+    args = {"signup_id": signup_id, "outcome": outcome, "reason": reason}
+    command = make_command("activity_signup_result", "440300/dev-centre/dev-kiosk-01", args)
+    result = Actions(p.app.host.data_dir, {}).run(command)
+    assert result is not None
+    assert result["status"] == "ok", result
+
+
+def activities_signup(p: Any) -> Iterator[Any]:
+    """Identify, sign up (waiting), the city confirms; a second one refused; print; cancel;
+    the next resident sees none of it."""
+    host = p.app.host
+    yield from p.tap("start_activities")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert resident")
+    yield p.state(State.ACTIVITIES)
+    yield from p.tap("sign_up_tai-chi-1210")
+    yield p.until(lambda: len(p.views.activities.signups) == 1, "the sign-up")
+    first = p.views.activities.signups[0].signup_id
+    yield p.frames()
+    p.notes["pending"] = p.find(f"signup_state_{first}").text
+    p.notes["notice"] = p.find("activities_notice").text
+    city_answers(p, first, "confirmed")
+    host.every_second()
+    yield p.until(lambda: p.views.activities.signups[0].state == "confirmed", "confirmed")
+    yield p.frames()
+    p.notes["confirmed"] = p.find(f"signup_state_{first}").text
+    yield from p.tap("sign_up_phone-class-1212")
+    yield p.until(lambda: len(p.views.activities.signups) == 2, "the second sign-up")
+    second = next(s.signup_id for s in p.views.activities.signups if s.signup_id != first)
+    city_answers(p, second, "refused", "名额已满")
+    host.every_second()
+    yield p.until(lambda: any(s.state == "refused" for s in p.views.activities.signups), "refused")
+    yield p.frames()
+    p.notes["refused"] = p.find(f"signup_state_{second}").text
+    yield from p.tap(f"print_signup_{first}")
+    yield p.until(lambda: p.views.printing.status == "done", "the slip printed")
+    p.notes["slip"] = page_text(p)
+    host.hub.simulator("printer").control(f"png {host.data_dir / 'signup.png'}")
+    yield from p.tap(f"cancel_{first}")
+    yield p.until(lambda: len(p.views.activities.signups) == 1, "cancelled")
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["after_wipe"] = [len(p.views.activities.signups), p.views.activities.greeting]
+    yield from p.tap("start_activities")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert hkmotw_permit")
+    yield p.state(State.ACTIVITIES)
+    yield p.frames()
+    p.notes["other_resident"] = len(p.views.activities.signups)
+    yield from p.tap("exit")
+    yield p.state(State.ATTRACT)
+
+
 def gl_samples() -> int:
     """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
     from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
@@ -443,6 +515,7 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "audit_all": (audit_all, {}),
     "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
     "print_slips": (print_slips, {}),
+    "activities_signup": (activities_signup, {}),
 }
 
 
@@ -451,6 +524,8 @@ def main() -> int:
     name, data_dir, notes_path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     tour, ui = TOURS[name]
     config = dev_like_config(data_dir, ui=ui)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "activities.yaml").write_bytes(EXAMPLE_ACTIVITIES.read_bytes())  # as pushed
     notes = run_scripted(config, tour)
     notes_path.write_text(json.dumps(notes, ensure_ascii=False), encoding="utf-8")
     return 0

@@ -12,6 +12,7 @@ from kiosk.core.resident import ResidentState
 from kiosk.core.slips import SlipLine
 from kiosk.core.views import ActivitiesView, ActivityView, SignupView
 
+GOOD_NEWS = frozenset({"signed_up", "cancelled"})
 REFERENCE_CHARS = 8  # the sign-up id's tail on the slip: what the organiser reads at the door
 
 
@@ -99,6 +100,7 @@ def activities_view(
         ),
         signups=tuple(_signup_view(strings, s, activities) for s in resident.signups),
         notice=strings.text(f"activities.notice.{notice}") if notice else "",
+        notice_ok=notice in GOOD_NEWS,
         empty_text="" if coming else strings.text("activities.empty"),
     )
 

@@ -228,6 +228,7 @@ class ActivitiesView:
     activities: tuple[ActivityView, ...] = ()
     signups: tuple[SignupView, ...] = ()
     notice: str = ""  # e.g. "place your ID card to sign up", "signed up: waiting for the city"
+    notice_ok: bool = False  # good news (sent, cancelled) rather than a problem
     empty_text: str = ""  # no activities pushed yet
 
 

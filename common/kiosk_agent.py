@@ -7,6 +7,10 @@
   it away before acting (acted on once, even across a crash).
 - `DATA_DIR/requests/run_diagnostics.result.json`: the one answer going back, a diagnostics
   run's per-device self-test reports, written atomically by the kiosk, taken by the agent.
+- `DATA_DIR/requests/signup-results/{signup_id}.json`: the city's answer to one activity
+  sign-up (`activity_signup_result`), one file each so none overwrites another; the kiosk takes
+  them into its private store (the agent's user cannot read that store).
+- `DATA_DIR/activities.yaml`: the centre's activities, swapped in by `set_config`.
 
 Both files come from another process: readers cap their size and accept only the shapes below.
 """
@@ -14,6 +18,7 @@ Both files come from another process: readers cap their size and accept only the
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +29,14 @@ REQUESTS_DIR = "requests"
 DIAGNOSTICS_RESULT_FILE = "run_diagnostics.result.json"
 MAX_STATUS_BYTES = 16 * 1024
 MAX_REQUEST_BYTES = 64 * 1024
+ACTIVITIES_FILE = "activities.yaml"
+SIGNUP_RESULTS_DIR = "signup-results"
+MAX_PENDING_SIGNUP_RESULTS = 500  # the kiosk takes them every second; more means it is down
+MAX_SIGNUP_RESULT_BYTES = 2048
+MAX_SIGNUP_REASON_CHARS = 200
+SIGNUP_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+SignupOutcome = Literal["confirmed", "refused"]
+SIGNUP_OUTCOMES: tuple[SignupOutcome, ...] = ("confirmed", "refused")
 
 RequestKind = Literal["restart_kiosk", "run_diagnostics", "reload_config"]
 REQUEST_KINDS: tuple[RequestKind, ...] = ("restart_kiosk", "run_diagnostics", "reload_config")
@@ -113,3 +126,40 @@ def decode_request(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("not an object")
     return body
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    """The city's answer to one sign-up: confirmed or refused, with plain words why."""
+
+    signup_id: str
+    outcome: SignupOutcome
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The file's (and the command args') JSON shape."""
+        return {"signup_id": self.signup_id, "outcome": self.outcome, "reason": self.reason}
+
+
+def parse_signup_result(raw: Any) -> SignupResult | None:
+    """A SignupResult from command args or a results file; None for any other shape."""
+    if not isinstance(raw, dict) or set(raw) - {"signup_id", "outcome", "reason"}:
+        return None
+    signup_id, outcome, reason = raw.get("signup_id"), raw.get("outcome"), raw.get("reason", "")
+    if not isinstance(signup_id, str) or not SIGNUP_ID_RE.fullmatch(signup_id):
+        return None
+    if outcome not in SIGNUP_OUTCOMES or not isinstance(reason, str):
+        return None
+    if len(reason) > MAX_SIGNUP_REASON_CHARS or not all(ch.isprintable() for ch in reason):
+        return None
+    return SignupResult(signup_id, outcome, reason)
+
+
+def signup_results_dir(data_dir: Path) -> Path:
+    """Where the city's sign-up answers wait for the kiosk."""
+    return requests_dir(data_dir) / SIGNUP_RESULTS_DIR
+
+
+def activities_path(data_dir: Path) -> Path:
+    """The centre's activities document (set_config kind `activities`)."""
+    return data_dir / ACTIVITIES_FILE

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-DeviceKind = Literal["idcard", "bp", "qrscan", "camera"]
+DeviceKind = Literal["idcard", "bp", "qrscan", "camera", "printer"]
 MAX_DETAIL_CHARS = 120
 
 

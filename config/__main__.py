@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from config.activities import activities_from_data, is_activities_document
 from config.catalogue import catalogue_from_data, is_catalogue_document
 from config.keys import pin_file_problems
 from config.loader import ConfigError, load_config, missing_files, parse_yaml
@@ -19,6 +20,11 @@ def check_file(file: str) -> bool:
     """Check one file, printing `FILE: path: message` per problem, else `FILE: ok`; True if ok."""
     try:
         raw = parse_yaml(Path(file).read_text(encoding="utf-8"), file)
+        if is_activities_document(raw):
+            activities = activities_from_data(raw, file)
+            count = len(activities.activities)
+            print(f"{file}: ok (activities {activities.version}, {count} activities)")
+            return True
         if is_catalogue_document(raw):
             catalogue = catalogue_from_data(raw, file)
             print(f"{file}: ok (catalogue {catalogue.version}, {len(catalogue.items)} items)")

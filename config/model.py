@@ -55,6 +55,7 @@ DEVICE_PROTOCOLS: Mapping[str, tuple[str, ...]] = {
     "idcard": ("sam",),
     "bp": ("suntech", "omron9030"),
     "qrscan": ("suffix", "honeywell"),
+    "printer": ("escpos",),
 }
 
 

@@ -20,14 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.kiosk_agent import RequestKind, diagnostics_result_path, encode_request, request_path
+from common.kiosk_agent import (
+    MAX_PENDING_SIGNUP_RESULTS,
+    RequestKind,
+    diagnostics_result_path,
+    encode_request,
+    parse_signup_result,
+    request_path,
+    signup_results_dir,
+)
 from config.catalogue import parse_bounded_document
 from config.loader import ConfigError
 from edge_agent.commands import Command, result_data
 
 MAX_CONFIG_BYTES = 1024 * 1024
 VERSION_MAX_CHARS = 64
-CONFIG_KINDS = ("catalogue", "ui_texts")
+CONFIG_KINDS = ("catalogue", "ui_texts", "activities")
 VERSIONS_FILE = "config-versions.json"
 # Diagnostics runs still waiting for the kiosk's answer, kept across agent restarts so a restart
 # within DIAGNOSTICS_WAIT_S still answers the city (its retry would be refused as a replay).
@@ -38,7 +46,7 @@ MAX_DIAGNOSTICS_RESULT_BYTES = 64 * 1024
 MAX_PENDING_DIAGNOSTICS = 8
 MAX_PENDING_FILE_BYTES = 4096
 MAX_COMMAND_ID_CHARS = 36  # command ids are UUIDs (docs/contract/schemas/command.schema.json)
-DEVICE_NAMES = ("idcard", "bp", "qrscan", "camera")
+DEVICE_NAMES = ("idcard", "bp", "qrscan", "camera", "printer")
 MAX_CHECKS = 8
 MAX_CHECK_NAME_CHARS = 32
 MAX_CHECK_DETAIL_CHARS = 120
@@ -177,6 +185,7 @@ class Actions:
             "set_config": self._set_config,
             "run_diagnostics": self._run_diagnostics,
             "restart_kiosk": self._restart_kiosk,
+            "activity_signup_result": self._activity_signup_result,
         }[command["type"]]
         return handler(command)
 
@@ -193,6 +202,24 @@ class Actions:
     def _restart_kiosk(self, command: Command) -> dict[str, Any]:
         self._request("restart_kiosk", command)
         return self._ok(command, {"requested": True})
+
+    def _activity_signup_result(self, command: Command) -> dict[str, Any]:
+        # The kiosk records it in its private store; the agent only hands it over, one file per
+        # sign-up (docs/contract/README.md), so answers arriving together never overwrite.
+        result = parse_signup_result(command["args"])
+        if result is None:
+            return result_data(command["id"], command["type"], "rejected", "invalid_payload")
+        directory = signup_results_dir(self.data_dir)
+        try:
+            pending = sum(1 for _ in directory.glob("*.json")) if directory.exists() else 0
+            if pending >= MAX_PENDING_SIGNUP_RESULTS:
+                raise OSError("the kiosk is not taking sign-up results")
+            path = directory / f"{result.signup_id}.json"
+            write_atomically(path, json.dumps(result.as_dict(), ensure_ascii=False).encode())
+        except OSError as exc:
+            detail = {"problem": f"{type(exc).__name__}: {str(exc)[:160]}"}
+            return result_data(command["id"], command["type"], "failed", "execution_failed", detail)
+        return self._ok(command, {"signup_id": result.signup_id, "handed_to_kiosk": True})
 
     def _run_diagnostics(self, command: Command) -> dict[str, Any] | None:
         self._request("run_diagnostics", command)

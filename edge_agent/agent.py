@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from common.kiosk_agent import STATUS_FILE, AgentStatus, LinkState
+from common.kiosk_agent import STATUS_FILE, AgentStatus, LinkState, activities_path
 from common.logonce import LogOnce
 from config import KioskConfig
+from config.activities import activities_from_bytes
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
 from edge_agent.actions import Actions, Validator
@@ -64,9 +65,17 @@ def _validate_catalogue(content: bytes) -> None:
     catalogue_from_bytes(content, "set_config catalogue")
 
 
+def _validate_activities(content: bytes) -> None:
+    """The centre's activities: config/activities.py's checks, each problem with its path."""
+    activities_from_bytes(content, "set_config activities")
+
+
 # set_config payloads are validated before the atomic swap; ConfigError is a ValueError, which
 # the actions turn into a rejected command.result listing the problems.
-DEFAULT_VALIDATORS: Mapping[str, Validator] = {"catalogue": _validate_catalogue}
+DEFAULT_VALIDATORS: Mapping[str, Validator] = {
+    "catalogue": _validate_catalogue,
+    "activities": _validate_activities,
+}
 
 
 def _read_password(path: Path) -> str:
@@ -161,7 +170,11 @@ class Agent:
         )
         self.actions = Actions(
             data_dir,
-            {"catalogue": config.paths.catalogue, "ui_texts": data_dir / UI_TEXTS_FILE},
+            {
+                "catalogue": config.paths.catalogue,
+                "ui_texts": data_dir / UI_TEXTS_FILE,
+                "activities": activities_path(data_dir),
+            },
             validators={**DEFAULT_VALIDATORS, **(validators or {})},
             diagnostics=self._diagnostics,
             clock=clock,

@@ -28,7 +28,13 @@ from edge_agent.boundedjson import MalformedJson, loads_bounded
 from edge_agent.contract import ContractError, format_ts, parse_ts, validate_command
 from edge_agent.errors import AgentError
 
-ALLOWED_TYPES = ("ping", "set_config", "run_diagnostics", "restart_kiosk")
+ALLOWED_TYPES = (
+    "ping",
+    "set_config",
+    "run_diagnostics",
+    "restart_kiosk",
+    "activity_signup_result",
+)
 MAX_COMMAND_BYTES = 2 * 1024 * 1024  # checked before anything is parsed
 MAX_COMMAND_DEPTH = 32  # a command nests 3 levels plus its args; set_config's are flat
 ECHO_ID_MAX_CHARS = 64  # command.result.schema.json: command_id maxLength

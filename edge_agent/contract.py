@@ -39,6 +39,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "device.fault",
     "device.recovered",
     "technician.lockout",
+    "activity.signup",
+    "activity.cancelled",
     "heartbeat",
     "command.result",
     "agent.online",

@@ -1,4 +1,5 @@
-"""`make screenshots`: every screen in zh and en → build/screenshots/{zh,en}/NN-name.png.
+"""`make screenshots`: every screen in zh and en → build/screenshots/{zh,en}/NN-name.png, and
+what the simulated receipt printer printed → build/screenshots/printer/{slip}-{zh,en}.png.
 
 Each language runs in its own process (the Kivy Window is a singleton) on an offscreen window,
 with config/dev.yaml's simulated devices and a temporary data directory. The tour drives the
@@ -57,9 +58,26 @@ def online_item(host: Any) -> tuple[str, str]:
 class Tour:
     """The pilot script: every screen, in order, one screenshot each (`run` is the script)."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, language: str = "zh") -> None:
         self.out = out
+        self.language = language
+        self.printer_out = out.parent / "printer"
         self._numbers = iter(range(1, 100))
+
+    def slip(self, host: Any, name: str) -> None:
+        """The printer simulator's last page as printer/NAME-LANGUAGE.png."""
+        self.printer_out.mkdir(parents=True, exist_ok=True)
+        host.hub.simulator("printer").control(
+            f"png {self.printer_out / f'{name}-{self.language}.png'}"
+        )
+
+    def print_and_shoot(self, p: Any, button: str, name: str, slip: str) -> Iterator[Any]:
+        """Press a print button, wait for the slip, screenshot the status, keep the slip."""
+        host = p.app.host
+        yield from p.tap(button)
+        yield p.until(lambda: host.views.printing.status == "done", f"{slip} printed")
+        yield from self.shot(p, name)
+        self.slip(host, slip)
 
     def shot(self, p: Any, name: str) -> Iterator[Any]:
         """Screenshot as NN-name.png."""
@@ -68,6 +86,7 @@ class Tour:
     def run(self, p: Any) -> Iterator[Any]:
         """All parts of the tour."""
         yield from self.services(p)
+        yield from self.activities(p)
         yield from self.health(p)
         yield from self.idle_and_technician(p)
         yield from self.accessibility(p)
@@ -91,6 +110,7 @@ class Tour:
         yield from p.tap(f"item_{item}")
         yield p.until(lambda: host.views.catalogue.mode == "detail", "detail")
         yield from self.shot(p, "service-detail-online-qr")
+        yield from self.print_and_shoot(p, "print_guide", "service-detail-printed", "guide")
         yield from p.tap("back")
         yield from p.tap("back")
         yield from p.tap("search_field")
@@ -105,6 +125,40 @@ class Tour:
         yield from p.tap("reason_waited_too_long")
         yield from self.shot(p, "rating-with-reasons")
         yield from p.tap("submit")
+        yield p.state(State.ATTRACT)
+
+    def activities(self, p: Any) -> Iterator[Any]:
+        """活动报名: the list, a sign-up waiting, the city's answer, the slip."""
+        from edge_agent.actions import Actions
+        from edge_agent.commands import make_command
+        from kiosk.core.machine import State
+
+        host = p.app.host
+        yield from p.tap("start_activities")
+        yield p.state(State.IDENTIFY)
+        yield from p.tap("skip")
+        yield p.state(State.ACTIVITIES)
+        yield from self.shot(p, "activities-not-identified")
+        host.hub.simulator("idcard").control("insert rare_name")  # not the card still on it
+        yield p.until(lambda: host.views.activities.identified, "identified")
+        activity = host.views.activities.activities[0].activity_id
+        yield from p.tap(f"sign_up_{activity}")
+        yield p.until(lambda: bool(host.views.activities.signups), "signed up")
+        yield from self.shot(p, "activities-waiting-for-confirmation")
+        signup_id = host.views.activities.signups[0].signup_id
+        args = {"signup_id": signup_id, "outcome": "confirmed", "reason": ""}
+        command = make_command("activity_signup_result", "440300/dev-centre/dev-kiosk-01", args)
+        Actions(host.data_dir, {}).run(command)  # the agent's part: one file for the kiosk
+        host.every_second()
+        yield p.until(lambda: host.views.activities.signups[0].state == "confirmed", "confirmed")
+        yield from self.print_and_shoot(
+            p, f"print_signup_{signup_id}", "activities-confirmed-printed", "signup-slip"
+        )
+        yield from p.tap(f"cancel_{signup_id}")
+        yield p.until(lambda: not host.views.activities.signups, "cancelled")
+        yield from p.tap("exit")
+        yield p.state(State.RATING)
+        yield from p.tap("skip")
         yield p.state(State.ATTRACT)
 
     def health(self, p: Any) -> Iterator[Any]:
@@ -126,6 +180,18 @@ class Tour:
         yield from self.shot(p, "health-measuring")
         yield p.state(State.HEALTH_RESULT)
         yield from self.shot(p, "health-result-trend")
+        yield from self.print_and_shoot(p, "print_slip", "health-result-printed", "bp-slip")
+        printer = host.hub.simulator("printer")
+        printer.control("paper_out")
+        yield p.until(
+            lambda: any(d.device == "printer" and not d.ok for d in host.views.diagnostics.devices),
+            "paper out seen",
+            timeout_s=30,
+        )
+        yield from p.tap("print_slip")
+        yield p.until(lambda: host.views.printing.status == "unavailable", "print refused")
+        yield from self.shot(p, "health-result-print-unavailable")
+        printer.control("load_paper")
         yield from p.tap("finish")
         yield p.state(State.RATING)
         yield from self.shot(p, "rating")
@@ -183,9 +249,11 @@ def capture(language: str, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="kiosk-shots-") as data_dir:
         config = dev_like_config(Path(data_dir), ui={"language": language})
         seed_history(config, "hkmotw_permit")
+        example = REPO / "config" / "activities.example.yaml"
+        (Path(data_dir) / "activities.yaml").write_bytes(example.read_bytes())  # as if pushed
         for old in out.glob("*.png"):
             old.unlink()
-        run_scripted(config, Tour(out).run)
+        run_scripted(config, Tour(out, language).run)
 
 
 def main() -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import cast
 
 from common.backoff import Backoff
 from common.selftest import DeviceKind, SelfTestReport
@@ -26,10 +25,7 @@ DEFAULT_BAUDRATE = 115200  # USB-serial kiosk printer modules; 9600 on old RS-23
 STATUS_TIMEOUT_S = 1.0
 WRITE_CHUNK_BYTES = 1024
 MAX_RECEIPT_BYTES = 256 * 1024
-# common.selftest.DeviceKind does not list the printer yet: adding it there makes
-# kiosk/core/diagnostics.py (keyed by DeviceKind, another branch's file) incomplete, so the kiosk
-# wiring adds it with its diagnostics view; until then the report says "printer" through a cast.
-PRINTER_DEVICE = cast("DeviceKind", "printer")
+PRINTER_DEVICE: DeviceKind = "printer"
 
 
 class ReceiptPrinter:

@@ -3,7 +3,8 @@
 Sans-I/O like the other simulators (`feed`/`poll`/`control`, time passed in). Scenarios are data:
 the sensor states the printer reports. While it cannot print (paper out, cover open) it still
 answers DLE EOT in real time, as printers do, and discards print data, counting it. Each cut
-ends a page; with `out_dir` set every page is also written there as a PNG.
+ends a page; with `out_dir` set every page is also written there as a PNG. `paper_lines` leaves
+that many line feeds on the roll: the paper then runs out mid-receipt (until `load_paper`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from drivers.errors import FrameError
 from drivers.printer.decoder import EscPosDecoder
-from drivers.printer.frames import DOTS_80MM, Cut, StatusRequest
+from drivers.printer.frames import DOTS_80MM, Cut, FeedLines, LineFeed, StatusRequest
 from drivers.printer.page import PageBuilder, PageItem
 from drivers.printer.status import PrinterStatus, encode_status
 from drivers.simulation import SimOutput
@@ -46,7 +47,12 @@ class PrinterSimulator:
     """Sans-I/O printer: `feed` host bytes, `poll` for status replies."""
 
     def __init__(
-        self, scenario: Scenario, *, width_dots: int = DOTS_80MM, out_dir: Path | None = None
+        self,
+        scenario: Scenario,
+        *,
+        width_dots: int = DOTS_80MM,
+        out_dir: Path | None = None,
+        paper_lines: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.status = scenario.status
@@ -60,6 +66,7 @@ class PrinterSimulator:
         self._decoder = EscPosDecoder()
         self._builder = PageBuilder()
         self._outbox = bytearray()
+        self.paper_lines_left = paper_lines  # None: an endless roll
 
     @property
     def current_page(self) -> list[PageItem]:
@@ -81,6 +88,15 @@ class PrinterSimulator:
                 self._builder.apply(event)
                 if isinstance(event, Cut):
                     self._end_page()
+                elif isinstance(event, LineFeed | FeedLines):
+                    self._use_paper(event.lines if isinstance(event, FeedLines) else 1)
+
+    def _use_paper(self, lines: int) -> None:
+        if self.paper_lines_left is None:
+            return
+        self.paper_lines_left = max(0, self.paper_lines_left - lines)
+        if self.paper_lines_left == 0:
+            self.status = replace(self.status, paper_out=True, paper_near_end=True, offline=True)
 
     def poll(self, now_s: float) -> SimOutput:
         """Status replies are due at once; the printer never speaks unasked."""
@@ -97,6 +113,8 @@ class PrinterSimulator:
             self.status = self.scenario.status
             return f"scenario {self.scenario.name}"
         if verb in _SENSOR_CHANGES:
+            if verb == "load_paper":
+                self.paper_lines_left = None
             self.status = replace(s, **_SENSOR_CHANGES[verb])
             self.status = replace(
                 self.status, offline=self.status.paper_out or self.status.cover_open
@@ -138,7 +156,11 @@ _SENSOR_CHANGES: Mapping[str, Mapping[str, bool]] = {
 
 
 def make_simulator(
-    scenario: str = "normal", *, width_dots: str = str(DOTS_80MM), out_dir: str | None = None
+    scenario: str = "normal",
+    *,
+    width_dots: str = str(DOTS_80MM),
+    out_dir: str | None = None,
+    paper_lines: str | None = None,
 ) -> PrinterSimulator:
     """Build a printer simulator for a scenario name (ValueError if unknown)."""
     name = ALIASES.get(scenario, scenario)
@@ -148,5 +170,8 @@ def make_simulator(
         known = ", ".join(sorted(SCENARIOS))
         raise ValueError(f"unknown printer scenario {scenario!r}; known: {known}") from None
     return PrinterSimulator(
-        chosen, width_dots=int(width_dots), out_dir=Path(out_dir) if out_dir else None
+        chosen,
+        width_dots=int(width_dots),
+        out_dir=Path(out_dir) if out_dir else None,
+        paper_lines=int(paper_lines) if paper_lines is not None else None,
     )

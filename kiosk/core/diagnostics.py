@@ -43,7 +43,12 @@ class DiagnosticsState:
         self.devices[event.device] = DeviceStateView(
             event.device, False, event.kind, event.code or "", message
         )
-        if before is None or before.ok or before.kind != event.kind:
+        # A new kind or code is a new fault (the printer goes from paper out to cover open).
+        if (
+            before is None
+            or before.ok
+            or (before.kind, before.code) != (event.kind, event.code or "")
+        ):
             return ev.device_fault(event.device, event.kind, event.code, message)
         return None
 

@@ -44,7 +44,7 @@ class EventSink(Protocol):
 
 def session_started(
     session_id: str,
-    flow: Literal["services", "health"],
+    flow: Literal["services", "health", "activities"],
     language: str,
     *,
     large_text: bool,
@@ -270,3 +270,36 @@ def device_recovered(device: DeviceName, down_s: float) -> Data:
 def technician_lockout(level: int, lockout_s: float, failed_attempts: int) -> Data:
     """`technician.lockout`: counts and a duration only (no PIN, nothing about a person)."""
     return {"level": level, "lockout_s": round(lockout_s, 3), "failed_attempts": failed_attempts}
+
+
+def activity_signup(
+    signup_id: str,
+    activity_id: str,
+    activities_version: str,
+    *,
+    subject: str,
+    key_id: str,
+    session_id: str,
+) -> Data:
+    """`activity.signup`: the pseudonym only; the city allocates the place and answers."""
+    return {
+        "signup_id": signup_id,
+        "activity_id": activity_id,
+        "activities_version": activities_version,
+        "subject": subject,
+        "key_id": key_id,
+        "session_id": session_id,
+    }
+
+
+def activity_cancelled(
+    signup_id: str, activity_id: str, subject: str, key_id: str, session_id: str
+) -> Data:
+    """`activity.cancelled`."""
+    return {
+        "signup_id": signup_id,
+        "activity_id": activity_id,
+        "subject": subject,
+        "key_id": key_id,
+        "session_id": session_id,
+    }

@@ -12,7 +12,8 @@ from typing import Literal
 from common.selftest import SelfTestReport
 
 Language = Literal["zh", "en"]
-DeviceName = Literal["idcard", "bp", "qrscan", "camera"]
+DeviceName = Literal["idcard", "bp", "qrscan", "camera", "printer"]
+PrintOutcome = Literal["done", "unavailable"]
 EndReason = Literal["completed", "user_exit", "idle_timeout", "error", "kiosk_restart"]
 CardType = Literal["resident", "hkmotw_permit", "foreign_pr_2017", "foreign_pr_2023"]
 SearchVia = Literal["browse", "search", "popular"]
@@ -28,6 +29,11 @@ class StartServices:
 @dataclass(frozen=True)
 class StartHealth:
     """测血压: the resident chose the health check on the attract screen."""
+
+
+@dataclass(frozen=True)
+class StartActivities:
+    """活动报名: the resident chose the centre's activities on the attract screen."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,37 @@ class PinEntered:
 
 
 @dataclass(frozen=True)
+class PrintGuide:
+    """打印办事指南: print the open item's guide (materials, where, hours) to take home."""
+
+
+@dataclass(frozen=True)
+class PrintBpSlip:
+    """打印结果: print the identified, consenting resident's BP result slip (masked name only)."""
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """报名: ask for a place at one activity (the resident must be identified)."""
+
+    activity_id: str
+
+
+@dataclass(frozen=True)
+class CancelSignup:
+    """取消报名: cancel one of the identified resident's own sign-ups."""
+
+    signup_id: str
+
+
+@dataclass(frozen=True)
+class PrintSignupSlip:
+    """打印报名凭条: print one of the resident's sign-ups (masked name only)."""
+
+    signup_id: str
+
+
+@dataclass(frozen=True)
 class RunSelfTest:
     """Diagnostics: ask one device a real question (SAM status, meter status, a frame, …)."""
 
@@ -254,6 +291,19 @@ class SelfTestDone:
     report: SelfTestReport
 
 
+@dataclass(frozen=True)
+class PrintFinished:
+    """The printer worker is done with print job `job_id`: printed whole, or not (any reason)."""
+
+    job_id: str
+    outcome: PrintOutcome
+
+
+@dataclass(frozen=True)
+class SignupsUpdated:
+    """The city's answers to sign-ups were recorded in the store: show them if on screen."""
+
+
 # --- time and system --------------------------------------------------------------------------
 
 
@@ -314,9 +364,25 @@ Touch = (
     | TechnicianGesture
     | PinEntered
     | RunSelfTest
+    | PrintGuide
+    | PrintBpSlip
+    | StartActivities
+    | SignUp
+    | CancelSignup
+    | PrintSignupSlip
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
-SystemInput = Tick | Wipe | DeviceFault | DeviceRecovered | OutboxStatus | LogLine | SelfTestDone
+SystemInput = (
+    Tick
+    | Wipe
+    | DeviceFault
+    | DeviceRecovered
+    | OutboxStatus
+    | LogLine
+    | SelfTestDone
+    | PrintFinished
+    | SignupsUpdated
+)
 Input = Touch | DeviceInput | SystemInput
 
 TOUCH_TYPES: tuple[type, ...] = Touch.__args__

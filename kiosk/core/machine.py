@@ -27,6 +27,7 @@ class State(Enum):
     HEALTH_GUIDE = "health_guide"
     HEALTH_MEASURING = "health_measuring"
     HEALTH_RESULT = "health_result"
+    ACTIVITIES = "activities"
     RATING = "rating"
     COUNTDOWN = "countdown"
     DIAGNOSTICS_PIN = "diagnostics_pin"
@@ -43,6 +44,8 @@ class Command(Enum):
     SELF_TEST_BP_MEASURE = "self_test_bp_measure"  # status and one measurement, on request
     SELF_TEST_QRSCAN = "self_test_qrscan"
     SELF_TEST_CAMERA = "self_test_camera"
+    SELF_TEST_PRINTER = "self_test_printer"  # the printer's status bytes only: no paper used
+    PRINT = "print"  # print `Session.take_print_job()`; a PrintFinished input comes back
 
 
 class KioskInputError(Exception):
@@ -75,6 +78,7 @@ IDLE_STATES = frozenset(
     {
         State.IDENTIFY,
         State.SERVICES,
+        State.ACTIVITIES,
         State.HEALTH_CONSENT,
         State.HEALTH_GUIDE,
         State.HEALTH_RESULT,
@@ -94,6 +98,7 @@ ACCESSIBILITY_TYPES: tuple[type, ...] = (
 _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.ATTRACT, i.StartServices): Transition("start_services", State.IDENTIFY),
     (State.ATTRACT, i.StartHealth): Transition("start_health", State.IDENTIFY),
+    (State.ATTRACT, i.StartActivities): Transition("start_activities", State.IDENTIFY),
     (State.ATTRACT, i.CardIdentity): Transition("identify_card", State.SERVICES),
     (State.ATTRACT, i.QrShown): Transition("identify_qr", State.SERVICES),
     (State.ATTRACT, i.TechnicianGesture): Transition("open_pin", State.DIAGNOSTICS_PIN),
@@ -112,6 +117,14 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.SERVICES, i.QrShown): Transition("identify_qr", State.SERVICES),
     (State.SERVICES, i.Finish): Transition("finish", State.RATING),
     (State.SERVICES, i.Exit): Transition("exit", None),
+    (State.SERVICES, i.PrintGuide): Transition("print_guide", State.SERVICES),
+    (State.ACTIVITIES, i.SignUp): Transition("sign_up", State.ACTIVITIES),
+    (State.ACTIVITIES, i.CancelSignup): Transition("cancel_signup", State.ACTIVITIES),
+    (State.ACTIVITIES, i.PrintSignupSlip): Transition("print_signup_slip", State.ACTIVITIES),
+    (State.ACTIVITIES, i.CardIdentity): Transition("identify_card", State.ACTIVITIES),
+    (State.ACTIVITIES, i.CardReadFault): Transition("card_fault", State.ACTIVITIES),
+    (State.ACTIVITIES, i.Back): Transition("exit", None),
+    (State.ACTIVITIES, i.Exit): Transition("exit", None),
     (State.HEALTH_CONSENT, i.GiveConsent): Transition("consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.DeclineConsent): Transition("decline_consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.Back): Transition("exit", None),
@@ -127,6 +140,7 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.HEALTH_RESULT, i.Retry): Transition("retry", State.HEALTH_GUIDE),
     (State.HEALTH_RESULT, i.Finish): Transition("finish", State.RATING),
     (State.HEALTH_RESULT, i.Exit): Transition("exit", None),
+    (State.HEALTH_RESULT, i.PrintBpSlip): Transition("print_bp_slip", State.HEALTH_RESULT),
     (State.RATING, i.SelectLevel): Transition("select_level", State.RATING),
     (State.RATING, i.ToggleReason): Transition("toggle_reason", State.RATING),
     (State.RATING, i.SubmitRating): Transition("submit_rating", State.ATTRACT),
@@ -152,6 +166,8 @@ def _build_table() -> Mapping[tuple[State, type], Transition]:
         table[(state, i.OutboxStatus)] = Transition("outbox_status", state)
         table[(state, i.LogLine)] = Transition("log_line", state)
         table[(state, i.SelfTestDone)] = Transition("self_test_done", state)
+        table[(state, i.PrintFinished)] = Transition("print_finished", state)
+        table[(state, i.SignupsUpdated)] = Transition("signups_updated", state)
         for device_type in i.DEVICE_TYPES:
             table[(state, device_type)] = Transition("ignore", state)
         if state in RESIDENT_STATES:

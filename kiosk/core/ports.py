@@ -105,3 +105,53 @@ class NoHistory:
     def recent(self, subject: str, limit: int) -> list[StoredReading]:
         """Always empty."""
         return []
+
+
+SignupState = Literal["pending", "confirmed", "refused", "cancelled"]
+
+
+@dataclass(frozen=True)
+class StoredSignup:
+    """A resident's sign-up as the kiosk keeps it: what they saw (titles kept, so the list still
+    reads after the city drops the activity) and where the city's answer stands."""
+
+    signup_id: str
+    activity_id: str
+    title_zh: str
+    title_en: str
+    place_zh: str
+    place_en: str
+    starts_at: datetime
+    state: SignupState = "pending"
+    reason: str = ""  # the city's plain words for a refusal
+
+
+class SignupStore(Protocol):
+    """Sign-ups keyed by pseudonym (64 hex characters), in the kiosk's private directory."""
+
+    def add(self, subject: str, signup: StoredSignup) -> None:
+        """Keep a new (pending) sign-up."""
+        ...
+
+    def for_subject(self, subject: str) -> list[StoredSignup]:
+        """This resident's sign-ups that are not cancelled, soonest activity first."""
+        ...
+
+    def cancel(self, subject: str, signup_id: str) -> bool:
+        """Mark one of this resident's sign-ups cancelled; False if it is not theirs."""
+        ...
+
+
+class NoSignups:
+    """A SignupStore that keeps nothing (a kiosk without a private directory, some tests)."""
+
+    def add(self, subject: str, signup: StoredSignup) -> None:
+        """Drop it."""
+
+    def for_subject(self, subject: str) -> list[StoredSignup]:
+        """Nothing kept."""
+        return []
+
+    def cancel(self, subject: str, signup_id: str) -> bool:
+        """Nothing to cancel."""
+        return False

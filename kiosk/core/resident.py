@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from kiosk.core.bp_classification import MAX_MMHG, Classification, classify
 from kiosk.core.inputs import BpMeasured
-from kiosk.core.ports import StoredReading
-from kiosk.core.views import CatalogueMode
+from kiosk.core.ports import StoredReading, StoredSignup
+from kiosk.core.views import CatalogueMode, PrintStatus
 
-Flow = Literal["services", "health"]
+Flow = Literal["services", "health", "activities"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,16 @@ class ResidentState:
     cuff_mmhg: int | None = None
     outcome: MeasurementOutcome | None = None
     trend: tuple[StoredReading, ...] = ()
+    measured_at: datetime | None = None  # when the shown outcome was taken (for its slip)
+    # printing (the job itself is in memory only, until the printer worker takes it)
+    print_job_id: str | None = None
+    print_kind: Literal["guide", "bp", "signup"] | None = None
+    print_status: PrintStatus | None = None
+    print_started_s: float = 0.0
+    prints: int = 0
+    # activities: this resident's sign-ups, loaded once identified (gone at the wipe)
+    signups: tuple[StoredSignup, ...] = ()
+    activity_notice: str | None = None  # key under activities.notice.*
     # rating
     rating_level: int | None = None
     rating_reasons: frozenset[str] = field(default_factory=frozenset)

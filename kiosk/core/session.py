@@ -18,10 +18,13 @@ from typing import Any, NamedTuple
 
 from common.ids import uuid7
 from common.pii import mask_name
+from config.activities import EMPTY as NO_ACTIVITIES
+from config.activities import Activities
 from config.privacy import PseudonymInputError, pseudonymise
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
+from kiosk.core.activities_view import activities_view, signup_slip
 from kiosk.core.diagnostics import DiagnosticsState
 from kiosk.core.events import EventSink, EventSinkError
 from kiosk.core.i18n import Strings, load_strings
@@ -32,11 +35,20 @@ from kiosk.core.machine import (
     State,
     transition_for,
 )
-from kiosk.core.ports import Catalogue, NoHistory, ReadingHistory, StoredReading
+from kiosk.core.ports import (
+    Catalogue,
+    NoHistory,
+    NoSignups,
+    ReadingHistory,
+    SignupStore,
+    StoredReading,
+    StoredSignup,
+)
 from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
 from kiosk.core.settings import Accessibility, SessionSettings
+from kiosk.core.slips import BpSlipReading, PrintJob, PrintKind, SlipLine, bp_slip, guide_slip
 from kiosk.core.technician import PinGate
-from kiosk.core.views import CatalogueView, CountdownView, Views
+from kiosk.core.views import CatalogueView, CountdownView, PrintView, Views
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +65,10 @@ SELF_TESTS = {
     "bp": Command.SELF_TEST_BP,
     "qrscan": Command.SELF_TEST_QRSCAN,
     "camera": Command.SELF_TEST_CAMERA,
+    "printer": Command.SELF_TEST_PRINTER,
 }
+PRINT_TIMEOUT_S = 45.0  # no PrintFinished by then: tell the resident to ask at the counter
+MAX_PRINTS_PER_SESSION = 5  # paper is the centre's: a few slips per resident
 _ACTIVITY_TYPES = (*i.TOUCH_TYPES, i.CardIdentity, i.QrShown, i.CuffPressure)
 
 
@@ -84,6 +99,8 @@ class Session:
         history: ReadingHistory | None = None,
         pin_gate: PinGate | None = None,
         new_id: Callable[[], str] = uuid7,
+        signups: SignupStore | None = None,
+        activities: Activities = NO_ACTIVITIES,
     ) -> None:
         self.settings = settings
         self._sink = sink
@@ -92,11 +109,14 @@ class Session:
         self._clock = clock
         self._wall_clock = wall_clock
         self._history = history if history is not None else NoHistory()
+        self._signups = signups if signups is not None else NoSignups()
+        self._activities = activities
         self._new_id = new_id
         self._listeners: list[Listener] = []
         self._diag = DiagnosticsState(pin_gate)  # kiosk-wide, not personal
         self._state = State.ATTRACT
         self._commands: list[Command] = []
+        self._print_job: PrintJob | None = None
         self._now_s = clock()
         self._reset_resident()
         self._views = self._render()
@@ -117,6 +137,15 @@ class Session:
     def strings(self) -> Strings:
         """The catalogue of the current language, for static labels."""
         return load_strings(self._language)
+
+    def set_activities(self, activities: Activities) -> None:
+        """The city pushed new activities (set_config); shown from the next step on."""
+        self._activities = activities
+
+    def take_print_job(self) -> PrintJob | None:
+        """The slip a PRINT command asks for (once: the job is then the printer worker's)."""
+        job, self._print_job = self._print_job, None
+        return job
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(step, views)` after every step."""
@@ -161,6 +190,7 @@ class Session:
         self._countdown_started_s = 0.0
         self._resume_state: State | None = None
         self._catalogue_memo: tuple[tuple[object, ...], CatalogueView] | None = None
+        self._print_job = None
 
     def _emit(self, event_type: str, data: ev.Data) -> None:
         try:
@@ -203,6 +233,9 @@ class Session:
         return State.ATTRACT
 
     def _after_identify(self) -> State:
+        if self._resident.flow == "activities":
+            self._load_signups()
+            return State.ACTIVITIES
         if self._resident.flow == "health":
             return State.HEALTH_CONSENT if self._resident.subject else State.HEALTH_GUIDE
         return State.SERVICES
@@ -223,6 +256,10 @@ class Session:
             if self._state is State.COUNTDOWN
             else CountdownView(),
             diagnostics=self._diag.view(strings),
+            printing=self._print_view(strings),
+            activities=activities_view(
+                strings, r, self._activities, render.greeting(strings, r), self._wall_clock()
+            ),
         )
 
     def _catalogue_view(self, strings: Strings) -> CatalogueView:
@@ -234,6 +271,51 @@ class Session:
             self._catalogue_memo = (key, render.catalogue_view(strings, r, self._catalogue))
         return self._catalogue_memo[1]
 
+    def _print_view(self, strings: Strings) -> PrintView:
+        r = self._resident
+        room = self.settings.has_printer and r.prints < MAX_PRINTS_PER_SESSION
+        outcome = r.outcome
+        bp_ok = outcome is not None and outcome.classification is not None
+        text = strings.text(f"print.status.{r.print_status}") if r.print_status else ""
+        return PrintView(
+            can_print_guide=room and r.mode == "detail" and r.item_id is not None,
+            can_print_bp=room and bp_ok and r.subject is not None and r.consent,
+            can_print_signup=room and r.subject is not None and bool(r.signups),
+            kind=r.print_kind,
+            status=r.print_status,
+            text=text,
+        )
+
+    def _queue_print(self, kind: PrintKind, lines: tuple[SlipLine, ...]) -> None:
+        r = self._resident
+        if r.print_status == "printing":
+            return  # one slip at a time; the screen says it is printing
+        r.print_kind, r.print_job_id = kind, None
+        printer = self._diag.device_map().get("printer")
+        if not self.settings.has_printer or (printer is not None and not printer.ok):
+            r.print_status = "unavailable"  # known down: say so now, paper or not
+            return
+        job = PrintJob(self._new_id(), kind, lines)
+        r.print_job_id, r.print_status, r.print_started_s = job.job_id, "printing", self._now_s
+        r.prints += 1
+        self._print_job = job
+        self._commands.append(Command.PRINT)
+
+    def _clear_print_status(self) -> None:
+        r = self._resident
+        if r.print_status != "printing":
+            r.print_kind, r.print_status = None, None
+
+    def _load_signups(self) -> None:
+        r = self._resident
+        r.signups = tuple(self._signups.for_subject(r.subject)) if r.subject else ()
+
+    def _own_signup(self, signup_id: str) -> StoredSignup:
+        found = next((s for s in self._resident.signups if s.signup_id == signup_id), None)
+        if self._resident.subject is None or found is None:
+            raise InvalidInput("not one of the identified resident's sign-ups")
+        return found
+
     # --- actions (named in machine.TABLE) ---------------------------------------------------
 
     def _do_ignore(self, event: i.Input) -> None:
@@ -241,6 +323,9 @@ class Session:
 
     def _do_tick(self, event: i.Tick) -> State:
         state, now = self._state, event.now_s
+        r = self._resident
+        if r.print_status == "printing" and now - r.print_started_s >= PRINT_TIMEOUT_S:
+            r.print_status, r.print_job_id = "unavailable", None
         if state in IDLE_STATES and now - self._last_activity_s >= self.settings.idle_timeout_s:
             self._countdown_started_s, self._resume_state = now, state
             return State.COUNTDOWN
@@ -294,6 +379,9 @@ class Session:
         r.masked_name = mask_name(event.name)
         r.card_expired = bool(event.card_expired)
         r.card_problem = None
+        if r.flow == "activities":
+            self._load_signups()
+            r.activity_notice = None
         self._emit(
             "card.read",
             ev.card_read(
@@ -349,6 +437,8 @@ class Session:
         assert r.session_id is not None
         if r.mode != "detail":
             r.detail_return = r.mode
+        if detail.item_id != r.item_id:
+            self._clear_print_status()
         r.mode, r.item_id, r.last_item_id = "detail", detail.item_id, detail.item_id
         r.services_viewed += 1
         r.used_service = True
@@ -366,6 +456,7 @@ class Session:
 
     def _do_services_back(self, event: i.Back) -> State:
         r = self._resident
+        self._clear_print_status()
         if r.mode == "detail":
             r.mode, r.item_id = r.detail_return, None
         elif r.mode in ("items", "search"):
@@ -402,6 +493,9 @@ class Session:
         outcome = r.outcome = outcome_of(event)
         shared = r.subject if r.consent else None  # subject only when identified and consenting
         taken_at = self._wall_clock()
+        r.measured_at = taken_at
+        if r.print_kind == "bp":
+            self._clear_print_status()  # a new reading: the last slip's status is old news
         self._emit(
             "bp.measured",
             ev.bp_measured(
@@ -441,6 +535,125 @@ class Session:
 
     def _do_retry(self, event: i.Retry) -> None:
         self._resident.outcome, self._resident.cuff_mmhg = None, None
+        self._clear_print_status()
+
+    def _do_print_guide(self, event: i.PrintGuide) -> None:
+        r = self._resident
+        detail = self._catalogue.detail(r.item_id, self._language) if r.item_id else None
+        if r.mode != "detail" or detail is None:
+            raise InvalidInput("print a guide from an item's detail")
+        handling = self.strings.text(f"catalogue.handling.{detail.handling}")
+        lines = guide_slip(
+            self.strings, detail, handling, self.settings.centre_name, self._wall_clock()
+        )
+        self._queue_print("guide", lines)
+
+    def _do_print_bp_slip(self, event: i.PrintBpSlip) -> None:
+        r, outcome = self._resident, self._resident.outcome
+        if r.subject is None or not r.consent:
+            raise InvalidInput("a result slip is for an identified, consenting resident")
+        if outcome is None or outcome.classification is None or r.measured_at is None:
+            raise InvalidInput("no reading to print")
+        assert outcome.systolic is not None
+        assert outcome.diastolic is not None
+        result = render.result_view(self.strings, r)
+        assert result is not None
+        reading = BpSlipReading(
+            outcome.systolic,
+            outcome.diastolic,
+            outcome.pulse,
+            result.category_text,
+            result.advice_text,
+            r.measured_at,
+        )
+        lines = bp_slip(self.strings, r.masked_name, reading, self.settings.centre_name)
+        self._queue_print("bp", lines)
+
+    def _do_start_activities(self, event: i.StartActivities) -> None:
+        self._start("activities")
+
+    def _do_sign_up(self, event: i.SignUp) -> None:
+        r = self._resident
+        activity = self._activities.get(event.activity_id)
+        if activity is None or activity.ends <= self._wall_clock():
+            raise InvalidInput("unknown or ended activity")
+        if r.subject is None:
+            r.activity_notice = "identify"  # a card on the reader signs up; nobody anonymous
+            return
+        assert r.session_id is not None
+        if any(s.activity_id == activity.id and s.state != "refused" for s in r.signups):
+            return  # signed up already: a second tap changes nothing
+        if activity.places_left == 0:
+            r.activity_notice = "full"
+            return
+        signup = StoredSignup(
+            self._new_id(),
+            activity.id,
+            activity.title.zh,
+            activity.title.en,
+            activity.place.zh,
+            activity.place.en,
+            activity.starts,
+        )
+        self._signups.add(r.subject, signup)  # kept before it is sent: the answer finds it
+        self._emit(
+            "activity.signup",
+            ev.activity_signup(
+                signup.signup_id,
+                activity.id,
+                self._activities.version,
+                subject=r.subject,
+                key_id=self.settings.pseudonym_key_id,
+                session_id=r.session_id,
+            ),
+        )
+        r.used_service = True
+        r.activity_notice = "signed_up"
+        self._load_signups()
+
+    def _do_cancel_signup(self, event: i.CancelSignup) -> None:
+        r = self._resident
+        signup = self._own_signup(event.signup_id)
+        assert r.subject is not None
+        assert r.session_id is not None
+        if signup.state not in ("pending", "confirmed"):
+            raise InvalidInput("this sign-up cannot be cancelled")
+        self._signups.cancel(r.subject, signup.signup_id)
+        self._emit(
+            "activity.cancelled",
+            ev.activity_cancelled(
+                signup.signup_id,
+                signup.activity_id,
+                r.subject,
+                self.settings.pseudonym_key_id,
+                r.session_id,
+            ),
+        )
+        r.used_service = True
+        r.activity_notice = "cancelled"
+        self._load_signups()
+
+    def _do_print_signup_slip(self, event: i.PrintSignupSlip) -> None:
+        signup = self._own_signup(event.signup_id)
+        r = self._resident
+        lines = signup_slip(
+            self.strings, r.masked_name, signup, self._activities, self.settings.centre_name
+        )
+        self._queue_print("signup", lines)
+
+    def _do_signups_updated(self, event: i.SignupsUpdated) -> None:
+        r = self._resident
+        if r.flow == "activities":
+            self._load_signups()
+            if r.activity_notice == "signed_up":
+                r.activity_notice = None  # the answer shows on the sign-up itself now
+
+    def _do_print_finished(self, event: i.PrintFinished) -> None:
+        r = self._resident
+        if event.job_id == r.print_job_id and r.print_status == "printing":
+            r.print_status = "done" if event.outcome == "done" else "unavailable"
+            r.print_job_id = None
+        # else: a job of an earlier resident (wiped since) or one that timed out: nothing shows
 
     def _do_select_level(self, event: i.SelectLevel) -> None:
         if event.level not in render.RATING_LEVELS:
@@ -520,6 +733,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
     {
         "bp_result": Session._do_bp_result,
         "cancel_measuring": Session._do_cancel_measuring,
+        "cancel_signup": Session._do_cancel_signup,
         "card_fault": Session._do_card_fault,
         "check_pin": Session._do_check_pin,
         "close_diagnostics": Session._do_close_diagnostics,
@@ -538,6 +752,10 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "open_item": Session._do_open_item,
         "open_pin": Session._do_open_pin,
         "outbox_status": Session._do_outbox_status,
+        "print_bp_slip": Session._do_print_bp_slip,
+        "print_finished": Session._do_print_finished,
+        "print_guide": Session._do_print_guide,
+        "print_signup_slip": Session._do_print_signup_slip,
         "resume": Session._do_resume,
         "retry": Session._do_retry,
         "search": Session._do_search,
@@ -547,8 +765,11 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "self_test_done": Session._do_self_test_done,
         "services_back": Session._do_services_back,
         "set_accessibility": Session._do_set_accessibility,
+        "sign_up": Session._do_sign_up,
+        "signups_updated": Session._do_signups_updated,
         "skip_identify": Session._do_skip_identify,
         "skip_rating": Session._do_skip_rating,
+        "start_activities": Session._do_start_activities,
         "start_health": Session._do_start_health,
         "start_measuring": Session._do_start_measuring,
         "start_services": Session._do_start_services,

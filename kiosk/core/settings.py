@@ -21,6 +21,7 @@ class SessionSettings:
     voice: bool = False
     pseudonym_key_id: str = "1"
     city: str = ""  # identity.city: part of every pseudonym's HMAC input
+    has_printer: bool = False  # devices.printer is configured and enabled: print buttons show
 
     @classmethod
     def from_config(cls, config: KioskConfig) -> SessionSettings:
@@ -36,6 +37,7 @@ class SessionSettings:
             voice=ui.voice,
             pseudonym_key_id=config.privacy.pseudonym_key_id,
             city=config.identity.city,
+            has_printer=_printer_enabled(config),
         )
 
 
@@ -63,3 +65,8 @@ class Accessibility:
     def with_large_text(self, enabled: bool, scale: float) -> Accessibility:
         """Large text on at `scale`, or off at 1.0."""
         return replace(self, large_text=enabled, text_scale=scale if enabled else 1.0)
+
+
+def _printer_enabled(config: KioskConfig) -> bool:
+    printer = config.devices.get("printer")
+    return printer is not None and printer.enabled

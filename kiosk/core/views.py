@@ -41,7 +41,7 @@ class AttractView:
 class IdentifyView:
     """Identification: the prompt, a card-read problem if any, and the masked greeting."""
 
-    flow: Literal["services", "health"] | None = None
+    flow: Literal["services", "health", "activities"] | None = None
     prompt: str = ""
     problem: str = ""  # plain words for a card fault; "" when none
     greeting: str = ""  # `张*，您好` once identified; masked only
@@ -192,6 +192,62 @@ class DiagnosticsView:
 
 
 @dataclass(frozen=True)
+class ActivityView:
+    """One coming activity, in the screen's language."""
+
+    activity_id: str
+    title: str
+    when_text: str
+    place: str
+    organiser: str
+    audience: str
+    places_text: str  # "还剩 12 个名额" / "已满"
+    can_sign_up: bool  # identified, places left, not signed up already
+    signed_up: bool
+
+
+@dataclass(frozen=True)
+class SignupView:
+    """One of the identified resident's sign-ups and where the city's answer stands."""
+
+    signup_id: str
+    title: str
+    when_text: str
+    place: str
+    state: Literal["pending", "confirmed", "refused"]
+    state_text: str  # 等待确认 / 报名成功 / 未能报名：<reason>
+    can_cancel: bool
+
+
+@dataclass(frozen=True)
+class ActivitiesView:
+    """活动报名: the centre's coming activities; the resident's own sign-ups once identified."""
+
+    identified: bool = False
+    greeting: str = ""
+    activities: tuple[ActivityView, ...] = ()
+    signups: tuple[SignupView, ...] = ()
+    notice: str = ""  # e.g. "place your ID card to sign up", "signed up: waiting for the city"
+    notice_ok: bool = False  # good news (sent, cancelled) rather than a problem
+    empty_text: str = ""  # no activities pushed yet
+
+
+PrintStatus = Literal["printing", "done", "unavailable"]
+
+
+@dataclass(frozen=True)
+class PrintView:
+    """The print button and its status in plain words; printing never blocks the screen."""
+
+    can_print_guide: bool = False  # the services detail offers 打印办事指南
+    can_print_bp: bool = False  # the result offers 打印结果 (identified and consenting only)
+    can_print_signup: bool = False  # each of the identified resident's sign-ups offers a slip
+    kind: Literal["guide", "bp", "signup"] | None = None  # what the status is about
+    status: PrintStatus | None = None
+    text: str = ""  # the status in words ("" when nothing was printed)
+
+
+@dataclass(frozen=True)
 class Views:
     """Every view-model at once, plus the state that picks the screen."""
 
@@ -204,3 +260,5 @@ class Views:
     rating: RatingView = field(default_factory=RatingView)
     countdown: CountdownView = field(default_factory=CountdownView)
     diagnostics: DiagnosticsView = field(default_factory=DiagnosticsView)
+    printing: PrintView = field(default_factory=PrintView)
+    activities: ActivitiesView = field(default_factory=ActivitiesView)

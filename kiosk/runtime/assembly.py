@@ -9,6 +9,7 @@ passed by name (clocks, an outbox subclass, no history, …), never by copying t
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -18,6 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.kiosk_agent import activities_path
+from config.activities import EMPTY as NO_ACTIVITIES
+from config.activities import Activities, load_activities
+from config.loader import ConfigError
 from config.model import KioskConfig
 from config.privacy import load_pseudonym_key
 from edge_agent.outbox import Outbox
@@ -30,9 +35,12 @@ from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.history import BpHistory
 from kiosk.runtime.outbox_sink import OutboxSink
 from kiosk.runtime.pin_store import make_pin_gate
+from kiosk.runtime.signups import SIGNUPS_FILE, Signups
 
 if TYPE_CHECKING:
     from kiosk.runtime.devices import DeviceHub, DeviceStateSink
+
+log = logging.getLogger(__name__)
 
 HISTORY_FILE = "bp-history.sqlite3"
 PRIVATE_DIR_MODE = 0o700  # the kiosk user only: the agent's user must not read the history
@@ -58,11 +66,14 @@ class KioskParts:
     catalogue: CatalogueAdapter
     history: BpHistory | None
     clock: Clock
+    signups: Signups | None = None
 
     def close(self) -> None:
-        """Close the history and the outbox files."""
+        """Close the history, the sign-ups and the outbox files."""
         if self.history is not None:
             self.history.close()
+        if self.signups is not None:
+            self.signups.close()
         self.outbox.close()
 
 
@@ -99,6 +110,21 @@ def open_history(config: KioskConfig, *, wall_clock: WallClock = local_now) -> B
     return BpHistory(history_path(config), wall_clock=wall_clock)
 
 
+def open_signups(config: KioskConfig, *, wall_clock: WallClock = local_now) -> Signups:
+    """The residents' activity sign-ups, in the private directory next to the BP history."""
+    prepare_private_dir(config)
+    return Signups(config.paths.kiosk_private_dir / SIGNUPS_FILE, wall_clock=wall_clock)
+
+
+def current_activities(config: KioskConfig) -> Activities:
+    """The activities the city last pushed; none if the file is missing or does not load."""
+    try:
+        return load_activities(activities_path(config.paths.data_dir))
+    except ConfigError as exc:
+        log.warning("activities not loaded: %d problems", len(exc.problems))
+        return NO_ACTIVITIES
+
+
 def assemble(
     config: KioskConfig,
     *,
@@ -122,9 +148,11 @@ def assemble(
     catalogue = CatalogueAdapter.from_file(config.paths.catalogue)
     outbox = open_outbox(config, cls=outbox_class)
     owned: BpHistory | None = None
+    signups: Signups | None = None
     try:
         if history is None and with_history:
             owned = open_history(config, wall_clock=wall_clock)
+            signups = open_signups(config, wall_clock=wall_clock)
         sink = OutboxSink(outbox)
         session = Session(
             SessionSettings.from_config(config),
@@ -135,13 +163,17 @@ def assemble(
             wall_clock=wall_clock,
             history=history if history is not None else owned,
             pin_gate=make_pin_gate(config, pin_clock),
+            signups=signups,
+            activities=current_activities(config),
         )
     except BaseException:
         if owned is not None:
             owned.close()
+        if signups is not None:
+            signups.close()
         outbox.close()
         raise
-    return KioskParts(config, session, outbox, sink, catalogue, owned, clock)
+    return KioskParts(config, session, outbox, sink, catalogue, owned, clock, signups)
 
 
 def build_devices(

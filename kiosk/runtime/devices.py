@@ -21,15 +21,22 @@ from config.model import Camera, Device, KioskConfig
 from drivers.bp.device import BloodPressureMeter
 from drivers.bp.events import BpResult
 from drivers.errors import DeviceDisconnected, DriverError
+from drivers.errors import DeviceFault as DeviceFaultError
 from drivers.idcard import device as idcard_device
 from drivers.idcard.device import IdCardReader
+from drivers.printer import device as printer_device
+from drivers.printer.device import ReceiptPrinter
+from drivers.printer.document import render
+from drivers.printer.status import PrinterStatus
 from drivers.qrscan import device as qrscan_device
 from drivers.qrscan.device import QrScanner
 from drivers.qrscan.frames import Suffix
 from drivers.simulation import PtySimulatorHost, is_sim_url, simulator_for_url
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command
+from kiosk.core.slips import PrintJob
 from kiosk.runtime import adapters
+from kiosk.runtime.receipts import paper_width, receipt_of
 
 if TYPE_CHECKING:  # OpenCV loads only when the camera first runs (warm_up)
     from drivers.camera.scanner import CameraScanner
@@ -48,7 +55,11 @@ SELF_TEST_DEVICES: dict[Command, i.DeviceName] = {
     Command.SELF_TEST_BP_MEASURE: "bp",
     Command.SELF_TEST_QRSCAN: "qrscan",
     Command.SELF_TEST_CAMERA: "camera",
+    Command.SELF_TEST_PRINTER: "printer",
 }
+PRINTER_STATUS_EVERY_S = 5.0  # an idle printer is asked for paper and cover this often
+PRINT_STATUS_TIMEOUT_S = 2.0
+MAX_QUEUED_PRINTS = 4
 RECONNECT_PAUSE_S = 0.5  # a worker whose port is down waits this long between attempts
 ABSENT_POLLS_BEFORE_REREAD = 2  # the same card is reported again only after it was lifted
 
@@ -69,6 +80,13 @@ class _LinkWatch:
         self._states = states
         self._down_since: float | None = None
 
+    def recovered(self) -> None:
+        """A device fault (not a link loss) cleared: the printer has paper again."""
+        down_s = 0.0 if self._down_since is None else time.monotonic() - self._down_since
+        self._post(i.DeviceRecovered(self.device, round(down_s, 3)))
+        self._down_since = None
+        self._set_state("ok")
+
     def __call__(self, connected: bool, reason: str) -> None:
         if connected:
             # Also on the first open (down 0 s): diagnostics then say "working", not "no fault
@@ -84,6 +102,8 @@ class _LinkWatch:
             self._set_state("disconnected")
 
     def fault(self, error: DriverError) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
         self._post(adapters.device_fault(self.device, error))
         self._set_state("disconnected" if isinstance(error, DeviceDisconnected) else "fault")
 
@@ -280,6 +300,106 @@ class BpWorker(_Worker):
         self.meter.close()
 
 
+class PrinterWorker(_Worker):
+    """Prints the session's slips one at a time; between jobs it watches paper and cover, so a
+    paper-out shows on diagnostics (and at the city) before a resident presses print."""
+
+    name = "printer"
+
+    def __init__(self, device: Device, post: Post, watch: _LinkWatch) -> None:
+        super().__init__(post)
+        self._watch = watch
+        self.width = paper_width(dict(device.options))
+        self.printer = ReceiptPrinter(
+            device.port,
+            baudrate=device.baudrate or printer_device.DEFAULT_BAUDRATE,
+            on_link_change=watch,
+        )
+        self._jobs: queue.Queue[PrintJob] = queue.Queue(maxsize=MAX_QUEUED_PRINTS)
+        self._faults: tuple[str, ...] | None = None  # None: not known since the link (re)opened
+        self._next_status_s = 0.0
+
+    def request(self, job: PrintJob) -> None:
+        """Queue a slip; a full queue answers at once that it was not printed."""
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            log.warning("print jobs are piling up; refusing one")
+            self._post(i.PrintFinished(job.job_id, "unavailable"))
+
+    def loop_once(self) -> None:
+        try:
+            self._loop_once()
+        except DeviceDisconnected:
+            self._faults = None  # after the reconnect, paper and cover are reported afresh
+            raise
+
+    def _loop_once(self) -> None:
+        try:
+            job = self._jobs.get(timeout=SELF_TEST_POLL_S)
+        except queue.Empty:
+            if time.monotonic() >= self._next_status_s:
+                self._watch_status()
+            return
+        self._print(job)
+
+    def _watch_status(self) -> None:
+        self._next_status_s = time.monotonic() + PRINTER_STATUS_EVERY_S
+        try:
+            status = self.printer.status(PRINT_STATUS_TIMEOUT_S)
+        except DeviceDisconnected:
+            raise
+        except DriverError as error:
+            self._report((type(error).__name__,), error)
+            return
+        self._report_status(status)
+
+    def _report_status(self, status: PrinterStatus) -> None:
+        faults = status.faults()
+        self._report(tuple(f"0x{f.code:X}" for f in faults), faults[0] if faults else None)
+
+    def _report(self, keys: tuple[str, ...], error: DriverError | None) -> None:
+        # one device.fault per new condition, one device.recovered when all have cleared
+        before, self._faults = self._faults, keys
+        if keys == before:
+            return
+        if error is not None:
+            self._watch.fault(error)
+        elif before:
+            self._watch.recovered()
+
+    def _print(self, job: PrintJob) -> None:
+        try:
+            data = render(receipt_of(job, self.width))
+        except ValueError as error:  # the encoder refused it (text that looks like an ID)
+            log.error("slip %s not printed: %s", job.kind, error)
+            self._post(i.PrintFinished(job.job_id, "unavailable"))
+            return
+        outcome: i.PrintOutcome = "unavailable"
+        try:
+            self.printer.print_bytes(data, timeout_s=PRINT_STATUS_TIMEOUT_S)
+            # Asked again after the receipt: a roll that ran out half-way cut the slip short.
+            after = self.printer.status(PRINT_STATUS_TIMEOUT_S)
+            self._report_status(after)
+            outcome = "done" if after.can_print else "unavailable"
+        except DeviceDisconnected:
+            raise
+        except DriverError as error:
+            key = (
+                f"0x{error.code:X}" if isinstance(error, DeviceFaultError) else type(error).__name__
+            )
+            self._report((key,), error)
+        finally:
+            self._next_status_s = time.monotonic() + PRINTER_STATUS_EVERY_S
+            self._post(i.PrintFinished(job.job_id, outcome))
+
+    def self_test(self, *, measure: bool) -> SelfTestReport:
+        return self.printer.self_test(SELF_TEST_TIMEOUT_S)
+
+    def close(self) -> None:
+        self.printer.close()
+
+
 class DeviceHub:
     """Starts a worker per configured device and routes the session's device commands."""
 
@@ -294,6 +414,7 @@ class DeviceHub:
             "idcard": CardWorker,
             "bp": BpWorker,
             "qrscan": QrScanWorker,
+            "printer": PrinterWorker,
         }
         self._simulators: dict[str, PtySimulatorHost] = {}
         self._camera: CameraScanner | None = None
@@ -341,13 +462,23 @@ class DeviceHub:
             else:
                 self._post(i.DeviceFault("bp", "disconnected", None, "no meter configured"))
             return
+        if command is Command.PRINT:
+            raise ValueError("PRINT carries a job: call print_slip(session.take_print_job())")
         device = SELF_TEST_DEVICES.get(command)
         if device is not None:
             self.self_test(device, measure=command is Command.SELF_TEST_BP_MEASURE)
 
+    def print_slip(self, job: PrintJob) -> None:
+        """Hand a slip to the printer worker; PrintFinished comes back (at once if no printer)."""
+        printer = self.workers.get("printer")
+        if isinstance(printer, PrinterWorker):
+            printer.request(job)
+        else:
+            self._post(i.PrintFinished(job.job_id, "unavailable"))
+
     def configured_devices(self) -> tuple[i.DeviceName, ...]:
         """The devices this kiosk has (enabled in config, camera with a source)."""
-        serial: tuple[i.DeviceName, ...] = ("idcard", "bp", "qrscan")
+        serial: tuple[i.DeviceName, ...] = ("idcard", "bp", "qrscan", "printer")
         names = [kind for kind in serial if kind in self._configured]
         if self.camera_config.source is not None:
             names.append("camera")

@@ -151,11 +151,20 @@ class KioskApp(App):
     def _on_step(self, step: Step, views: Views) -> None:
         entering = step.state is not step.previous
         voice_switched_on = views.accessibility.voice and not self.views.accessibility.voice
+        printing_before = self.views.printing.text
         self._apply_accessibility(views)
         self.views = views
         self._show(views, entering=entering)
         if voice_switched_on or (entering and views.accessibility.voice):
             self.speak_current()
+        elif (
+            self.host is not None
+            and views.accessibility.voice
+            and views.printing.text
+            and views.printing.text != printing_before
+        ):
+            # the print status changes without a new screen: read the new words aloud
+            self.host.speaker.say(views.printing.text, views.accessibility.language)
 
     def _show(self, views: Views, *, entering: bool) -> None:
         assert self.manager is not None

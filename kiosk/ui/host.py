@@ -18,13 +18,14 @@ from config.catalogue import load_catalogue
 from config.loader import ConfigError
 from config.model import KioskConfig
 from kiosk.core import inputs as i
-from kiosk.core.machine import KioskInputError, State
+from kiosk.core.machine import Command, KioskInputError, State
 from kiosk.core.remote_diagnostics import RemoteSelfTestRun
 from kiosk.core.session import Listener, Step
 from kiosk.core.views import Views
-from kiosk.runtime.assembly import assemble, build_devices, local_now
+from kiosk.runtime.assembly import assemble, build_devices, current_activities, local_now
 from kiosk.runtime.outbox_sink import OutboxSink
 from kiosk.runtime.requests import KioskRequest, RequestWatcher, write_diagnostics_result
+from kiosk.runtime.signups import take_signup_results
 from kiosk.runtime.speech import Speaker
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,12 @@ class KioskHost:
 
     def _after_step(self, step: Step, views: Views) -> None:
         for command in step.commands:
-            self.hub.execute(command)
+            if command is Command.PRINT:
+                job = self.session.take_print_job()
+                if job is not None:
+                    self.hub.print_slip(job)
+            else:
+                self.hub.execute(command)
         if step.state is not step.previous:
             self.hub.set_camera_active(step.state in CAMERA_STATES)
             if step.state is State.ATTRACT:
@@ -167,6 +173,7 @@ class KioskHost:
         for request in self.requests.take():
             if self._act_on(request) == "stop":
                 return  # the app is stopping: nothing more to feed
+        self.take_signup_results()
         if self._log_source is not None:
             for line in self._log_source()[-MAX_LOG_LINES_PER_TICK:]:
                 self.handle(i.LogLine(line))
@@ -175,6 +182,12 @@ class KioskHost:
         if now - self._last_outbox_status_s >= OUTBOX_STATUS_EVERY_S:
             self._last_outbox_status_s = now
             self.report_outbox()
+
+    def take_signup_results(self) -> None:
+        """The city's answers the agent left: into the private store, then onto the screen."""
+        store = self.parts.signups
+        if store is not None and take_signup_results(self.data_dir, store):
+            self.handle(i.SignupsUpdated())
 
     def _finish_remote_run(self, now_s: float) -> None:
         run = self._remote_run
@@ -225,6 +238,11 @@ class KioskHost:
                 log.warning("new catalogue not loaded: %s", type(exc).__name__)
                 return "failed"
             log.info("catalogue switched to version %s", self.catalogue.version)
+        elif request.kind == "reload_config" and body.get("kind") == "activities":
+            activities = current_activities(self.config)
+            self.session.set_activities(activities)
+            self.handle(i.SignupsUpdated())  # redraw with them
+            log.info("activities switched to version %s", activities.version)
         else:
             log.info("request %s ignored by the kiosk", request.kind)
         return "done"

@@ -28,7 +28,9 @@ FONT_PX: dict[str, float] = {
     "button": 36.0,
     "heading": 44.0,
     "title": 56.0,
-    "entry": 80.0,  # the two big entries on the attract screen
+    # The three big entries on the attract screen; 80 px with two, 64 since 活动报名 made it
+    # three: "Blood pressure" in large text then still fits its tile on two lines.
+    "entry": 64.0,
     "huge": 96.0,
     "giant": 220.0,
     "dev": 18.0,  # the developer strip only (never on a resident screen; not audited)

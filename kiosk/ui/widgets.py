@@ -120,9 +120,11 @@ class NoticeLabel(KText):
 
 
 class Notice(Panel):
-    """A problem in plain words with a warning mark; collapses when `text` is empty."""
+    """A problem in plain words with a warning mark; collapses when `text` is empty. `icon`
+    'bp_normal' (a tick in a circle) marks good news instead, '' no mark (still in progress)."""
 
     text = StringProperty("")
+    icon = StringProperty("warning")
 
 
 class VScroll(ScrollView):

@@ -36,7 +36,7 @@ def test_shipped_rules_parse() -> None:
 def test_examples_parse_when_uncommented() -> None:
     """Each commented example becomes a valid rule when a technician removes its `#`."""
     active = uncomment_examples(SHIPPED)
-    assert len(parse_rules(active)) == len(parse_rules(SHIPPED)) + 6
+    assert len(parse_rules(active)) == len(parse_rules(SHIPPED)) + 7
 
 
 def test_shipped_rules_name_nothing_until_edited() -> None:
@@ -76,6 +76,15 @@ def test_acm_scanner_by_socket() -> None:
     env = {"ID_BUS": "usb", "ID_VENDOR_ID": "0c2e", "ID_PATH": "pci-0000:00:14.0-usb-0:4:1.0"}
     device = apply_rules(rules, serial_port(env, kernel="ttyACM0"))
     assert device.symlinks == ["kiosk-qrscan"]
+
+
+def test_receipt_printer_by_serial_number() -> None:
+    """The receipt printer's FTDI with its serial number becomes /dev/kiosk-printer."""
+    rules = parse_rules(uncomment_examples(SHIPPED))
+    env = {"ID_BUS": "usb", "ID_VENDOR_ID": "0403", "ID_MODEL_ID": "6001"}
+    device = apply_rules(rules, serial_port({**env, "ID_SERIAL_SHORT": "PRN00042"}, "ttyUSB2"))
+    assert device.symlinks == ["kiosk-printer"]
+    assert (device.group, device.mode) == ("kiosk", "0660")
 
 
 def test_non_usb_and_removal_untouched() -> None:

@@ -320,7 +320,7 @@ def test_kiosk_report_strings_are_sanitised_and_capped(tmp_path: Path) -> None:
         "duration_s": True,
         "checks": [{"name": "n\x00" * 50, "ok": "yes", "detail": "\u202e" + "d" * 500}] * 20,
     }
-    body = {"command_id": command["id"], "devices": [noisy, {**REPORT, "device": "printer"}]}
+    body = {"command_id": command["id"], "devices": [noisy, {**REPORT, "device": "fax"}]}
     answer(tmp_path, body)
     (result,) = actions.collect_diagnostics()
     check_result(result)

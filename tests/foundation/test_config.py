@@ -12,7 +12,9 @@ from config import ConfigError, KioskConfig, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_KIOSK_CONFIGS = sorted(
-    p for p in (REPO / "config").glob("*.yaml") if "catalogue" not in p.name
+    p
+    for p in (REPO / "config").glob("*.yaml")
+    if "catalogue" not in p.name and "activities" not in p.name
 )
 
 MINIMAL = """\

@@ -103,6 +103,21 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "device.fault": {"device": "bp", "kind": "disconnected", "message": "port lost"},
     "device.recovered": {"device": "bp", "down_s": 12.0},
     "technician.lockout": {"level": 2, "lockout_s": 300.0, "failed_attempts": 10},
+    "activity.signup": {
+        "signup_id": "0193f1c2-7a4b-7c3d-8e5f-0123456789ab",
+        "activity_id": "tai-chi-1210",
+        "activities_version": "2026-12-01.1",
+        "subject": SUBJECT,
+        "key_id": "2026a",
+        "session_id": SESSION,
+    },
+    "activity.cancelled": {
+        "signup_id": "0193f1c2-7a4b-7c3d-8e5f-0123456789ab",
+        "activity_id": "tai-chi-1210",
+        "subject": SUBJECT,
+        "key_id": "2026a",
+        "session_id": SESSION,
+    },
     "heartbeat": {
         "outbox_depth": 3,
         "oldest_unsent_age_s": 4.5,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
 
+from common.kiosk_agent import SignupResult
 from common.selftest import Check, SelfTestReport
+from config.activities import Activities, activities_from_data
 from config.pinhash import MIN_N
 from edge_agent.contract import Identity, new_event, validate_event
 from kiosk.core import inputs as i
@@ -20,6 +22,7 @@ from kiosk.core.ports import (
     ItemSummary,
     ReadingHistory,
     StoredReading,
+    StoredSignup,
 )
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
@@ -172,16 +175,79 @@ class Rig:
         return self.session.state
 
 
+def _activity(activity_id: str, day: int, places_left: int) -> dict[str, Any]:
+    return {
+        "id": activity_id,
+        "title": {"zh": f"太极拳晨练{day}", "en": f"Morning tai chi {day}"},
+        "starts_at": f"2026-12-{day:02d}T08:30:00+08:00",
+        "ends_at": f"2026-12-{day:02d}T09:30:00+08:00",
+        "place": {"zh": "中心一楼活动室", "en": "Activity room"},
+        "organiser": {"zh": "社区老年协会", "en": "Seniors' association"},
+        "audience": {"zh": "60岁以上居民", "en": "Residents aged 60 and over"},
+        "capacity": 30,
+        "places_left": places_left,
+    }
+
+
+ACTIVITIES: Activities = activities_from_data(
+    {
+        "kind": "activities",
+        "version": "2026-12-01.1",
+        "activities": [_activity("tai-chi-10", 10, 12), _activity("tai-chi-11", 11, 0)],
+    },
+    "support",
+)
+ACTIVITY_IDS = ("tai-chi-10", "tai-chi-11", "no-such")
+
+
+class MemorySignups:
+    """A SignupStore in a dict (the SQLite one has its own tests), with the city's answers."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, StoredSignup]] = {}
+
+    def add(self, subject: str, signup: StoredSignup) -> None:
+        """Keep it."""
+        self.rows.setdefault(signup.signup_id, (subject, signup))
+
+    def for_subject(self, subject: str) -> list[StoredSignup]:
+        """Not cancelled, soonest first."""
+        mine = [s for who, s in self.rows.values() if who == subject and s.state != "cancelled"]
+        return sorted(mine, key=lambda s: (s.starts_at, s.signup_id))
+
+    def cancel(self, subject: str, signup_id: str) -> bool:
+        """Cancel one of theirs."""
+        who, signup = self.rows.get(signup_id, ("", None))
+        if signup is None or who != subject or signup.state == "cancelled":
+            return False
+        self.rows[signup_id] = (who, replace(signup, state="cancelled"))
+        return True
+
+    def apply_result(self, result: SignupResult) -> bool:
+        """The city's answer (as kiosk/runtime/signups.py applies it)."""
+        who, signup = self.rows.get(result.signup_id, ("", None))
+        if signup is None or signup.state == "cancelled":
+            return False
+        self.rows[result.signup_id] = (
+            who,
+            replace(signup, state=result.outcome, reason=result.reason),
+        )
+        return True
+
+
 def make_rig(
     history: ReadingHistory | None = None,
     *,
     pin_hash: str | None = PIN_HASH,
     settings: SessionSettings | None = None,
+    signups: MemorySignups | None = None,
 ) -> Rig:
     """A fresh session at the attract screen."""
     clock = FakeClock()
     sink = ContractSink()
-    settings = settings or SessionSettings(centre_name="福田区政务服务中心", city=CITY)
+    settings = settings or SessionSettings(
+        centre_name="福田区政务服务中心", city=CITY, has_printer=True
+    )
     gate = PinGate(pin_hash, max_failures=5, lockout_steps_s=LOCKOUT_STEPS_S, clock=clock)
     session = Session(
         settings,
@@ -192,6 +258,8 @@ def make_rig(
         wall_clock=clock.wall,
         history=history,
         pin_gate=gate,
+        signups=signups if signups is not None else MemorySignups(),
+        activities=ACTIVITIES,
     )
     return Rig(session, clock, sink, settings)
 
@@ -212,6 +280,7 @@ PATHS: dict[State, tuple[i.Input, ...]] = {
     State.HEALTH_GUIDE: (i.StartHealth(), i.SkipIdentify()),
     State.HEALTH_MEASURING: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring()),
     State.HEALTH_RESULT: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring(), GOOD_READING),
+    State.ACTIVITIES: (i.StartActivities(), i.SkipIdentify()),
     State.RATING: (i.StartServices(), i.SkipIdentify(), i.Finish()),
     State.DIAGNOSTICS_PIN: (i.TechnicianGesture(),),
     State.DIAGNOSTICS: (i.TechnicianGesture(), i.PinEntered(PIN)),
@@ -237,7 +306,7 @@ names = st.text(CJK, min_size=2, max_size=4)
 id_numbers = st.from_regex(r"[1-6][0-9]{16}[0-9X]", fullmatch=True)
 levels = st.integers(min_value=0, max_value=6)
 mmhg = st.integers(min_value=1, max_value=300)
-devices = st.sampled_from(("idcard", "bp", "qrscan", "camera"))
+devices = st.sampled_from(("idcard", "bp", "qrscan", "camera", "printer"))
 
 
 def card_identities(name: str, id_number: str) -> st.SearchStrategy[i.CardIdentity]:
@@ -273,7 +342,21 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
                 i.SkipRating(),
                 i.Continue(),
                 i.TechnicianGesture(),
+                i.PrintGuide(),
+                i.PrintBpSlip(),
+                i.StartActivities(),
+                i.SignupsUpdated(),
             ]
+        ),
+        st.builds(i.SignUp, st.sampled_from(ACTIVITY_IDS)),
+        st.builds(
+            i.CancelSignup, st.sampled_from(("unknown", "0193f1c2-7a4b-7c3d-8e5f-0123456789ab"))
+        ),
+        st.builds(i.PrintSignupSlip, st.sampled_from(("unknown",))),
+        st.builds(
+            i.PrintFinished,
+            st.sampled_from(("stale-job", "00000000-0000-7000-8000-000000000001")),
+            st.sampled_from(("done", "unavailable")),
         ),
         st.builds(i.SelectCategory, st.sampled_from(CATEGORY_IDS)),
         st.builds(i.Search, st.sampled_from(("医保", "公积金", "", "zzz", name))),

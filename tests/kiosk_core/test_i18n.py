@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
 
@@ -16,9 +17,11 @@ from kiosk.core.i18n import (
     load_strings,
     parse_catalogue,
 )
+from kiosk.core.inputs import DeviceName
 from kiosk.core.ports import HANDLINGS
 from kiosk.core.render import RATING_LEVELS, RATING_REASONS
 from kiosk.core.session import CARD_FAULT_KEYS
+from kiosk.core.views import PrintStatus
 
 
 def test_catalogues_have_the_same_keys() -> None:
@@ -53,7 +56,8 @@ def _keys_the_core_uses() -> set[str]:
     keys |= {f"card.fault.{k}" for k in (*CARD_FAULT_KEYS, "unknown")}
     keys |= {f"catalogue.handling.{h}" for h in HANDLINGS}
     keys |= {f"weekday.{n}" for n in range(7)} | {f"month.{n}" for n in range(1, 13)}
-    keys |= {f"diagnostics.device.{d}" for d in ("idcard", "bp", "qrscan", "camera")}
+    keys |= {f"diagnostics.device.{d}" for d in get_args(DeviceName)}
+    keys |= {f"print.status.{s}" for s in get_args(PrintStatus)} | {"print.guide", "print.bp"}
     keys |= {f"diagnostics.state.{s}" for s in ("ok", "disconnected", "timeout", "fault")}
     keys |= {f"identify.prompt.{f}" for f in ("services", "health")}
     keys |= {f"identify.skip.{f}" for f in ("services", "health")}

@@ -20,7 +20,18 @@ from tests.kiosk_core.support import inputs, rig_in
 
 # Actions that may refuse a value the screen offers (e.g. an unknown item id, no rating level).
 VALIDATING_ACTIONS = frozenset(
-    {"select_category", "open_item", "select_level", "toggle_reason", "submit_rating"}
+    {
+        "select_category",
+        "open_item",
+        "select_level",
+        "toggle_reason",
+        "submit_rating",
+        "print_guide",
+        "print_bp_slip",
+        "sign_up",
+        "cancel_signup",
+        "print_signup_slip",
+    }
 )
 
 

@@ -132,7 +132,14 @@ def test_self_tests_show_per_device_and_answer_the_city(
     assert "device_status" in notes["bp"]
     remote = notes["remote"]
     assert remote["command_id"] == "c-7"
-    assert [d["device"] for d in remote["devices"]] == ["idcard", "bp", "qrscan"]
+    assert [line.split(":")[0] for line in notes["printer"].splitlines()[1:]] == [
+        "status",
+        "cover",
+        "paper",
+        "cutter",
+        "errors",
+    ]
+    assert [d["device"] for d in remote["devices"]] == ["idcard", "bp", "qrscan", "printer"]
     assert all(d["ok"] for d in remote["devices"])
     assert remote["missing"] == []
     assert not any(kind == "bp.measured" for kind, _ in events)  # no measurement was taken
@@ -155,8 +162,67 @@ def test_every_screen_passes_the_accessibility_audit(
     notes, _events = run_tour("audit_all", tmp_path, kivy_env)
     audited = notes["audit"]
     screens = {key.split("/")[1] for key in audited}
-    assert len(screens) == 11
+    assert len(screens) == 12
     modes = {key.split("/")[2] for key in audited}
     assert modes == {"zh-normal", "en-normal", "zh-contrast-large", "en-contrast-large"}
     violations = {key: found for key, found in audited.items() if found}
     assert violations == {}
+
+
+def test_print_a_guide_and_a_bp_slip_then_paper_out(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """By touches: the guide and the BP slip print (masked name only), the status is in words,
+    paper out becomes a device fault for the city and "take your receipt at the counter"."""
+    notes, events = run_tour("print_slips", tmp_path, kivy_env)
+    # the simulator may finish within the frames the tap waits for
+    assert notes["guide_printing"] in ("正在打印，请稍候", "打印好了，请从出纸口取走凭条")
+    assert notes["guide_done"] == "打印好了，请从出纸口取走凭条"
+    assert "所需材料" in notes["guide_page"]
+    assert notes["after_wipe"] == ["", False]
+    assert notes["bp_done"] == "打印好了，请从出纸口取走凭条"
+    assert notes["bp_unavailable"] == "打印机暂时不能用，请到服务台领取凭条"
+    page = notes["bp_page"]
+    assert "mmHg" in page
+    assert "*" in page
+    permit = SAMPLE_CARDS["hkmotw_permit"]
+    for card in (RESIDENT, permit):
+        for secret in (card.name, card.id_number, card.id_number[-4:]):
+            assert secret not in page
+            assert secret not in notes["guide_page"]
+    for read in (p["data"] for k, p in events if k == "card.read"):
+        assert read["subject"] not in page
+    faults = [p["data"] for k, p in events if k == "device.fault"]
+    assert {"device": "printer", "kind": "fault", "code": "0x460"}.items() <= faults[-1].items()
+    recovered = [p["data"]["device"] for k, p in events if k == "device.recovered"]
+    assert recovered == ["printer"]
+    for png in ("guide.png", "bp.png"):
+        assert (tmp_path / "data" / png).read_bytes().startswith(b"\x89PNG")
+    assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)
+
+
+def test_activities_sign_up_wait_confirm_refuse_print_cancel(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """活动报名 by touches: waiting for confirmation until the city answers through the agent,
+    a refusal in words, the slip with the masked name, cancel; the next resident sees none."""
+    notes, events = run_tour("activities_signup", tmp_path, kivy_env)
+    assert notes["pending"] == "等待确认"
+    assert "等待确认" in notes["notice"]
+    assert notes["confirmed"] == "报名成功"
+    assert notes["refused"] == "未能报名：名额已满"
+    assert "太极拳晨练" in notes["slip"]
+    assert "报名成功" in notes["slip"]
+    assert "*" in notes["slip"]
+    assert RESIDENT.name not in notes["slip"]
+    assert RESIDENT.id_number not in notes["slip"]
+    assert notes["after_wipe"] == [0, ""]
+    assert notes["other_resident"] == 0
+    kinds = types_of(events)
+    assert kinds.count("activity.signup") == 2
+    assert kinds.count("activity.cancelled") == 1
+    signed = [p["data"] for k, p in events if k == "activity.signup"]
+    card = next(p["data"] for k, p in events if k == "card.read")
+    assert {d["subject"] for d in signed} == {card["subject"]}
+    assert (tmp_path / "data" / "signup.png").read_bytes().startswith(b"\x89PNG")
+    assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)

@@ -150,7 +150,7 @@ def self_tests(p: Any) -> Iterator[Any]:
         strings.text("diagnostics.self_test.passed"),
         strings.text("diagnostics.self_test.failed"),
     )
-    for device in ("idcard", "bp"):
+    for device in ("idcard", "bp", "printer"):
         result_tag = f"self_test_result_{device}"
         before = p.find(result_tag).text
         for _attempt in range(TAP_ATTEMPTS):
@@ -222,6 +222,9 @@ def audit_all(p: Any) -> Iterator[Any]:
         yield from check("items")
         host.handle(i.OpenItem(host.views.catalogue.items[0].item_id))
         yield from check("detail")
+        host.handle(i.PrintGuide())
+        yield p.until(lambda: host.views.printing.status == "done", "guide printed")
+        yield from check("detail-printed")
         host.handle(i.Back())
         host.handle(i.Search("ylbx"))
         p.app.current_screen.open_keyboard()
@@ -230,6 +233,15 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.Finish())
         host.handle(i.SelectLevel(1))
         yield from check("rating-reasons")
+        host.handle(i.SkipRating())
+        setup(language, contrast)
+        host.handle(i.StartActivities())
+        host.handle(card)
+        yield from check("activities")
+        host.handle(i.SignUp(host.views.activities.activities[0].activity_id))
+        yield from check("activities-signed-up")
+        host.handle(i.CancelSignup(host.views.activities.signups[0].signup_id))
+        host.handle(i.Exit())
         host.handle(i.SkipRating())
         setup(language, contrast)
         host.handle(i.StartHealth())
@@ -242,6 +254,10 @@ def audit_all(p: Any) -> Iterator[Any]:
         yield from check("measuring")
         yield p.state(State.HEALTH_RESULT)
         yield from check("result")
+        host.handle(i.DeviceFault("printer", "fault", "0x460", "paper out"))
+        host.handle(i.PrintBpSlip())
+        yield from check("result-print-unavailable")
+        host.handle(i.DeviceRecovered("printer", 1.0))
         host.handle(i.Finish())
         host.handle(i.SkipRating())
         setup(language, contrast)
@@ -351,6 +367,136 @@ def voice_qr_kinsoku(p: Any) -> Iterator[Any]:
     p.notes["gl_samples"] = gl_samples()
 
 
+def page_text(p: Any) -> str:
+    """The text of the printer simulator's last page (cut) or of the page it is on."""
+    simulator = p.app.host.hub.simulator("printer").simulator
+    items = simulator.pages[-1] if simulator.pages else simulator.current_page
+    return "\n".join("".join(r.text for r in it.runs) for it in items if hasattr(it, "runs"))
+
+
+def print_slips(p: Any) -> Iterator[Any]:
+    """A guide from the item detail, a BP slip after consent, then paper out: "at the counter"."""
+    host = p.app.host
+    printer = host.hub.simulator("printer")
+    yield from p.tap("start_services")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert resident")
+    yield p.state(State.SERVICES)
+    category, item = online_item(host)
+    yield from p.tap(f"category_{category}")
+    yield p.until(lambda: p.views.catalogue.mode == "items", "items")
+    yield from p.tap(f"item_{item}")
+    yield p.until(lambda: p.views.catalogue.mode == "detail", "detail")
+    yield from p.tap("print_guide")
+    p.notes["guide_printing"] = p.find("print_status").text
+    yield p.until(lambda: p.views.printing.status == "done", "the guide printed")
+    yield p.frames()
+    p.notes["guide_done"] = p.find("print_status").text
+    p.notes["guide_page"] = page_text(p)
+    printer.control(f"png {host.data_dir / 'guide.png'}")
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["after_wipe"] = [p.views.printing.text, p.views.printing.can_print_guide]
+    yield from p.tap("start_health")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert hkmotw_permit")  # another card: read at once
+    yield p.state(State.HEALTH_CONSENT)
+    yield from p.tap("agree")
+    yield p.state(State.HEALTH_GUIDE)
+    yield from p.tap("start_measuring")
+    yield p.state(State.HEALTH_RESULT)
+    yield from p.tap("print_slip")
+    yield p.until(lambda: p.views.printing.status == "done", "the slip printed")
+    yield p.frames()
+    p.notes["bp_done"] = p.find("print_status").text
+    p.notes["bp_page"] = page_text(p)
+    printer.control(f"png {host.data_dir / 'bp.png'}")
+    printer.control("paper_out")
+    yield p.until(
+        lambda: any(d.device == "printer" and not d.ok for d in p.views.diagnostics.devices),
+        "the paper-out seen by the status poll",
+        timeout_s=30,
+    )
+    yield from p.tap("print_slip")
+    yield p.frames()
+    p.notes["bp_unavailable"] = p.find("print_status").text
+    printer.control("load_paper")
+    yield p.until(
+        lambda: all(d.ok for d in p.views.diagnostics.devices if d.device == "printer"),
+        "the printer back",
+        timeout_s=30,
+    )
+    yield from p.tap("finish")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+
+
+EXAMPLE_ACTIVITIES = Path(__file__).resolve().parents[2] / "config" / "activities.example.yaml"
+
+
+def city_answers(p: Any, signup_id: str, outcome: str, reason: str = "") -> None:
+    """The city's activity_signup_result, run through the agent's real action (files only)."""
+    from edge_agent.actions import Actions
+    from edge_agent.commands import make_command
+
+    args = {"signup_id": signup_id, "outcome": outcome, "reason": reason}
+    command = make_command("activity_signup_result", "440300/dev-centre/dev-kiosk-01", args)
+    result = Actions(p.app.host.data_dir, {}).run(command)
+    assert result is not None
+    assert result["status"] == "ok", result
+
+
+def activities_signup(p: Any) -> Iterator[Any]:
+    """Identify, sign up (waiting), the city confirms; a second one refused; print; cancel;
+    the next resident sees none of it."""
+    host = p.app.host
+    yield from p.tap("start_activities")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert resident")
+    yield p.state(State.ACTIVITIES)
+    yield from p.tap("sign_up_tai-chi-1210")
+    yield p.until(lambda: len(p.views.activities.signups) == 1, "the sign-up")
+    first = p.views.activities.signups[0].signup_id
+    yield p.frames()
+    p.notes["pending"] = p.find(f"signup_state_{first}").text
+    p.notes["notice"] = p.find("activities_notice").text
+    city_answers(p, first, "confirmed")
+    host.every_second()
+    yield p.until(lambda: p.views.activities.signups[0].state == "confirmed", "confirmed")
+    yield p.frames()
+    p.notes["confirmed"] = p.find(f"signup_state_{first}").text
+    yield from p.tap("sign_up_phone-class-1212")
+    yield p.until(lambda: len(p.views.activities.signups) == 2, "the second sign-up")
+    second = next(s.signup_id for s in p.views.activities.signups if s.signup_id != first)
+    city_answers(p, second, "refused", "名额已满")
+    host.every_second()
+    yield p.until(lambda: any(s.state == "refused" for s in p.views.activities.signups), "refused")
+    yield p.frames()
+    p.notes["refused"] = p.find(f"signup_state_{second}").text
+    yield from p.tap(f"print_signup_{first}")
+    yield p.until(lambda: p.views.printing.status == "done", "the slip printed")
+    p.notes["slip"] = page_text(p)
+    host.hub.simulator("printer").control(f"png {host.data_dir / 'signup.png'}")
+    yield from p.tap(f"cancel_{first}")
+    yield p.until(lambda: len(p.views.activities.signups) == 1, "cancelled")
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["after_wipe"] = [len(p.views.activities.signups), p.views.activities.greeting]
+    yield from p.tap("start_activities")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert hkmotw_permit")
+    yield p.state(State.ACTIVITIES)
+    yield p.frames()
+    p.notes["other_resident"] = len(p.views.activities.signups)
+    yield from p.tap("exit")
+    yield p.state(State.ATTRACT)
+
+
 def gl_samples() -> int:
     """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
     from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
@@ -368,6 +514,8 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "self_tests": (self_tests, {}),
     "audit_all": (audit_all, {}),
     "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
+    "print_slips": (print_slips, {}),
+    "activities_signup": (activities_signup, {}),
 }
 
 
@@ -376,6 +524,8 @@ def main() -> int:
     name, data_dir, notes_path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     tour, ui = TOURS[name]
     config = dev_like_config(data_dir, ui=ui)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "activities.yaml").write_bytes(EXAMPLE_ACTIVITIES.read_bytes())  # as pushed
     notes = run_scripted(config, tour)
     notes_path.write_text(json.dumps(notes, ensure_ascii=False), encoding="utf-8")
     return 0

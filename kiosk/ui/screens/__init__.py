@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kiosk.core.machine import State
 from kiosk.ui import graphics, trend, widgets  # noqa: F401 — widget classes the .kv files use
+from kiosk.ui.screens.activities import ActivitiesScreen
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.countdown import CountdownScreen
@@ -21,6 +22,7 @@ SCREENS: dict[State, type[KioskScreen]] = {
     State.ATTRACT: AttractScreen,
     State.IDENTIFY: IdentifyScreen,
     State.SERVICES: ServicesScreen,
+    State.ACTIVITIES: ActivitiesScreen,
     State.HEALTH_CONSENT: HealthConsentScreen,
     State.HEALTH_GUIDE: HealthGuideScreen,
     State.HEALTH_MEASURING: HealthMeasuringScreen,

@@ -12,7 +12,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.core import inputs as i
 from kiosk.core.i18n import Strings
 from kiosk.core.machine import State, offered
-from kiosk.ui.widgets import KButtonBase
+from kiosk.ui.widgets import KButton, KButtonBase
 
 
 class KioskScreen(Screen):
@@ -62,3 +62,24 @@ class KioskScreen(Screen):
 def speech_join(parts: Iterable[str]) -> str:
     """Join texts to read aloud; a blank line makes espeak pause between them."""
     return "\n\n".join(p for p in parts if p)
+
+
+class PrintButton:
+    """A print button that sits in a footer only while the session offers it (a button that is
+    not there cannot be pressed by mistake, nor read by the audit at zero size)."""
+
+    def __init__(self, screen: KioskScreen, *, tag: str, label_key: str, intent: type) -> None:
+        self._screen = screen
+        self._label_key = label_key
+        self.button = KButton(tag=tag)
+        self.button.intent = intent
+        self.button.bind(on_release=lambda _w: screen.send(intent()))
+
+    def sync(self, footer: Any, offered: bool) -> None:
+        """Put the button in `footer` (first, left) when `offered`, take it out otherwise."""
+        self.button.text = self._screen.strings.text(self._label_key)
+        parent = self.button.parent  # `footer` may be a kv id's weak proxy: compare parents
+        if offered and parent is None:
+            footer.add_widget(self.button, index=len(footer.children))
+        elif not offered and parent is not None:
+            parent.remove_widget(self.button)

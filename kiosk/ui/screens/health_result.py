@@ -7,8 +7,9 @@ from typing import Any
 
 from kivy.lang import Builder
 
+from kiosk.core import inputs as i
 from kiosk.core.machine import State
-from kiosk.ui.screens.base import KioskScreen, speech_join
+from kiosk.ui.screens.base import KioskScreen, PrintButton, speech_join
 
 
 class HealthResultScreen(KioskScreen):
@@ -16,7 +17,14 @@ class HealthResultScreen(KioskScreen):
 
     state = State.HEALTH_RESULT
 
+    def __init__(self, **kwargs: Any) -> None:
+        self._print = PrintButton(
+            self, tag="print_slip", label_key="print.bp", intent=i.PrintBpSlip
+        )
+        super().__init__(**kwargs)
+
     def show(self, views: Any) -> None:
+        self._print.sync(self.ids.footer, views.printing.can_print_bp)
         trend = list(views.health.trend)
         plot = self.ids.trend
         if list(plot.points) != trend:
@@ -31,7 +39,9 @@ class HealthResultScreen(KioskScreen):
         values = self.strings.text(
             "health.result.values", systolic=result.systolic, diastolic=result.diastolic
         )
-        return speech_join((values, result.category_text, result.advice_text))
+        printing = self.views.printing
+        status = printing.text if printing.kind == "bp" else ""
+        return speech_join((values, result.category_text, result.advice_text, status))
 
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

@@ -16,7 +16,7 @@ from kiosk.core.ports import ItemSummary
 from kiosk.core.views import CatalogueView
 from kiosk.ui.graphics import qr_texture
 from kiosk.ui.keyboard import OnScreenKeyboard
-from kiosk.ui.screens.base import KioskScreen, speech_join
+from kiosk.ui.screens.base import KioskScreen, PrintButton, speech_join
 from kiosk.ui.widgets import KButton, KLabel, KTile
 
 
@@ -30,6 +30,9 @@ class ServicesScreen(KioskScreen):
         self._shown: tuple[CatalogueView, object] | None = None
         self._category_widgets: tuple[object, tuple[Any, Any]] | None = None
         self._keyboard: OnScreenKeyboard | None = None
+        self._print = PrintButton(
+            self, tag="print_guide", label_key="print.guide", intent=i.PrintGuide
+        )
         super().__init__(**kwargs)
         # ids are weak references: keep the footer alive while the keyboard replaces it
         self._footer = self.ids.footer.__self__
@@ -73,6 +76,7 @@ class ServicesScreen(KioskScreen):
     # --- drawing --------------------------------------------------------------------------
 
     def show(self, views: Any) -> None:
+        self._print.sync(self.ids.footer, views.printing.can_print_guide)
         view: CatalogueView = views.catalogue
         key = (view, self.strings)
         if self._shown == key:
@@ -149,10 +153,16 @@ class ServicesScreen(KioskScreen):
                 line = strings.text("catalogue.material_line", number=number, text=material)
                 box.add_widget(KLabel(text=line, tag=f"material_{number}"))
 
+    def _print_text(self) -> str:
+        printing = self.views.printing
+        return str(printing.text) if printing.kind == "guide" else ""
+
     def speech_text(self) -> str:
         view = self.views.catalogue
         if view.mode == "detail" and view.detail is not None:
-            return speech_join((view.detail.title, view.detail.summary, view.handling_text))
+            return speech_join(
+                (view.detail.title, view.detail.summary, view.handling_text, self._print_text())
+            )
         if view.mode == "search" and view.no_results:
             return self.strings.text("catalogue.no_results")
         return speech_join((view.greeting, self.strings.text("catalogue.title")))

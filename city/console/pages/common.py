@@ -13,7 +13,7 @@ from city.console.accounts import check_login
 from city.console.filters import text_param
 from city.console.i18n import LANGUAGES
 from city.console.messages import MESSAGES
-from city.console.modules import ConsoleModule
+from city.console.modules import ConsoleModule, Screen
 from city.console.sessions import create_session, end_session
 from city.console.web import LANG_COOKIE, SESSION_COOKIE, BadInput, PageContext, page
 
@@ -126,4 +126,5 @@ MODULE = ConsoleModule(
         Route("/lang/{code}", language, methods=["GET"]),
     ],
     messages=MESSAGES,
+    screens=[Screen("login", "/login", role="viewer")],
 )

@@ -210,3 +210,25 @@ def test_the_fleet_page_stays_fast_at_10000_kiosks(
         assert answer.status_code == 200
     assert "终端（10000 台）" in console_client.get("/fleet").text
     assert sorted(timings)[len(timings) // 2] < 1.5, timings  # a loaded 2-core machine
+
+
+def test_a_districts_centres_with_counts(
+    console_client: TestClient, console_config: CityConfig
+) -> None:
+    """Choosing a district lists its centres with their counts per state (a centre chosen
+    stays highlighted among its siblings)."""
+    _seed_states(console_config.database.url)
+    console_login(console_client, "viewer")
+    page = console_client.get("/fleet", params={"district": "罗湖区", "centre": "c3"}).text
+    assert "罗湖区的服务中心" in page
+    centres = page[page.index("罗湖区的服务中心") :]
+    assert 'class="selected"' in centres
+    row = re.search(r'<tr class="selected">(.*?)</tr>', centres, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num[^"]*">(\d+)</td>', row[1])
+    assert cells == ["0", "4", "0", "0"]
+    whole = console_client.get("/fleet", params={"district": "福田区"}).text
+    centres = whole[whole.index("福田区的服务中心") :]
+    assert "c1" in centres
+    assert "c2" in centres
+    assert "c3" not in centres

@@ -1,6 +1,8 @@
-"""`make screenshots` (the console part): every console screen at 1920x1080 in zh-CN and
+"""`make screenshots` (the console part): every console page at 1920x1080 in zh-CN and
 English → build/screenshots/city/{zh,en}/NN-name.png, against a private PostgreSQL with
-demonstration data (testbed/console_tour.py) and the console served by uvicorn.
+demonstration data (testbed/console_tour.py) and the console served by uvicorn. The pages
+are every GET route of every mounted module (testbed/console_pages.py); a route the tour
+cannot reach, or a page answering an error, fails the run.
 
 Usage: python -m scripts.console_screenshots [--out DIR]
 """
@@ -8,6 +10,7 @@ Usage: python -m scripts.console_screenshots [--out DIR]
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,6 +40,7 @@ def main() -> int:
     database = PostgresServer()
     database.start()
     server: ConsoleServer | None = None
+    failed = False
     try:
         db_url = database.create_database("console_demo")
         migrate(db_url)
@@ -51,15 +55,21 @@ def main() -> int:
         server.start()
         with chromium() as browser:
             for folder, language in LANGUAGES.items():
-                names = tour(
-                    browser, server.url, modules, values, language=language, out=args.out / folder
-                )
-                print(f"screenshots: {len(names)} console pages in {args.out / folder}")
+                target = args.out / folder
+                for old in target.glob("*.png"):
+                    old.unlink()
+                result = tour(browser, server.url, modules, values, language=language, out=target)
+                print(f"screenshots: {len(result.shown)} console pages in {target}")
+                for name, why in result.not_pages.items():
+                    print(f"  not a page: {name} ({why})")
+                if result.problems:
+                    print("\n".join(["screenshots: problems", *result.problems]), file=sys.stderr)
+                    failed = True
     finally:
         if server is not None:
             server.stop()
         database.remove()
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def seed_console_demo(conn: psycopg.Connection) -> dict[str, str]:
         conn,
         DEMO_KIOSK,
         "agent.offline",
-        {"connection": 2, "reason": "will"},
+        {"connection": 2, "reason": "connection_lost"},
         now - timedelta(hours=6),
     )
     seed_event(
@@ -60,6 +60,19 @@ def seed_console_demo(conn: psycopg.Connection) -> dict[str, str]:
         now - timedelta(minutes=40),
     )
     seed_heartbeats(conn, DEMO_KIOSK, hours=24 * 7, interval_s=300)
+    # as the kiosk row says: the disk filling up over the week down to 180 MB free
+    conn.execute(
+        "UPDATE events SET data = jsonb_set(data, '{free_disk_mb}', to_jsonb(round("
+        "180 + extract(epoch FROM now() - ts) / 3600 * 12)))"
+        " WHERE kiosk = %s AND type = 'heartbeat'",
+        (DEMO_KIOSK,),
+    )
+    # heartbeats arrive when they do, not all in the same second (all well within 3 intervals)
+    conn.execute(
+        "UPDATE kiosks SET last_heartbeat_at = last_heartbeat_at"
+        " - (abs(hashtext(kiosk)) % 90) * interval '1 s', heartbeat_ts = heartbeat_ts"
+        " - (abs(hashtext(kiosk)) % 90) * interval '1 s' WHERE last_heartbeat_at IS NOT NULL"
+    )
     alert = open_alert(conn, DEMO_KIOSK, "disk_low", "180 MB free (threshold 500)")
     open_alert(conn, DEMO_KIOSK, "device_fault", "bp faulty for over 300 s", subject="bp")
     acked = open_alert(

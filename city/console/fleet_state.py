@@ -35,7 +35,7 @@ WITH base AS (
          k.catalogue_version, k.agent_version, k.versions, k.devices, k.boot,
          (EXISTS (SELECT 1 FROM device_states d WHERE d.kiosk = k.kiosk
                   AND d.fault_since IS NOT NULL)
-          OR k.devices @? '$.* ? (@ == "fault" || @ == "disconnected")') AS p_device,
+          OR coalesce(k.devices @@ '$.* == "fault" || $.* == "disconnected"', false)) AS p_device,
          coalesce(k.oldest_unsent_age_s > %(backlog_s)s, false) AS p_backlog,
          coalesce(k.free_disk_mb < %(disk_mb)s, false) AS p_disk,
          (%(clock)s AND k.clock_synchronised IS FALSE) AS p_clock,

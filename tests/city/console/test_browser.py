@@ -36,7 +36,7 @@ def _seed(db_url: str) -> int:
             conn,
             KIOSK,
             "agent.offline",
-            {"connection": 2, "reason": "will"},
+            {"connection": 2, "reason": "connection_lost"},
             now - timedelta(hours=6),
         )
         seed_event(
@@ -130,3 +130,23 @@ def test_the_fleet_refreshes_itself_and_a_dead_session_goes_to_login(
         " swap: 'outerHTML'})"
     )
     page.wait_for_url(f"{base}/login**")
+
+
+def test_htmx_posts_carry_the_csrf_token(
+    console_server: ConsoleUnderTest, console_page: Any
+) -> None:
+    """An hx-post (as a module's button would be) is accepted: <body> gives it the token."""
+    with psycopg.connect(console_server.db_url) as conn:
+        kiosk_row(conn, KIOSK, district="福田区")
+        alert_id = open_alert(conn, KIOSK, "disk_low", "100 MB free")
+    page, base = console_page, console_server.url
+    login(page, base, STAFF["operator"])
+    page.goto(f"{base}/alerts")
+    page.evaluate(
+        f"htmx.ajax('POST', '/alerts/{alert_id}/ack', {{target: 'main', select: 'main',"
+        " values: {note: 'via htmx'}})"
+    )
+    page.wait_for_selector(f"text=告警 {alert_id} 已确认")
+    with psycopg.connect(console_server.db_url) as conn:
+        row = conn.execute("SELECT state, ack_note FROM alerts WHERE id = %s", (alert_id,))
+        assert row.fetchone() == ("acknowledged", "via htmx")

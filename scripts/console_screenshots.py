@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 from city.console.modules import load_modules
 from city.db import migrate
 from testbed.console import (
@@ -24,7 +26,7 @@ from testbed.console import (
     write_config,
     write_secret,
 )
-from testbed.console_tour import seed_demo, tour
+from testbed.console_tour import freshen_heartbeats, seed_demo, tour
 from testbed.postgres import PostgresServer
 
 OUT = Path(__file__).resolve().parents[1] / "build" / "screenshots" / "city"
@@ -55,6 +57,8 @@ def main() -> int:
         server.start()
         with chromium() as browser:
             for folder, language in LANGUAGES.items():
+                with psycopg.connect(db_url) as conn:
+                    freshen_heartbeats(conn)
                 target = args.out / folder
                 for old in target.glob("*.png"):
                     old.unlink()

@@ -114,4 +114,16 @@ def console_pages(
         if index not in absorbed:
             owner = _route_of(module, path)
             pages.append(ConsolePage(screen.name, path, owner.path if owner else "", screen.role))
-    return pages, unreachable
+    return _unique_names(pages), unreachable
+
+
+def _unique_names(pages: list[ConsolePage]) -> list[ConsolePage]:
+    """A route's name may be a Screen's too: the later one gets -2, -3 (PNG and bench keys)."""
+    taken: dict[str, int] = {}
+    unique = []
+    for page in pages:
+        count = taken.get(page.name, 0) + 1
+        taken[page.name] = count
+        name = page.name if count == 1 else f"{page.name}-{count}"
+        unique.append(ConsolePage(name, page.path, page.route, page.role))
+    return unique

@@ -75,12 +75,7 @@ def seed_console_demo(conn: psycopg.Connection) -> dict[str, str]:
         " WHERE kiosk = %s AND type = 'heartbeat'",
         (DEMO_KIOSK,),
     )
-    # heartbeats arrive when they do, not all in the same second (all well within 3 intervals)
-    conn.execute(
-        "UPDATE kiosks SET last_heartbeat_at = last_heartbeat_at"
-        " - (abs(hashtext(kiosk)) % 90) * interval '1 s', heartbeat_ts = heartbeat_ts"
-        " - (abs(hashtext(kiosk)) % 90) * interval '1 s' WHERE last_heartbeat_at IS NOT NULL"
-    )
+    freshen_heartbeats(conn)
     alert = open_alert(conn, DEMO_KIOSK, "disk_low", "180 MB free (threshold 500)")
     open_alert(conn, DEMO_KIOSK, "device_fault", "bp faulty for over 300 s", subject="bp")
     acked = open_alert(
@@ -107,6 +102,17 @@ def seed_console_demo(conn: psycopg.Connection) -> dict[str, str]:
         "alert_id": str(alert),
         "code": "en",
     }
+
+
+def freshen_heartbeats(conn: psycopg.Connection) -> None:
+    """Every connected kiosk's last heartbeat 20-60 s ago, not all in the same second: call it
+    before each language's tour, or the fleet goes stale (degraded: no heartbeat after 3 min)
+    while the tours run."""
+    conn.execute(
+        "UPDATE kiosks SET last_heartbeat_at = now() - (20 + abs(hashtext(kiosk)) % 40)"
+        " * interval '1 s', heartbeat_ts = now() - (20 + abs(hashtext(kiosk)) % 40)"
+        " * interval '1 s' WHERE last_heartbeat_at IS NOT NULL"
+    )
 
 
 def seed_demo(db_url: str, modules: Sequence[ConsoleModule]) -> dict[str, str]:
@@ -168,13 +174,19 @@ class _Visitor:
         return self.contexts[key][1]
 
     def probe(self, key: str, path: str) -> tuple[int, str, str]:
-        """(status, content type, Location) of GET `path` as `key`, redirects not followed."""
+        """(status, content type, Location) of GET `path` as `key`, redirects not followed;
+        an HTML answer that is no whole document (an htmx fragment) says "text/html-fragment"."""
         if key not in self.probes:
             state = self.page(key).context.storage_state()
             self.probes[key] = self.browser.new_context(storage_state=state)
         answer = self.probes[key].request.get(self.base_url + path, max_redirects=0)
         headers = answer.headers
-        return answer.status, headers.get("content-type", ""), headers.get("location", "")
+        kind = headers.get("content-type", "")
+        if kind.startswith("text/html") and answer.status == 200:
+            head = answer.body()[:512].lstrip().lower()
+            if not head.startswith((b"<!doctype html", b"<html")):
+                kind = "text/html-fragment"
+        return answer.status, kind, headers.get("location", "")
 
     def close(self) -> None:
         """Close every context."""
@@ -193,6 +205,8 @@ def _classify(visitor: _Visitor, page: ConsolePage) -> tuple[str | None, str]:
             return None, f"redirect {status} to {location}"
         if status != 200:
             return None, f"HTTP {status}"
+        if kind == "text/html-fragment":
+            return None, "an HTML fragment (htmx), shown inside its page"
         if not kind.startswith("text/html"):
             return None, kind.split(";")[0] or "no content type"
         return key, ""

@@ -57,13 +57,17 @@ def test_a_new_module_is_covered_without_a_list() -> None:
             Mount("/reports/more", routes=[Route("/daily", _ok, name="daily")]),
             Mount("/reports/static", StaticFiles(directory=".", check_dir=False)),
         ],
-        screens=[Screen("reports-centre", "/reports/centres/12?period=month")],
+        screens=[
+            Screen("reports-centre", "/reports/centres/12?period=month"),
+            Screen("reports-ok", "/reports/ratings?period=year"),
+        ],
     )
     pages, unreachable = console_pages([module], VALUES)
     assert [(p.name, p.path) for p in pages] == [
         ("reports-ok", "/reports/ratings"),
         ("reports-centre", "/reports/centres/12?period=month"),
         ("reports-daily", "/reports/more/daily"),
+        ("reports-ok-2", "/reports/ratings?period=year"),
     ]
     assert [(u.route, u.missing) for u in unreachable] == [
         ("/reports/export/{report}.{fmt}", ("report", "fmt"))

@@ -154,7 +154,7 @@ def time_pages(
                 f"city.console.{page.name}.p95_ms",
                 round(p95, 1),
                 "ms",
-                f"{verdict}; median {median:.1f} = {median / base_median:.0f}x the baseline's;"
+                f"{verdict}; median {median:.1f} = {median / base_median:.1f}x the baseline's;"
                 f" {page.path[:50]} as {role}",
             )
         )

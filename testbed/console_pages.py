@@ -1,12 +1,12 @@
 """Every console page, found in the route registry: what `make screenshots`, the accessibility
-test and `make bench` (section console) visit (docs/console.md "Screens").
+test and `make bench` (section console) visit (docs/console.md, "Adding pages" 8).
 
 Nobody keeps a list of pages: every GET route of every mounted module is a page, plus the
 modules' `Screen`s (views with a query string, or as a given role). A route's path parameters
-come from the tour's values by name (the console's demo data gives `city`, `centre`, `name`,
-`kiosk`, `alert_id`, `alert`; a module's `demo(conn)` may return more), or, per route, from a
-`Screen` whose path the route matches. A GET route left without values is an error the tour
-reports, so a new page cannot slip past the checks.
+come, per route, from a `Screen` of the route's module whose path the route matches, else
+from the tour's values by name (the console's demo data gives `city`, `centre`, `name`,
+`kiosk`, `alert_id`, `alert`, `code`; a module's `demo(conn)` may return more). A GET route
+left without values is an error the tour reports, so a new page cannot slip past the checks.
 """
 
 from __future__ import annotations
@@ -86,22 +86,23 @@ def console_pages(
     for module in modules:
         for route in get_routes(module.routes):
             names = _parameters(route.path_format)
-            missing = tuple(n for n in names if n not in values)
-            if missing:
-                # a Screen of the route's own module supplies its values (query and all)
-                given = next(
-                    (
-                        (i, path)
-                        for i, (m, _, path) in enumerate(screens)
-                        if m is module and route.path_regex.match(path.split("?", 1)[0])
-                    ),
-                    None,
-                )
-                if given is None:
+            # a route with parameters: a Screen of its own module gives them (one without a
+            # query string first), else the values by name
+            given = sorted(
+                (
+                    ("?" in path, i, path)
+                    for i, (m, _, path) in enumerate(screens)
+                    if names and m is module and route.path_regex.match(path.split("?", 1)[0])
+                ),
+                key=lambda item: item[:2],
+            )
+            if given:
+                _, index, concrete = given[0]
+            else:
+                missing = tuple(n for n in names if n not in values)
+                if missing:
                     unreachable.append(Unreachable(module.name, route.path, missing))
                     continue
-                index, concrete = given
-            else:
                 concrete = route.path_format.format(**{n: values[n] for n in names})
                 index = next((i for i, (_, _, p) in enumerate(screens) if p == concrete), -1)
             if index >= 0:

@@ -54,18 +54,22 @@ def test_a_new_module_is_covered_without_a_list() -> None:
             Route("/reports/followups/{event_id}/close", _ok, methods=["POST"]),
             Route("/reports/export/{report}.{fmt}", _ok, methods=["GET"]),
             Route("/reports/centres/{id:int}", _ok, methods=["GET"]),
+            Route("/reports/file/{name}.{fmt}", _ok, methods=["GET"]),
             Mount("/reports/more", routes=[Route("/daily", _ok, name="daily")]),
             Mount("/reports/static", StaticFiles(directory=".", check_dir=False)),
         ],
         screens=[
             Screen("reports-centre", "/reports/centres/12?period=month"),
             Screen("reports-ok", "/reports/ratings?period=year"),
+            # `name` has a value by convention (a kiosk's): the module's Screen wins
+            Screen("reports-file", "/reports/file/ratings.csv"),
         ],
     )
     pages, unreachable = console_pages([module], VALUES)
     assert [(p.name, p.path) for p in pages] == [
         ("reports-ok", "/reports/ratings"),
         ("reports-centre", "/reports/centres/12?period=month"),
+        ("reports-file", "/reports/file/ratings.csv"),
         ("reports-daily", "/reports/more/daily"),
         ("reports-ok-2", "/reports/ratings?period=year"),
     ]
@@ -77,5 +81,6 @@ def test_a_new_module_is_covered_without_a_list() -> None:
         "/reports/ratings",
         "/reports/export/{report}.{fmt}",
         "/reports/centres/{id:int}",
+        "/reports/file/{name}.{fmt}",
         "/reports/more/daily",
     ]

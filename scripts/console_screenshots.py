@@ -1,6 +1,8 @@
-"""`make screenshots` (the console part): every console screen at 1920x1080 in zh-CN and
+"""`make screenshots` (the console part): every console page at 1920x1080 in zh-CN and
 English → build/screenshots/city/{zh,en}/NN-name.png, against a private PostgreSQL with
-demonstration data (testbed/console_tour.py) and the console served by uvicorn.
+demonstration data (testbed/console_tour.py) and the console served by uvicorn. The pages
+are every GET route of every mounted module (testbed/console_pages.py); a route the tour
+cannot reach, or a page answering an error, fails the run.
 
 Usage: python -m scripts.console_screenshots [--out DIR]
 """
@@ -8,8 +10,11 @@ Usage: python -m scripts.console_screenshots [--out DIR]
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
+
+import psycopg
 
 from city.console.modules import load_modules
 from city.db import migrate
@@ -21,7 +26,7 @@ from testbed.console import (
     write_config,
     write_secret,
 )
-from testbed.console_tour import seed_demo, tour
+from testbed.console_tour import freshen_heartbeats, seed_demo, tour
 from testbed.postgres import PostgresServer
 
 OUT = Path(__file__).resolve().parents[1] / "build" / "screenshots" / "city"
@@ -37,6 +42,7 @@ def main() -> int:
     database = PostgresServer()
     database.start()
     server: ConsoleServer | None = None
+    failed = False
     try:
         db_url = database.create_database("console_demo")
         migrate(db_url)
@@ -51,15 +57,23 @@ def main() -> int:
         server.start()
         with chromium() as browser:
             for folder, language in LANGUAGES.items():
-                names = tour(
-                    browser, server.url, modules, values, language=language, out=args.out / folder
-                )
-                print(f"screenshots: {len(names)} console pages in {args.out / folder}")
+                with psycopg.connect(db_url) as conn:
+                    freshen_heartbeats(conn)
+                target = args.out / folder
+                for old in target.glob("*.png"):
+                    old.unlink()
+                result = tour(browser, server.url, modules, values, language=language, out=target)
+                print(f"screenshots: {len(result.shown)} console pages in {target}")
+                for name, why in result.not_pages.items():
+                    print(f"  not a page: {name} ({why})")
+                if result.problems:
+                    print("\n".join(["screenshots: problems", *result.problems]), file=sys.stderr)
+                    failed = True
     finally:
         if server is not None:
             server.stop()
         database.remove()
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

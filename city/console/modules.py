@@ -76,7 +76,7 @@ class ConsoleModule:
     templates: Path | None = None
     slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
     screens: Sequence[Screen] = ()
-    demo: Callable[[psycopg.Connection], None] | None = None
+    demo: Callable[[psycopg.Connection], Mapping[str, str] | None] | None = None
 
 
 def load_modules(

@@ -60,7 +60,7 @@ def fleet(ctx: PageContext) -> Response:
     now = datetime.now(UTC)
     rules = ctx.console.config.alerts.rules
     result = fleet_page(ctx.conn, flt, rules, now, ctx.console.config.console.page_size)
-    districts, centres = filter_choices(ctx.conn, flt.district)
+    districts, centres = result.choices or filter_choices(ctx.conn, flt.district)
     return ctx.render(
         "fleet.html",
         flt=flt,

@@ -34,7 +34,7 @@ def _ts(moment: datetime) -> str:
 
 
 def call(method: str = "points.balance", **extra: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
+    all_params: dict[str, dict[str, Any]] = {
         "points.balance": {"subject": SUBJECT, "key_id": "k2026"},
         "points.history": {"subject": SUBJECT, "key_id": "k2026", "limit": 5},
         "points.catalogue": {},
@@ -45,8 +45,9 @@ def call(method: str = "points.balance", **extra: Any) -> dict[str, Any]:
             "reward_id": "haircut",
             "points": 50,
         },
-    }[method]
-    body = {
+    }
+    params = all_params[method]
+    body: dict[str, Any] = {
         "call_id": uuid7(),
         "method": method,
         "issued_at": _ts(NOW),
@@ -66,7 +67,7 @@ def parse(body: Any, topic: str = TOPIC, response_topic: str | None = None) -> o
 
 def test_every_method_parses_and_its_answers_match_the_contract() -> None:
     """A valid call of each method is a Call answered on its own kiosk's answers topic."""
-    samples = {
+    samples: dict[str, dict[str, Any]] = {
         "points.balance": {"balance": 70},
         "points.history": {
             "balance": 70,

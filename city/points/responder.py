@@ -235,7 +235,12 @@ class Responder:
 
 
 def run_responder(config: CityConfig, responder_id: str | None = None) -> int:
-    """The `responder` command: claim a client id, answer calls until SIGTERM/SIGINT."""
+    """The `responder` command: claim a client id, answer calls until SIGTERM/SIGINT.
+
+    Exits 2 without an MQTT broker URL: the calls need MQTT (5 on the city's side)."""
+    if config.broker.url is None:
+        log.error("the responder needs broker.url (an MQTT 5 broker); broker.kind amqp has none")
+        return 2
     with connect(config.database.url, timeout_s=config.database.connect_timeout_s) as conn:
         require_current(conn)
     slot_conn = None

@@ -333,3 +333,52 @@ def _ts(moment: float) -> str:
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment))
         + f".{int(moment * 1000) % 1000:03d}Z"
     )
+
+
+def test_mqtt_5_correlation_data_comes_back_on_the_answer(
+    mosquitto: MosquittoBroker, responders: Callable[[str], ResponderProcess]
+) -> None:
+    """A call with Response Topic and Correlation Data only (no reply_to): the answer copies it."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    responders("r0")
+    got: list[tuple[bytes | None, Any]] = []
+    kiosk = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    kiosk.on_message = lambda _c, _u, m: got.append(
+        (getattr(m.properties, "CorrelationData", None), json.loads(m.payload))
+    )
+    kiosk.connect(mosquitto.host, mosquitto.port)
+    kiosk.subscribe("gov-kiosk/v1/440300/c1/k5/answers", qos=1)
+    kiosk.loop_start()
+    try:
+        time.sleep(0.3)
+        now = time.time()
+        call_id = uuid7()
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.ResponseTopic = "gov-kiosk/v1/440300/c1/k5/answers"
+        properties.CorrelationData = b"corr-" + call_id.encode()
+        body = {
+            "call_id": call_id,
+            "method": "points.catalogue",
+            "issued_at": _ts(now),
+            "expires_at": _ts(now + 10),
+            "params": {},
+        }
+        kiosk.publish(
+            "gov-kiosk/v1/440300/c1/k5/calls",
+            json.dumps(body).encode(),
+            qos=1,
+            properties=properties,
+        ).wait_for_publish(5)
+        deadline = time.monotonic() + 15
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert got, "no answer"
+        correlation, answer = got[0]
+        assert correlation == b"corr-" + call_id.encode()
+        assert answer["call_id"] == call_id
+        assert [r["reward_id"] for r in answer["data"]["rewards"]] == ["rice", "haircut"]
+    finally:
+        kiosk.loop_stop()
+        kiosk.disconnect()

@@ -137,7 +137,7 @@ class Responder:
             log.info("call %s expired before it arrived: ignored", checked.call_id)
             return None
         if isinstance(checked, Refusal):
-            log.warning("call refused on %s: %s", topic[:200], checked.why)
+            log.warning("call refused on %r: %s", topic[:200], checked.why)  # %r: no control chars
             if checked.call_id is None or checked.answer_topic is None:
                 return None
             answer = error_answer(checked.call_id, checked.method, "invalid_call", now)
@@ -183,7 +183,7 @@ class Responder:
                 response_topic if isinstance(response_topic, str) else None,
             )
         except Exception:  # one bad call must never stop the responder
-            log.exception("call on %s could not be handled", message.topic[:200])
+            log.exception("call on %r could not be handled", message.topic[:200])
             result = None
         if result is not None:
             topic, answer = result

@@ -148,8 +148,16 @@ def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer |
 
 
 def _start(part: Part) -> None:
+    # bufsize=0: supervise() selects on the pipe, then readline(); a buffered reader would keep
+    # a second line that arrived in the same read (the console's URL and dev account) hidden
+    # from select() until the part writes again, which it may never do.
     part.process = subprocess.Popen(  # noqa: S603 — our own interpreter and modules
-        part.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=part.env
+        part.argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=part.env,
+        bufsize=0,
     )
     print(f"[run] started {part.name} (pid {part.process.pid})", flush=True)
 

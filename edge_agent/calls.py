@@ -6,8 +6,9 @@ them), publishes each while connected (MQTT 5: Response Topic and Correlation Da
 `reply_to` in the payload), and writes `<call_id>.answer.json` with the city's answer, or with
 `timeout` (sent, no answer by `expires_at`) or `offline` (never sent: no connection). A call
 is published again after a reconnect (the agent's session is clean, so an answer published
-while it was away is lost); that is safe because the city answers a repeated call with the
-same outcome (redemptions are idempotent on redemption_id). Calls never enter the outbox.
+while it was away is lost) and every RESEND_AFTER_S while unanswered (the city's side may
+have lost it); that is safe because the city answers a repeated call with the same outcome
+(redemptions are idempotent on redemption_id). Calls never enter the outbox.
 
 Both directions are outside input: call files come from the kiosk process (another user),
 answers from the broker; both are capped, parsed strictly and schema-checked.
@@ -43,6 +44,10 @@ from edge_agent.contract import ContractError, format_ts, parse_ts, validate_ans
 log = logging.getLogger(__name__)
 
 SCAN_EVERY_S = 0.05
+# An unanswered call is published again after this long, on the same connection too: the city's
+# broker or responders may have restarted and lost it (a shared subscription with no member
+# drops it). Safe, because the city answers a repeat with the same outcome.
+RESEND_AFTER_S = 4.0
 MAX_PENDING = 16  # one resident at one screen: more at once is a fault or abuse
 STALE_ANSWER_S = 120.0  # an answer the kiosk never took (it crashed) is removed after this
 MAX_DEPTH = 8
@@ -72,6 +77,7 @@ class PendingCall:
     body: dict[str, Any]
     expires_at: float  # epoch seconds
     sent_on: int = 0  # the connection number it was last published on (0: never)
+    sent_at: float = 0.0  # when (epoch seconds)
 
 
 def local_answer(call_id: str, method: str | None, reason: str, now: float) -> dict[str, Any]:
@@ -189,7 +195,7 @@ class CallRelay:
                 self._finish(call_id, local_answer(call_id, call.body["method"], reason, now))
                 log.info("call %s (%s): %s", call_id, call.body["method"], reason)
                 continue
-            if link is None or call.sent_on == connection:
+            if link is None or (call.sent_on == connection and now - call.sent_at < RESEND_AFTER_S):
                 continue
             body = dict(call.body)
             if protocol != "5":
@@ -204,6 +210,7 @@ class CallRelay:
             except ConnectionError:  # LinkError: the agent's loop sees the loss and reconnects
                 return
             call.sent_on = connection
+            call.sent_at = now
 
     # from the city -----------------------------------------------------------------------------
 

@@ -382,3 +382,25 @@ def test_mqtt_5_correlation_data_comes_back_on_the_answer(
     finally:
         kiosk.loop_stop()
         kiosk.disconnect()
+
+
+def test_a_call_made_while_the_broker_is_down_is_sent_when_it_is_back(
+    city_db: str,
+    mosquitto: MosquittoBroker,
+    responders: Callable[[str], ResponderProcess],
+    kiosks: Callable[..., PointsClient],
+) -> None:
+    """The agent holds the call until it is connected again (or the call expires)."""
+    responders("r0")
+    client = kiosks("k1", timeout_s=40.0)
+    _earn(city_db, 25)
+    mosquitto.stop()
+    result: list[Answer] = []
+    caller = threading.Thread(target=lambda: result.append(client.balance(ALICE)))
+    caller.start()
+    time.sleep(1.0)
+    assert not result
+    mosquitto.start()
+    caller.join(timeout=60)
+    assert result
+    assert result[0].data == {"balance": 25}, result[0]

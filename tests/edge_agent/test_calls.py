@@ -23,7 +23,7 @@ from common.kiosk_agent import (
     pending_path,
     write_atomically,
 )
-from edge_agent.calls import MAX_PENDING, CallRelay
+from edge_agent.calls import MAX_PENDING, RESEND_AFTER_S, CallRelay
 from edge_agent.contract import format_ts, validate_answer
 from edge_agent.link import LinkError
 
@@ -122,6 +122,8 @@ def test_a_call_is_taken_published_with_mqtt_5_properties_and_answered(tmp_path:
     assert "reply_to" not in sent["body"]
     relay_.pump(link, 2, "5", NOW + 2)  # a reconnect: the answer may have been lost meanwhile
     assert len(link.sent) == 2
+    relay_.pump(link, 2, "5", NOW + 2 + RESEND_AFTER_S)  # unanswered: the city may have lost it
+    assert len(link.sent) == 3
     assert relay_.answer(city_answer(call_id), NOW + 3)
     assert answer_file(tmp_path, call_id)["data"] == {"balance": 7}
     assert not pending_path(tmp_path, call_id).exists()

@@ -1,4 +1,4 @@
-"""`python -m city ingest|db migrate|fleet|alerts|console|users --config FILE`."""
+"""`python -m city ingest|db migrate|fleet|alerts|console|users|points|responder --config FILE`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
         "--password-file", type=Path, default=None, help="default: the first line of stdin"
     )
     with_config(users_sub.add_parser("list", help="list the accounts"))
+    from city.points.cli import add_parser as add_points
+
+    add_points(sub, with_config)
+    responder = with_config(
+        sub.add_parser("responder", help="answer the kiosks' online calls (red points)")
+    )
+    responder.add_argument(
+        "--responder-id",
+        default=None,
+        help="stable MQTT client id suffix (default: the lowest free slot claimed in the database)",
+    )
     return parser
 
 
@@ -126,6 +137,20 @@ def _cmd_users(config: CityConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_service(config: CityConfig, args: argparse.Namespace) -> int:
+    if args.command == "console":
+        from city.console.server import serve
+
+        return serve(config, str(args.config), args.host, args.port)
+    if args.command == "points":
+        from city.points.cli import run as run_points
+
+        return run_points(config, args)
+    from city.points.responder import run_responder
+
+    return run_responder(config, args.responder_id)
+
+
 def _run(config: CityConfig, args: argparse.Namespace) -> int:
     if args.command == "db":
         return _cmd_migrate(config)
@@ -135,10 +160,8 @@ def _run(config: CityConfig, args: argparse.Namespace) -> int:
         return _cmd_alerts(config, args.json, args.ack, args.note)
     if args.command == "users":
         return _cmd_users(config, args)
-    if args.command == "console":
-        from city.console.server import serve
-
-        return serve(config, str(args.config), args.host, args.port)
+    if args.command in ("points", "responder", "console"):
+        return _run_service(config, args)
     from city.worker import run_worker
 
     return run_worker(config, worker_id=args.worker_id)

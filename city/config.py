@@ -191,6 +191,18 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class PointsConfig:
+    """The responder answering the kiosks' online red-points calls (docs/points.md)."""
+
+    share_group: str = field("points", check=non_empty, doc="$share/GROUP/…/calls")
+    client_id_prefix: str = field("city-responder", check=non_empty)
+    max_call_bytes: int = field(8192, check=in_range(512, 1_000_000))
+    receive_maximum: int = field(
+        64, check=in_range(1, 65_535), doc="MQTT 5 Receive Maximum: calls in flight per responder"
+    )
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """One city platform deployment."""
 
@@ -203,6 +215,7 @@ class CityConfig:
     contract_dir: Path = field(DEFAULT_CONTRACT_DIR, doc="docs/contract/schemas")
     timezone: str = field("Asia/Shanghai", check=_timezone, doc="for inventory opening hours")
     console: ConsoleConfig = field(ConsoleConfig())
+    points: PointsConfig = field(PointsConfig())
 
 
 class CityConfigError(ValueError):

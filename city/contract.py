@@ -44,7 +44,11 @@ DRAFT_2020_ONLY = frozenset(
 PRESENCE_TYPES = frozenset({"agent.online", "agent.offline"})
 ENVELOPE = "envelope.schema.json"
 BATCH = "batch.schema.json"
-NOT_EVENT_SCHEMAS = frozenset({ENVELOPE, BATCH, "command.schema.json"})
+# Not event types: the batch around them, signed commands, and the online calls and answers
+# (docs/contract/README.md "Online calls"; city/points/calls.py reads those two).
+NOT_EVENT_SCHEMAS = frozenset(
+    {ENVELOPE, BATCH, "command.schema.json", "call.schema.json", "answer.schema.json"}
+)
 MAX_REASON_CHARS = 300
 
 

@@ -12,12 +12,23 @@
   them into its private store (the agent's user cannot read that store).
 - `DATA_DIR/activities.yaml`: the centre's activities, swapped in by `set_config`.
 
-Both files come from another process: readers cap their size and accept only the shapes below.
+- `DATA_DIR/calls/`: online calls to the city (docs/points.md "The kiosk ↔ agent channel"). The
+  kiosk writes `<call_id>.call.json` atomically (a call.schema.json body without `reply_to`);
+  the agent takes it by renaming it to `<call_id>.pending.json` (so a restarted agent still
+  answers it), publishes it, and writes `<call_id>.answer.json` atomically: the city's answer,
+  or a local one (`timeout`, `offline`, `busy`, `invalid_call`) when the city gave none by the
+  call's `expires_at`. The kiosk takes the answer by deleting it. Files and not a socket: the
+  agent is one thread stepping a loop (a directory scan fits it, a socket server does not),
+  the two processes run as different users and restart independently, and a call survives an
+  agent restart because it is a file; it is the same pattern as `requests/`.
+
+Every file comes from another process: readers cap their size and accept only the shapes below.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -37,6 +48,16 @@ MAX_SIGNUP_REASON_CHARS = 200
 SIGNUP_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 SignupOutcome = Literal["confirmed", "refused"]
 SIGNUP_OUTCOMES: tuple[SignupOutcome, ...] = ("confirmed", "refused")
+
+CALLS_DIR = "calls"
+CALL_SUFFIX = ".call.json"
+PENDING_SUFFIX = ".pending.json"
+ANSWER_SUFFIX = ".answer.json"
+MAX_CALL_BYTES = 8 * 1024
+MAX_ANSWER_BYTES = 64 * 1024
+# Answers the agent writes itself (status error); the city's own reasons are in
+# docs/contract/schemas/answer.schema.json.
+LOCAL_REASONS = ("timeout", "offline", "busy", "invalid_call")
 
 RequestKind = Literal["restart_kiosk", "run_diagnostics", "reload_config"]
 REQUEST_KINDS: tuple[RequestKind, ...] = ("restart_kiosk", "run_diagnostics", "reload_config")
@@ -163,3 +184,54 @@ def signup_results_dir(data_dir: Path) -> Path:
 def activities_path(data_dir: Path) -> Path:
     """The centre's activities document (set_config kind `activities`)."""
     return data_dir / ACTIVITIES_FILE
+
+
+def calls_dir(data_dir: Path) -> Path:
+    """Where online calls and their answers pass between the kiosk and the agent."""
+    return data_dir / CALLS_DIR
+
+
+def call_path(data_dir: Path, call_id: str) -> Path:
+    """The kiosk's call file, waiting for the agent."""
+    return calls_dir(data_dir) / f"{call_id}{CALL_SUFFIX}"
+
+
+def pending_path(data_dir: Path, call_id: str) -> Path:
+    """A call the agent took and has not answered yet."""
+    return calls_dir(data_dir) / f"{call_id}{PENDING_SUFFIX}"
+
+
+def answer_path(data_dir: Path, call_id: str) -> Path:
+    """The answer the agent leaves for the kiosk."""
+    return calls_dir(data_dir) / f"{call_id}{ANSWER_SUFFIX}"
+
+
+def write_atomically(target: Path, body: dict[str, Any]) -> None:
+    """JSON into a temp file in the same directory, fsync, rename: a reader never sees half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with temp.open("wb") as handle:
+        handle.write(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+
+
+def read_bounded_object(path: Path, max_bytes: int) -> dict[str, Any] | None:
+    """The JSON object in `path`; None if absent, larger than `max_bytes` or not an object."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    if len(raw) > max_bytes:
+        return None
+    try:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _no_constant(_name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")

@@ -25,6 +25,7 @@ from config.activities import activities_from_bytes
 from config.catalogue import catalogue_from_bytes
 from edge_agent import presence
 from edge_agent.actions import Actions, Validator
+from edge_agent.calls import CallRelay
 from edge_agent.commands import Verifier, load_public_key
 from edge_agent.contract import ContractError, Event, topics_for
 from edge_agent.heartbeat import heartbeat_data
@@ -180,6 +181,7 @@ class Agent:
             clock=clock,
         )
         self.intake = CommandIntake(self.verifier, self.actions)
+        self.calls = CallRelay(data_dir, self.topics.calls, self.topics.answers, clock)
         self.status = AgentStatus(pid=os.getpid())
         self.link: MqttLink | None = None
         self.state_log = LogOnce(log, "broker")
@@ -254,7 +256,15 @@ class Agent:
                 self.reconnect.tick()
             elif self._connect_deadline is not None and self._mono() > self._connect_deadline:
                 self._drop_link("connect timeout", Failure.UNREACHABLE)
+        self._relay_calls()
         self._timers()
+
+    def _relay_calls(self) -> None:
+        """Online calls (edge_agent/calls.py): take the kiosk's, send them, time them out."""
+        now = self._clock()
+        self.calls.scan(now)
+        link = self.link if self.link is not None and self.link.connected else None
+        self.calls.pump(link, self._connection, self.settings.protocol, now)
 
     def _try_connect(self, now: float) -> None:
         # A new number per attempt, durable before the Will carrying it reaches the broker.
@@ -279,6 +289,8 @@ class Agent:
                 self._drop_link(event.reason, self._failure_of(event))
         elif isinstance(event, Message) and event.topic == self.topics.commands:
             self.handle_command(event.payload)
+        elif isinstance(event, Message) and event.topic == self.topics.answers:
+            self.calls.answer(event.payload, self._clock())
 
     def _on_connected(self) -> None:
         assert self.link is not None
@@ -299,6 +311,7 @@ class Agent:
             config_version=self.actions.versions().get("catalogue"),
         )
         self.link.subscribe(self.topics.commands)
+        self.link.subscribe(self.topics.answers)
         try:
             self.link.publish(self.topics.status, presence.status_payload(birth), retain=True)
         except LinkError as exc:

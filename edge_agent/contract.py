@@ -166,6 +166,16 @@ def validate_batch(payload: Any) -> None:
             raise ContractError(str(exc), f"events.{index}") from None
 
 
+def validate_call(body: Any) -> None:
+    """Raise ContractError unless `body` is an online call (docs/contract "Online calls")."""
+    _raise_first(_validator("call.schema.json"), body)
+
+
+def validate_answer(body: Any) -> None:
+    """Raise ContractError unless `body` is the city's answer to an online call."""
+    _raise_first(_validator("answer.schema.json"), body)
+
+
 def validate_command(message: Any) -> None:
     """Raise ContractError unless `message` has the shape of a signed city command."""
     _raise_first(_validator("command.schema.json"), message)
@@ -200,6 +210,8 @@ class Topics:
     events: str
     status: str
     commands: str
+    calls: str = ""  # online calls (contract 1.3); "" only for hand-made Topics
+    answers: str = ""
 
 
 def topics_for(prefix: str, identity: Identity) -> Topics:
@@ -215,4 +227,10 @@ def topics_for(prefix: str, identity: Identity) -> Topics:
         _level(identity.kiosk, "kiosk"),
     )
     base = "/".join((prefix, *parts))
-    return Topics(events=f"{base}/events", status=f"{base}/status", commands=f"{base}/commands")
+    return Topics(
+        events=f"{base}/events",
+        status=f"{base}/status",
+        commands=f"{base}/commands",
+        calls=f"{base}/calls",
+        answers=f"{base}/answers",
+    )

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -353,12 +354,31 @@ class MqttLink:
         events, self._events = self._events, []
         return events
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
-        """Send at QoS 1 and return the message id; LinkError if not connected."""
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        response_topic: str | None = None,
+        correlation_data: bytes | None = None,
+    ) -> int:
+        """Send at QoS 1 and return the message id; LinkError if not connected.
+
+        `response_topic` and `correlation_data` become the MQTT 5 properties of that name (an
+        online call, docs/contract "Online calls"); on 3.1.1 the caller puts them in the payload.
+        """
         client = self._client
         if client is None or not self._connected:
             raise LinkError("not connected")
-        info = client.publish(topic, payload, qos=1, retain=retain)
+        properties = None
+        if self.settings.protocol == "5" and (response_topic or correlation_data):
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho is untyped here
+            if response_topic:
+                properties.ResponseTopic = response_topic
+            if correlation_data:
+                properties.CorrelationData = correlation_data
+        info = client.publish(topic, payload, qos=1, retain=retain, properties=properties)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_QUEUE_SIZE):
             self._lost(_reason_text(info.rc))
             raise LinkError(f"publish: {_reason_text(info.rc)}")

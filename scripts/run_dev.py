@@ -128,6 +128,9 @@ def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer |
         console = _console_part(city)
         if console is not None:
             parts.append(console)
+        if _module_exists("city.points.responder"):  # red points calls (docs/points.md)
+            responder = [py, "-m", "city", "responder", "--config", str(CITY_CONFIG)]
+            parts.append(Part("responder", responder, env=city.env))
     wanted = [
         ("agent", "edge_agent.cli", [py, "-m", "edge_agent", "run", "--config", str(config_path)]),
         ("kiosk", "kiosk.__main__", [py, "-m", "kiosk", "--config", str(config_path)]),

@@ -1,4 +1,4 @@
-"""`python -m city ingest|db migrate|fleet|alerts --config FILE`."""
+"""`python -m city ingest|db migrate|fleet|alerts|publish|dispatch --config FILE`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
     alerts.add_argument("--json", action="store_true", help="one JSON document")
     alerts.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID")
+    from city.publish_cli import add_parsers
+
+    add_parsers(sub, with_config)
     return parser
 
 
@@ -81,6 +84,22 @@ def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
     return 0
 
 
+def _run(config: CityConfig, args: argparse.Namespace) -> int:
+    if args.command == "db":
+        return _cmd_migrate(config)
+    if args.command == "fleet":
+        return _cmd_fleet(config, args.json)
+    if args.command == "alerts":
+        return _cmd_alerts(config, args.json, args.ack)
+    if args.command in ("publish", "dispatch"):
+        from city import publish_cli
+
+        return publish_cli.run(config, args)
+    from city.worker import run_worker
+
+    return run_worker(config, worker_id=args.worker_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     args = _parser().parse_args(argv)
@@ -91,15 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     try:
-        if args.command == "db":
-            return _cmd_migrate(config)
-        if args.command == "fleet":
-            return _cmd_fleet(config, args.json)
-        if args.command == "alerts":
-            return _cmd_alerts(config, args.json, args.ack)
-        from city.worker import run_worker
-
-        return run_worker(config, worker_id=args.worker_id)
+        return _run(config, args)
     except SchemaMismatch as exc:
         print(f"city: {exc}", file=sys.stderr)
         return EXIT_SCHEMA

@@ -161,6 +161,30 @@ class AlertConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """The console (web) process."""
+
+    signing_key_file: Path | None = field(
+        None, doc="the city's Ed25519 private key (PEM) for commands; read, never stored"
+    )
+
+
+@dataclass(frozen=True)
+class PublishingConfig:
+    """Signed commands and rollouts (city/commands.py, city/rollouts.py)."""
+
+    command_ttl_s: float = field(
+        300.0, check=in_range(10, 7 * 86_400), doc="a command's window (expires_at - issued_at)"
+    )
+    max_attempts: int = field(5, check=in_range(1, 100), doc="sends of one command at most")
+    dispatch_interval_s: float = field(1.0, check=in_range(0.05, 60))
+    broker_url: str | None = field(
+        None, check=_broker_url, doc="where commands are published (default: broker.url)"
+    )
+    client_id_prefix: str = field("city-commands", check=non_empty)
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """One city platform deployment."""
 
@@ -172,6 +196,8 @@ class CityConfig:
     inventory: Path | None = field(None, doc="YAML list of the kiosks that should exist")
     contract_dir: Path = field(DEFAULT_CONTRACT_DIR, doc="docs/contract/schemas")
     timezone: str = field("Asia/Shanghai", check=_timezone, doc="for inventory opening hours")
+    console: ConsoleConfig = field(ConsoleConfig())
+    publishing: PublishingConfig = field(PublishingConfig())
 
 
 class CityConfigError(ValueError):
@@ -217,6 +243,12 @@ def city_config_from_data(
         config,
         inventory=None if config.inventory is None else _resolve(base_dir, config.inventory),
         contract_dir=_resolve(base_dir, config.contract_dir),
+        console=dataclasses.replace(
+            config.console,
+            signing_key_file=None
+            if config.console.signing_key_file is None
+            else _resolve(base_dir, config.console.signing_key_file),
+        ),
     )
 
 

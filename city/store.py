@@ -1,5 +1,6 @@
 """One ingest transaction: COPY into a temp table, INSERT … ON CONFLICT DO NOTHING into `events`,
-seq gaps, fleet state and quarantine — all committed together, so a message is acknowledged
+seq gaps, fleet state, command results (city/command_results.py) and quarantine — all committed
+together, so a message is acknowledged
 only after everything it caused is durable (docs/design.md §5: 105–128k rows/s this way).
 
 Idempotency comes from the primary key, not from bookkeeping: a redelivered message inserts
@@ -17,6 +18,7 @@ from datetime import datetime
 import psycopg
 from psycopg import errors
 
+from city.command_results import apply_command_results
 from city.fleet import FleetChange, apply_events
 from city.gaps import Gap, StreamState, apply_seqs
 from city.messages import Decoded, EventRow, QuarantineRow
@@ -136,6 +138,7 @@ class BatchWriter:
                 result.new_events = new_events
                 _track_gaps(cur, new_events, received_at)
                 result.changes = apply_events(self.conn, new_events, received_at)
+                apply_command_results(self.conn, new_events, received_at)
             if quarantined:
                 cur.executemany(
                     "INSERT INTO quarantine (received_at, topic, reason, raw, raw_size)"

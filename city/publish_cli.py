@@ -182,14 +182,26 @@ def _drive(conn: Any, dispatcher: Any, rollout_id: int, wait_s: float, as_json: 
             status = rollout_status(conn, rollout_id)
             conn.commit()
             assert status is not None
-            open_ = sum(t["state"] in ("waiting", "sent") for t in status["targets"])
-            if open_ == 0 or time.monotonic() >= deadline:
+            if _settled(status) or time.monotonic() >= deadline:
                 break
             time.sleep(WAIT_POLL_S)
     finally:
         dispatcher.transport.close()
     _print_status(status, as_json)
     return 0
+
+
+def _settled(status: dict[str, Any]) -> bool:
+    """Nothing more will happen without a kiosk coming back or an operator acting."""
+    targets = status["targets"]
+    in_flight = any(
+        t["state"] == "sent" or (t["state"] == "waiting" and t["presence"] == "online")
+        for t in targets
+    )
+    promotion_due = (
+        status["state"] == "stage1" and status["auto_promote"] and (status["stage1_applied"])
+    )
+    return not in_flight and not promotion_due
 
 
 def _status(conn: Any, rollout_id: int | None, as_json: bool) -> int:

@@ -181,3 +181,23 @@ def test_key_file_problems_are_clear(tmp_path: Path) -> None:
     with pytest.raises(SigningKeyError, match="too large"):
         load_signing_key(huge)
     assert "PRIVATE" not in str(SigningKeyError("x"))
+
+
+def test_the_contract_readme_test_vector() -> None:
+    """docs/contract/README.md's vector: our canonical bytes, signature, and the kiosk's yes."""
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "contract" / "README.md").read_text(
+        encoding="utf-8"
+    )
+    section = readme[readme.index("Test vector") :]
+    blocks = section.split("```")
+    canonical_text, signature_text = blocks[1].strip(), blocks[3].strip()
+    command = json.loads(canonical_text)
+    assert signing.canonical(command) == canonical_text.encode()
+    key = load_signing_key(DEV_KEY)
+    assert base64.b64encode(key.sign(signing.canonical(command))).decode() == signature_text
+    check = Verifier(
+        load_public_key(DEV_PUBLIC_KEY, None), command["target"], 60.0, lambda *_: True
+    )
+    message = json.dumps({"command": command, "signature": signature_text}).encode()
+    issued = datetime(2026, 12, 3, 8, 1, tzinfo=UTC).timestamp()
+    assert check.verify(message, issued)["id"] == command["id"]

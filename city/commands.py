@@ -241,18 +241,27 @@ class Dispatcher:
 
     def _send_waiting(self, conn: psycopg.Connection, now: datetime) -> tuple[int, int]:
         rows = conn.execute(
-            "SELECT c.id::text, c.kiosk, c.type, c.args, d.content, k.presence_connection"
+            "SELECT c.id::text, c.kiosk, c.type, c.args, c.document_id, k.presence_connection"
             " FROM commands c JOIN kiosks k ON k.kiosk = c.kiosk"
-            " LEFT JOIN config_documents d ON d.id = c.document_id"
             " WHERE c.state = 'waiting' AND k.presence = 'online'"
             " ORDER BY c.created_at"
         ).fetchall()
         sent = failed = 0
         lifetime = self.config.publishing.command_ttl_s
-        for command_id, kiosk, ctype, args, content, connection in rows:
+        contents: dict[int, str] = {}  # one read per document, not one per kiosk
+        for command_id, kiosk, ctype, args, document_id, connection in rows:
             body_args = dict(args)
             if ctype == "set_config":
-                body_args = {"kind": args["kind"], "version": args["version"], "content": content}
+                if document_id not in contents:
+                    found = conn.execute(
+                        "SELECT content FROM config_documents WHERE id = %s", (document_id,)
+                    ).fetchone()
+                    contents[document_id] = "" if found is None else str(found[0])
+                body_args = {
+                    "kind": args["kind"],
+                    "version": args["version"],
+                    "content": contents[document_id],
+                }
             body = build_command(
                 ctype, kiosk, body_args, now=now, lifetime_s=lifetime, command_id=command_id
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,6 @@ from typing import Any
 
 import psycopg
 
-from city.commands import queue_command
 from city.selector import Selector, resolve
 from city.upload import ConfigKind, ValidDocument
 
@@ -248,13 +248,16 @@ def create_rollout(
     assert row is not None
     rollout_id = int(row[0])
     previous = running_versions(conn, document.kind, plan.kiosks)
-    for stage, kiosks in ((1, plan.stage1), (2, plan.stage2)):
-        for kiosk in kiosks:
-            conn.execute(
-                "INSERT INTO rollout_targets (rollout_id, kiosk, stage, document_id,"
-                " previous_version) VALUES (%s, %s, %s, %s, %s)",
-                (rollout_id, kiosk, stage, document.id, previous.get(kiosk)),
-            )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO rollout_targets (rollout_id, kiosk, stage, document_id,"
+            " previous_version) VALUES (%s, %s, %s, %s, %s)",
+            [
+                (rollout_id, kiosk, stage, document.id, previous.get(kiosk))
+                for stage, kiosks in ((1, plan.stage1), (2, plan.stage2))
+                for kiosk in kiosks
+            ],
+        )
     _release(conn, rollout_id, 1, by)
     return rollout_id
 
@@ -267,19 +270,19 @@ def _release(conn: psycopg.Connection, rollout_id: int, stage: int, by: str) -> 
         "   AND t.skipped_reason IS NULL ORDER BY t.kiosk",
         (rollout_id, stage),
     ).fetchall()
-    for kiosk, document_id, kind, version in rows:
-        command_id = queue_command(
-            conn,
-            kiosk,
-            "set_config",
-            requested_by=by,
-            args={"kind": kind, "version": version},
-            document_id=document_id,
-            rollout_id=rollout_id,
+    commands = [
+        (str(uuid.uuid4()), kiosk, json.dumps({"kind": kind, "version": version}), document_id)
+        for kiosk, document_id, kind, version in rows
+    ]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO commands (id, kiosk, type, args, document_id, rollout_id, state,"
+            " requested_by) VALUES (%s, %s, 'set_config', %s::jsonb, %s, %s, 'waiting', %s)",
+            [(cid, kiosk, args, doc, rollout_id, by) for cid, kiosk, args, doc in commands],
         )
-        conn.execute(
+        cur.executemany(
             "UPDATE rollout_targets SET command_id = %s WHERE rollout_id = %s AND kiosk = %s",
-            (command_id, rollout_id, kiosk),
+            [(cid, rollout_id, kiosk) for cid, kiosk, _a, _d in commands],
         )
     return len(rows)
 

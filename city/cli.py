@@ -1,4 +1,4 @@
-"""`python -m city ingest|db migrate|fleet|alerts|publish|dispatch --config FILE`."""
+"""`python -m city ingest|db migrate|fleet|alerts|console|users|publish|dispatch --config FILE`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
     alerts.add_argument("--json", action="store_true", help="one JSON document")
     alerts.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID")
+    alerts.add_argument("--note", default="", help="why (with --ack)")
+    console = with_config(sub.add_parser("console", help="serve the web console (uvicorn)"))
+    console.add_argument("--host", default=None, help="default: console.host")
+    console.add_argument("--port", type=int, default=None, help="default: console.port")
+    users = sub.add_parser("users", help="console accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = with_config(users_sub.add_parser("add", help="create an account"))
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    add.add_argument(
+        "--password-file", type=Path, default=None, help="default: the first line of stdin"
+    )
+    with_config(users_sub.add_parser("list", help="list the accounts"))
     from city.publish_cli import add_parsers
 
     add_parsers(sub, with_config)
@@ -68,14 +81,14 @@ def _cmd_fleet(config: CityConfig, as_json: bool) -> int:
     return 0
 
 
-def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
+def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None, note: str = "") -> int:
     from city.alert_store import acknowledge, alert_rows, format_alerts
     from city.db import connect, require_current
 
     with connect(config.database.url) as conn:
         require_current(conn)
         if ack is not None:
-            if not acknowledge(conn, ack):
+            if not acknowledge(conn, ack, note=note[:500]):
                 print(f"city alerts: no open alert {ack}", file=sys.stderr)
                 return 1
             conn.commit()
@@ -84,17 +97,59 @@ def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
     return 0
 
 
+def _cmd_users(config: CityConfig, args: argparse.Namespace) -> int:
+    from city.console.accounts import AccountError, add_user, list_users
+    from city.console.server import read_password
+    from city.db import connect, require_current
+
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        if args.users_command == "list":
+            for name, role, disabled in list_users(conn):
+                print(f"{name:<24} {role:<9}{'  disabled' if disabled else ''}")
+            return 0
+        password = read_password(args.password_file, "" if args.password_file else sys.stdin.read())
+        try:
+            user = add_user(conn, args.name, args.role, password)
+        except AccountError as exc:
+            print(f"city users add: {exc}", file=sys.stderr)
+            return 1
+        from city.alert_store import cli_actor
+        from city.audit import record
+
+        record(
+            conn,
+            actor=cli_actor(),
+            action="user.add",
+            subject=user.name,
+            detail={"role": user.role},
+        )
+        conn.commit()
+    print(f"city users add: {user.name} ({user.role})")
+    return 0
+
+
 def _run(config: CityConfig, args: argparse.Namespace) -> int:
+    if args.command in ("publish", "dispatch"):
+        from city import publish_cli
+
+        return publish_cli.run(config, args)
+    return _run_platform(config, args)
+
+
+def _run_platform(config: CityConfig, args: argparse.Namespace) -> int:
     if args.command == "db":
         return _cmd_migrate(config)
     if args.command == "fleet":
         return _cmd_fleet(config, args.json)
     if args.command == "alerts":
-        return _cmd_alerts(config, args.json, args.ack)
-    if args.command in ("publish", "dispatch"):
-        from city import publish_cli
+        return _cmd_alerts(config, args.json, args.ack, args.note)
+    if args.command == "users":
+        return _cmd_users(config, args)
+    if args.command == "console":
+        from city.console.server import serve
 
-        return publish_cli.run(config, args)
+        return serve(config, str(args.config), args.host, args.port)
     from city.worker import run_worker
 
     return run_worker(config, worker_id=args.worker_id)
@@ -111,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         return _run(config, args)
+    except CityConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     except SchemaMismatch as exc:
         print(f"city: {exc}", file=sys.stderr)
         return EXIT_SCHEMA

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.routing import BaseRoute
 
@@ -52,6 +52,9 @@ class ConsoleModule:
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     templates: Path | None = None
     slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Run when the app starts (after the pool opened) with the Console; returns what to call
+    # at shutdown. city.publish starts its command dispatcher here.
+    startup: Callable[[Any], Callable[[], None]] | None = None
 
 
 def load_modules(

@@ -42,9 +42,7 @@ def _client(db: str, tmp_path: Path, **extra: Any) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def signed_client(
-    city_db: str, tmp_path: Path, mosquitto: MosquittoBroker
-) -> Iterator[TestClient]:
+def signed_client(city_db: str, tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[TestClient]:
     """The console with the development key and this test's broker."""
     yield from _client(
         city_db,
@@ -110,8 +108,13 @@ def test_a_rollout_from_upload_to_applied_state_is_signed_sent_and_audited(
     document_id = document_url.rsplit("/", 1)[1]
     answer = signed_client.post(
         "/publish/rollouts",
-        data={"csrf": csrf_from(page.text), "document_id": document_id, "to": "all",
-              "first_centre": "c1", "staged": "1"},  # fmt: skip
+        data={
+            "csrf": csrf_from(page.text),
+            "document_id": document_id,
+            "to": "all",
+            "first_centre": "c1",
+            "staged": "1",
+        },
         follow_redirects=False,
     )
     assert answer.status_code == 303

@@ -221,3 +221,38 @@ def test_without_a_signing_key_commands_are_refused_with_the_reason(
         assert answer.status_code == 503
         with psycopg.connect(city_db) as conn:
             assert conn.execute("SELECT count(*) FROM commands").fetchone() == (0,)
+
+
+def test_the_kiosk_command_list_shows_each_devices_self_test(
+    signed_client: TestClient, city_db: str
+) -> None:
+    _online(city_db, KIOSK)
+    devices = [
+        {"device": "idcard", "ok": True, "duration_s": 1.4,
+         "checks": [{"name": "sam_status", "ok": True, "detail": "90 00"}]},
+        {"device": "qrscan", "ok": False, "duration_s": 5.0,
+         "checks": [{"name": "status", "ok": False, "detail": "no answer in 5 s"}]},
+    ]  # fmt: skip
+    results = [
+        ("ping", "applied", None, {"pong": True}),
+        ("run_diagnostics", "applied", None, {"devices": devices, "missing": ["camera"]}),
+        ("run_diagnostics", "failed", "execution_failed", {"problem": "no self-test in 40 s"}),
+        ("restart_kiosk", "rejected", "bad_signature", None),
+    ]
+    with psycopg.connect(city_db) as conn:
+        for index, (ctype, state, reason, detail) in enumerate(results):
+            conn.execute(
+                "INSERT INTO commands (id, kiosk, type, state, reason, detail, requested_by,"
+                " created_at) VALUES (gen_random_uuid(), %s, %s, %s, %s, %s::jsonb, 'otto',"
+                " now() + %s * interval '1 second')",
+                (KIOSK, ctype, state, reason, json.dumps(detail) if detail else None, index),
+            )
+        conn.commit()
+    console_login(signed_client, "viewer")
+    partial = signed_client.get(f"/publish/kiosks/{KIOSK}/commands")
+    assert partial.status_code == 200
+    assert 'data-device="qrscan"' in partial.text
+    assert "no answer in 5 s" in partial.text
+    assert "未回复的设备：camera" in partial.text
+    assert "no self-test in 40 s" in partial.text
+    assert "签名无效" in partial.text

@@ -87,6 +87,26 @@ class KioskAgent:
             self._thread = None
 
 
+def _device(name: str, ok: bool, duration_s: float, *checks: tuple[str, bool, str]) -> Any:
+    return {
+        "device": name,
+        "ok": ok,
+        "duration_s": duration_s,
+        "checks": [{"name": n, "ok": o, "detail": d} for n, o, d in checks],
+    }
+
+
+SELF_TEST_DEVICES = [
+    _device(
+        "idcard", True, 1.42, ("sam_status", True, "90 00"), ("sam_id", True, "05.01-20231120")
+    ),
+    _device("bp", True, 2.05, ("port", True, "/dev/ttyUSB1"), ("device_status", True, "ready")),
+    _device(
+        "qrscan", False, 5.0, ("port", True, "/dev/ttyACM0"), ("status", False, "no answer in 5 s")
+    ),
+]
+
+
 class SelfTestStub:
     """Answers the agent's run_diagnostics requests as a kiosk whose devices all pass."""
 
@@ -106,17 +126,7 @@ class SelfTestStub:
             request.unlink(missing_ok=True)
             answer = {
                 "command_id": body["command_id"],
-                "devices": [
-                    {"device": "idcard", "ok": True, "duration_s": 1.42,
-                     "checks": [{"name": "sam_status", "ok": True, "detail": "90 00"},
-                                {"name": "sam_id", "ok": True, "detail": "05.01-20231120"}]},
-                    {"device": "bp", "ok": True, "duration_s": 2.05,
-                     "checks": [{"name": "port", "ok": True, "detail": "/dev/ttyUSB1"},
-                                {"name": "device_status", "ok": True, "detail": "ready"}]},
-                    {"device": "qrscan", "ok": False, "duration_s": 5.0,
-                     "checks": [{"name": "port", "ok": True, "detail": "/dev/ttyACM0"},
-                                {"name": "status", "ok": False, "detail": "no answer in 5 s"}]},
-                ],  # fmt: skip
+                "devices": SELF_TEST_DEVICES,
                 "missing": ["camera"],
             }
             path = diagnostics_result_path(self.data_dir)

@@ -4,6 +4,7 @@ Chromium driven by Playwright (docs/console.md "Tests")."""
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import subprocess
@@ -67,20 +68,26 @@ def console_config_data(
     return data
 
 
+@functools.cache
+def _password_hash(password: str) -> str:
+    from city.console.passwords import hash_password
+
+    return hash_password(password)
+
+
 def add_staff(db_url: str, staff: Mapping[str, str] = STAFF, password: str = PASSWORD) -> None:
-    """Create one account per role (skips names that exist)."""
+    """Create one account per role (names that exist are left alone). One argon2 hash for
+    all of them, computed once per process: hashing is slow on purpose."""
     import psycopg
 
-    from city.console.accounts import AccountError, add_user
-
+    encoded = _password_hash(password)
     with psycopg.connect(db_url) as conn:
         for role, name in staff.items():
-            try:
-                add_user(conn, name, role, password)
-            except AccountError:
-                conn.rollback()
-                continue
-            conn.commit()
+            conn.execute(
+                "INSERT INTO console_users (name, password_hash, role) VALUES (%s, %s, %s)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, encoded, role),
+            )
 
 
 @dataclass

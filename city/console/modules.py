@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import psycopg
 from starlette.routing import BaseRoute
 
 Role = Literal["viewer", "operator", "admin"]
@@ -43,8 +44,24 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """A page `make screenshots` and the accessibility test visit (as a user with `role`).
+
+    `path` may use {kiosk} (a demo kiosk id) and {alert} (a demo open alert id).
+    """
+
+    name: str
+    path: str
+    role: Role = "operator"
+
+
+@dataclass(frozen=True)
 class ConsoleModule:
-    """What one route module contributes to the console."""
+    """What one route module contributes to the console.
+
+    `demo` writes demonstration rows for its screens (screenshots, accessibility test) into a
+    database that already holds the console's demo fleet (testbed/console_tour.py).
+    """
 
     name: str
     routes: Sequence[BaseRoute] = ()
@@ -52,6 +69,8 @@ class ConsoleModule:
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     templates: Path | None = None
     slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    screens: Sequence[Screen] = ()
+    demo: Callable[[psycopg.Connection], None] | None = None
     # Run when the app starts (after the pool opened) with the Console; returns what to call
     # at shutdown. city.publish starts its command dispatcher here.
     startup: Callable[[Any], Callable[[], None]] | None = None

@@ -97,6 +97,7 @@ class PageContext:
             "path": self.request.url.path,
             "here": _here(self.request),
             "query": self.request.query_params,
+            "timezone": self.console.config.timezone,
         }
 
     def audit(self, action: str, subject: str = "", detail: Mapping[str, Any] | None = None) -> int:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from city.console.filters import STATES, FleetFilter, fleet_filter
 from city.console.fleet_state import filter_choices, fleet_page
-from city.console.modules import ConsoleModule, NavItem
+from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import PageContext, page
 
 
@@ -74,4 +74,9 @@ MODULE = ConsoleModule(
     name="fleet",
     routes=[Route("/fleet", fleet, methods=["GET"])],
     nav=[NavItem("/fleet", "nav.fleet", "viewer", order=10)],
+    screens=[
+        Screen("fleet", "/fleet"),
+        Screen("fleet-degraded", "/fleet?state=degraded"),
+        Screen("fleet-district", "/fleet?district=%E7%A6%8F%E7%94%B0%E5%8C%BA"),
+    ],
 )

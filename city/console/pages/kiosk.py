@@ -22,7 +22,7 @@ from city.console.kiosk_detail import (
     presence_timeline,
     recent_faults,
 )
-from city.console.modules import ConsoleModule
+from city.console.modules import ConsoleModule, Screen
 from city.console.web import PageContext, page
 
 HISTORY_WINDOW = WINDOWS["30d"]
@@ -72,4 +72,5 @@ MODULE = ConsoleModule(
         Route("/kiosks/{city}/{centre}/{name}", kiosk_page, methods=["GET"]),
         Route("/kiosks/{city}/{centre}/{name}/heartbeats", heartbeats, methods=["GET"]),
     ],
+    screens=[Screen("kiosk", "/kiosks/{kiosk}"), Screen("kiosk-7d", "/kiosks/{kiosk}?window=7d")],
 )

@@ -1,4 +1,5 @@
-"""Rollout targets: `all`, `district:X`, `centre:X`, `kiosk:X` (X one id of the topic tree).
+"""Rollout targets: `all`, `district:NAME`, `centre:X`, `kiosk:X` (X one id of the topic tree;
+NAME a district as the inventory spells it, e.g. 福田区).
 
 Parsed strictly (bounded, one form per target) so a typo never widens a rollout: `centre:` with
 nothing after it is an error, not "every centre". `kiosk:X` takes the full id CITY/CENTRE/KIOSK
@@ -15,6 +16,8 @@ import psycopg
 
 MAX_SELECTOR_CHARS = 200
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# districts are names people use ("福田区", inventory.yaml): letters of any script, no blanks
+DISTRICT_RE = re.compile(r"[^\W][\w-]{0,63}")
 KIOSK_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,64}")
 
 SelectorKind = Literal["all", "district", "centre", "kiosk"]
@@ -37,7 +40,8 @@ class Selector:
 
 
 FORMS = (
-    "all, district:X, centre:X or kiosk:X (X letters, digits, '_' or '-'; kiosk:CITY/CENTRE/KIOSK)"
+    "all, district:NAME, centre:X or kiosk:X (X letters, digits, '_' or '-';"
+    " kiosk:CITY/CENTRE/KIOSK)"
 )
 
 
@@ -52,6 +56,8 @@ def parse_selector(text: str) -> Selector:
     if not sep or kind not in ("district", "centre", "kiosk"):
         raise SelectorError(f"expected {FORMS}, got {text[:40]!r}")
     pattern = KIOSK_ID_RE if kind == "kiosk" and "/" in value else ID_RE
+    if kind == "district":
+        pattern = DISTRICT_RE
     if not pattern.fullmatch(value):
         raise SelectorError(f"{kind}: expected {FORMS}, got {value[:40]!r}")
     return Selector(kind, value)  # type: ignore[arg-type]  # kind checked just above

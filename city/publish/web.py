@@ -24,8 +24,9 @@ from starlette.staticfiles import StaticFiles
 
 from city.commands import ONE_SHOT_TYPES, command_rows, queue_command
 from city.console.filters import choice_param, kiosk_id, text_param
-from city.console.modules import ConsoleModule, NavItem
+from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import BadInput, PageContext, page
+from city.publish.demo import seed_publish_demo
 from city.publish.messages import MESSAGES
 from city.publish.runtime import runtime_of, start
 from city.rollouts import (
@@ -308,4 +309,10 @@ MODULE = ConsoleModule(
     templates=HERE / "templates",
     slots={"kiosk_actions": ["publish/kiosk_actions.html"]},
     startup=start,
+    screens=[
+        Screen("publish", "/publish"),
+        Screen("publish-diff", "/publish/documents/2?to=all&first_centre=centre-0000&staged=1"),
+        Screen("publish-rollout", "/publish/rollouts/2"),
+    ],
+    demo=seed_publish_demo,
 )

@@ -38,19 +38,24 @@ def test_any_text_is_a_selector_or_a_selector_error(text: str) -> None:
         message = str(exc)
         selector = None
     if selector is None:
-        assert "all, district:X" in message
+        assert "all, district:NAME" in message
         return
     assert selector.kind == "all" or selector.value  # never an empty value: never widens
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "centre:", "centre", "Centre:x", "kiosk:a/b", "district:福田区", "centre:a b",
+    ["", "centre:", "centre", "Centre:x", "kiosk:a/b", "centre:福田区", "district:福 田", "centre:a b",
      "all:x", "centre:a/b/c", "kiosk:a/b/c/d", "centre:*", "x" * 201],
 )  # fmt: skip
 def test_near_misses_are_refused(text: str) -> None:
     with pytest.raises(SelectorError):
         parse_selector(text)
+
+
+def test_districts_are_names_in_any_script() -> None:
+    assert parse_selector("district:福田区") == Selector("district", "福田区")
+    assert parse_selector("district:Futian-1") == Selector("district", "Futian-1")
 
 
 def test_all_tolerates_surrounding_blanks() -> None:

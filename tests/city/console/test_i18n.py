@@ -12,7 +12,7 @@ import pytest
 from city.console.i18n import LANGUAGES, Catalogue, pick_language
 from city.console.modules import load_modules
 
-TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
+TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]*[a-z0-9_])["']""")  # a "prefix." ~ x is dynamic
 
 
 def _catalogue() -> Catalogue:

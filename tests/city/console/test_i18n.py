@@ -12,7 +12,8 @@ import pytest
 from city.console.i18n import LANGUAGES, Catalogue, pick_language
 from city.console.modules import load_modules
 
-TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]*[a-z0-9_])["']""")  # a "prefix." ~ x is dynamic
+# a literal key; t("prefix." ~ value) builds its key at run time and is not one
+TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]*[a-z0-9_])["']""")
 
 
 def _catalogue() -> Catalogue:

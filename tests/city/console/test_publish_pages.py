@@ -208,7 +208,7 @@ def test_without_a_signing_key_commands_are_refused_with_the_reason(
     city_db: str, tmp_path: Path
 ) -> None:
     _online(city_db, KIOSK)
-    for client in _client(city_db, tmp_path):
+    for client in _client(city_db, tmp_path, console={"signing_key_file": None}):
         console_login(client, "operator")
         page = client.get("/publish")
         assert "无法发送命令" in page.text

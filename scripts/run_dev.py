@@ -145,8 +145,15 @@ def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer |
 
 
 def _start(part: Part) -> None:
+    # bufsize=0: select() sees the pipe, so readline() must not keep a second line in a
+    # Python-side buffer (two lines written at once would wait there for a third)
     part.process = subprocess.Popen(  # noqa: S603 — our own interpreter and modules
-        part.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=part.env
+        part.argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=part.env,
+        bufsize=0,
     )
     print(f"[run] started {part.name} (pid {part.process.pid})", flush=True)
 

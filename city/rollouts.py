@@ -87,9 +87,10 @@ def document_by_id(conn: psycopg.Connection, document_id: int) -> Document | Non
 
 
 def documents(conn: psycopg.Connection, limit: int = 50) -> list[Document]:
-    """Published documents, newest first."""
+    """Published documents, newest first, without their content (a list page needs none)."""
     rows = conn.execute(
-        f"SELECT {_DOC_COLUMNS} FROM config_documents ORDER BY id DESC LIMIT %s",  # noqa: S608 — fixed text
+        "SELECT id, kind, version, '', sha256, summary, uploaded_at, uploaded_by"
+        " FROM config_documents ORDER BY id DESC LIMIT %s",
         (limit,),
     ).fetchall()
     return [Document(*row) for row in rows]
@@ -389,7 +390,13 @@ def rollback(conn: psycopg.Connection, rollout_id: int, by: str) -> int:
     return new_id
 
 
-TARGETS = """
+TARGET_STATE = (
+    "COALESCE(CASE WHEN t.skipped_reason IS NOT NULL THEN 'skipped' END, c.state, 'held')"
+)
+# what needs a look first: refusals, then what is still under way, then the settled
+STATE_ORDER = ("rejected", "failed", "expired", "waiting", "sent", "held", "cancelled",
+               "skipped", "applied")  # fmt: skip
+TARGETS = f"""
 SELECT t.kiosk, t.stage, t.previous_version, t.skipped_reason, d.version,
        c.id::text, c.state, c.reason, c.detail, c.attempt, c.sent_at, c.result_at,
        k.presence
@@ -397,11 +404,17 @@ FROM rollout_targets t
 LEFT JOIN config_documents d ON d.id = t.document_id
 LEFT JOIN commands c ON c.id = t.command_id
 LEFT JOIN kiosks k ON k.kiosk = t.kiosk
-WHERE t.rollout_id = %s ORDER BY t.stage, t.kiosk
-"""
+WHERE t.rollout_id = %(id)s AND (%(state)s::text IS NULL OR {TARGET_STATE} = %(state)s)
+ORDER BY array_position(%(order)s::text[], {TARGET_STATE}), t.stage, t.kiosk
+LIMIT %(limit)s
+"""  # noqa: S608 — fixed text
+COUNTS = f"""
+SELECT {TARGET_STATE}, count(*) FROM rollout_targets t
+LEFT JOIN commands c ON c.id = t.command_id WHERE t.rollout_id = %s GROUP BY 1
+"""  # noqa: S608 — fixed text
 
 
-def target_state(skipped: str | None, command_state: str | None, presence: str | None) -> str:
+def target_state(skipped: str | None, command_state: str | None) -> str:
     """A kiosk's state in a rollout: skipped, held, waiting (offline), sent, applied, …"""
     if skipped is not None:
         return "skipped"
@@ -410,8 +423,15 @@ def target_state(skipped: str | None, command_state: str | None, presence: str |
     return command_state
 
 
-def rollout_status(conn: psycopg.Connection, rollout_id: int) -> dict[str, Any] | None:
-    """The rollout, its per-kiosk states and the counts per state."""
+def rollout_status(
+    conn: psycopg.Connection,
+    rollout_id: int,
+    *,
+    state: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any] | None:
+    """The rollout, the counts per state, and its kiosks (those needing a look first; only
+    `state` ones if given; at most `limit`)."""
     cur = conn.execute(
         "SELECT r.id, r.kind, d.version, r.selector, r.first_centre, r.auto_promote, r.state,"
         " r.rollback_of, r.created_at, r.created_by, r.promoted_at, r.promoted_by,"
@@ -430,20 +450,19 @@ def rollout_status(conn: psycopg.Connection, rollout_id: int) -> dict[str, Any] 
     ]  # fmt: skip
     status: dict[str, Any] = dict(zip(names, row, strict=True))
     targets = []
-    counts: dict[str, int] = {}
+    counts = {str(s): int(n) for s, n in conn.execute(COUNTS, (rollout_id,)).fetchall()}
+    params = {"id": rollout_id, "state": state, "order": list(STATE_ORDER), "limit": limit}
     for (
         kiosk, stage, previous, skipped, version, command_id, cstate, reason, detail, attempt,
         sent_at, result_at, presence,
-    ) in conn.execute(TARGETS, (rollout_id,)).fetchall():  # fmt: skip
-        state = target_state(skipped, cstate, presence)
-        counts[state] = counts.get(state, 0) + 1
+    ) in conn.execute(TARGETS, params).fetchall():  # fmt: skip
         targets.append(
             {
                 "kiosk": kiosk,
                 "stage": stage,
                 "version": version,
                 "previous_version": previous,
-                "state": state,
+                "state": target_state(skipped, cstate),
                 "reason": reason or skipped,
                 "problem": (detail or {}).get("problem") if isinstance(detail, dict) else None,
                 "attempt": attempt,
@@ -455,8 +474,10 @@ def rollout_status(conn: psycopg.Connection, rollout_id: int) -> dict[str, Any] 
         )
     status["targets"] = targets
     status["counts"] = counts
-    stage1 = [t for t in targets if t["stage"] == 1 and t["state"] != "skipped"]
-    status["stage1_applied"] = bool(stage1) and all(t["state"] == "applied" for t in stage1)
+    status["total"] = sum(counts.values())
+    status["filter"] = state
+    stage1 = _stage_states(conn, rollout_id, 1)
+    status["stage1_applied"] = bool(stage1) and all(s == "applied" for s in stage1)
     return status
 
 

@@ -30,6 +30,7 @@ from city.publish.demo import seed_publish_demo
 from city.publish.messages import MESSAGES
 from city.publish.runtime import runtime_of, start
 from city.rollouts import (
+    STATE_ORDER,
     PublishError,
     create_rollout,
     diff_against_deployed,
@@ -48,6 +49,7 @@ from city.upload import KINDS, Invalid, parse_upload
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD_BYTES = 1024 * 1024 + 64 * 1024  # the document's limit plus the form around it
 RECENT_COMMANDS = 10
+TARGET_ROWS = 500  # per page refresh; the counts cover every kiosk (10,000 in a city)
 
 
 def _runtime_problem(ctx: PageContext) -> str | None:
@@ -202,7 +204,10 @@ def start_rollout(ctx: PageContext) -> Response:
 
 
 def _rollout(ctx: PageContext) -> dict[str, Any] | None:
-    return rollout_status(ctx.conn, int(ctx.request.path_params["id"]))
+    state = choice_param(ctx.query, "state", STATE_ORDER)
+    return rollout_status(
+        ctx.conn, int(ctx.request.path_params["id"]), state=state, limit=TARGET_ROWS
+    )
 
 
 @page("viewer")

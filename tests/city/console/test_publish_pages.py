@@ -256,3 +256,25 @@ def test_the_kiosk_command_list_shows_each_devices_self_test(
     assert "未回复的设备：camera" in partial.text
     assert "no self-test in 40 s" in partial.text
     assert "签名无效" in partial.text
+
+
+def test_a_large_rollout_lists_what_needs_a_look_first_and_filters_by_state(
+    signed_client: TestClient, city_db: str
+) -> None:
+    from city.publish.demo import seed_publish_demo
+    from testbed.fleet_seed import seed_fleet
+
+    with psycopg.connect(city_db) as conn:
+        seed_fleet(conn, 240)
+        conn.commit()
+        seed_publish_demo(conn)
+    console_login(signed_client, "viewer")
+    page = signed_client.get("/publish/rollouts/2").text
+    rows = re.findall(r'<tr data-kiosk="([^"]+)" data-state="([^"]+)"', page)
+    assert len(rows) == 240
+    assert rows[0] == ("440300/centre-0011/kiosk-03", "rejected")  # the refusal on top
+    assert rows[-1][1] == "applied"
+    only = signed_client.get("/publish/rollouts/2/targets?state=waiting").text
+    states = set(re.findall(r'<tr data-kiosk="[^"]+" data-state="([^"]+)"', only))
+    assert states == {"waiting"}
+    assert signed_client.get("/publish/rollouts/2?state=bogus").status_code == 400

@@ -28,6 +28,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "city.console.pages.kiosk",
     "city.console.pages.alerts",
     "city.console.pages.audit",
+    "city.console.pages.users",
 )
 # Mounted when present: the 好差评/usage/health reports and the signed commands (issue 13).
 OPTIONAL_ROUTE_MODULES: tuple[str, ...] = ("city.reports.web", "city.publish.web")

@@ -33,6 +33,11 @@ def state_link(flt: FleetFilter, state: str | None) -> str:
     return page_link(FleetFilter(flt.district, flt.centre, state, flt.text), 1)
 
 
+def centre_link(flt: FleetFilter, centre: str) -> str:
+    """The fleet URL for one centre of the chosen district."""
+    return page_link(FleetFilter(flt.district, centre, flt.state, flt.text), 1)
+
+
 def district_link(flt: FleetFilter, district: str | None) -> str:
     """The fleet URL for one district (its centres, the same state and text)."""
     return page_link(FleetFilter(district, None, flt.state, flt.text), 1)
@@ -67,6 +72,7 @@ def fleet(ctx: PageContext) -> Response:
         page_link=lambda n: page_link(flt, n),
         state_link=lambda s: state_link(flt, s),
         district_link=lambda d: district_link(flt, d),
+        centre_link=lambda c: centre_link(flt, c),
     )
 
 

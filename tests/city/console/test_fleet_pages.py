@@ -143,7 +143,9 @@ def test_kiosk_page_and_heartbeat_chart(
     now = datetime.now(UTC)
     with psycopg.connect(console_config.database.url) as conn:
         _seed_states(console_config.database.url)
-        seed_event(conn, kiosk, "agent.offline", {"connection": 2, "reason": "will"}, now)
+        seed_event(
+            conn, kiosk, "agent.offline", {"connection": 2, "reason": "connection_lost"}, now
+        )
         seed_event(
             conn,
             kiosk,
@@ -155,7 +157,7 @@ def test_kiosk_page_and_heartbeat_chart(
     console_login(console_client, "viewer")
     page = console_client.get(f"/kiosks/{kiosk}")
     assert page.status_code == 200
-    for text in ("血压计", "超时", "no answer (E7)", "2026.11.1", "will", "心跳历史"):
+    for text in ("血压计", "超时", "no answer (E7)", "2026.11.1", "连接中断", "心跳历史"):
         assert text in page.text
     assert f'data-src="/kiosks/{kiosk}/heartbeats?window=24h"' in page.text
     day = console_client.get(f"/kiosks/{kiosk}/heartbeats", params={"window": "24h"}).json()
@@ -210,3 +212,25 @@ def test_the_fleet_page_stays_fast_at_10000_kiosks(
         assert answer.status_code == 200
     assert "终端（10000 台）" in console_client.get("/fleet").text
     assert sorted(timings)[len(timings) // 2] < 1.5, timings  # a loaded 2-core machine
+
+
+def test_a_districts_centres_with_counts(
+    console_client: TestClient, console_config: CityConfig
+) -> None:
+    """Choosing a district lists its centres with their counts per state (a centre chosen
+    stays highlighted among its siblings)."""
+    _seed_states(console_config.database.url)
+    console_login(console_client, "viewer")
+    page = console_client.get("/fleet", params={"district": "罗湖区", "centre": "c3"}).text
+    assert "罗湖区的服务中心" in page
+    centres = page[page.index("罗湖区的服务中心") :]
+    assert 'class="selected"' in centres
+    row = re.search(r'<tr class="selected">(.*?)</tr>', centres, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num[^"]*">(\d+)</td>', row[1])
+    assert cells == ["0", "4", "0", "0"]
+    whole = console_client.get("/fleet", params={"district": "福田区"}).text
+    centres = whole[whole.index("福田区的服务中心") :]
+    assert "c1" in centres
+    assert "c2" in centres
+    assert "c3" not in centres

@@ -12,8 +12,7 @@ import pytest
 from city.console.i18n import LANGUAGES, Catalogue, pick_language
 from city.console.modules import load_modules
 
-# a literal key; t("prefix." ~ value) builds its key at run time and is not one
-TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]*[a-z0-9_])["']""")
+TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]*[a-z0-9_])["']\s*[,)]""")
 
 
 def _catalogue() -> Catalogue:

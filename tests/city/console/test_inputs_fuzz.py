@@ -98,7 +98,14 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 PATHS = st.sampled_from(
-    ["/fleet", "/alerts", "/audit", "/kiosks/440300/c1/k1", "/kiosks/440300/c1/k1/heartbeats"]
+    [
+        "/fleet",
+        "/alerts",
+        "/audit",
+        "/users",
+        "/kiosks/440300/c1/k1",
+        "/kiosks/440300/c1/k1/heartbeats",
+    ]
 )
 KEYS = st.one_of(
     st.sampled_from(["state", "page", "q", "district", "centre", "kiosk", "window", "action"]),
@@ -114,7 +121,7 @@ def test_pages_never_fail_on_a_query(
 ) -> None:
     """Arbitrary parameters, and a raw percent-encoded query string, never give a 500."""
     if "console_session" not in console_client.cookies:
-        console_login(console_client, "operator")
+        console_login(console_client, "admin")
     answer = console_client.get(path, params=query)
     assert answer.status_code in (200, 400, 404), (path, query, answer.text[-300:])
     encoded = quote(raw, safe="=&")
@@ -125,16 +132,18 @@ def test_pages_never_fail_on_a_query(
 @pytest.mark.postgres
 @FUZZ
 @given(
-    form=st.dictionaries(st.sampled_from(["note", "name", "password", "next", "x"]), VALUES),
+    form=st.dictionaries(
+        st.sampled_from(["note", "name", "password", "next", "role", "disabled", "x"]), VALUES
+    ),
     raw=st.binary(max_size=300),
-    target=st.sampled_from(["/alerts/1/ack", "/login", "/logout"]),
+    target=st.sampled_from(["/alerts/1/ack", "/login", "/logout", "/users", "/users/x/disabled"]),
 )
 def test_posts_never_fail_on_a_form(
     console_client: TestClient, form: dict[str, str], raw: bytes, target: str
 ) -> None:
     """Arbitrary fields (with the right token) and raw bodies give a 4xx or a redirect."""
     if "console_session" not in console_client.cookies:
-        console_login(console_client, "operator")
+        console_login(console_client, "admin")
     token = csrf_from(console_client.get("/alerts").text)
     answer = console_client.post(target, data={**form, "csrf": token}, follow_redirects=False)
     assert answer.status_code in (200, 303, 400, 401, 403, 429), (form, answer.text[-300:])

@@ -11,6 +11,7 @@ city knows that version's content, and cancels what was not sent yet.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -140,16 +141,7 @@ def diff_against_deployed(
         if old is None:
             diffs.append(DeployedDiff(running, count, known=False, same=running == version))
             continue
-        lines = list(
-            difflib.unified_diff(
-                old.content.splitlines(),
-                content.splitlines(),
-                fromfile=f"{kind} {running}",
-                tofile=f"{kind} {version}",
-                lineterm="",
-                n=2,
-            )
-        )
+        lines = _diff_lines(old.content, content, f"{kind} {running}", f"{kind} {version}")
         added, removed, changed = (
             _item_changes(old.content, content) if kind == "catalogue" else ((), (), ())
         )
@@ -169,6 +161,19 @@ def diff_against_deployed(
     return diffs
 
 
+# Documents never change under their (kind, version): a page shown again (every preview, every
+# operator) reuses the diff and the parsed catalogues instead of redoing 100 KB of YAML.
+@functools.lru_cache(maxsize=32)
+def _diff_lines(old: str, new: str, old_name: str, new_name: str) -> list[str]:
+    return list(
+        difflib.unified_diff(
+            old.splitlines(), new.splitlines(), fromfile=old_name, tofile=new_name,
+            lineterm="", n=2,
+        )
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=32)
 def _item_changes(old: str, new: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     from config.catalogue import catalogue_from_bytes
     from config.loader import ConfigError

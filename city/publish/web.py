@@ -274,6 +274,12 @@ def kiosk_commands(ctx: PageContext) -> Response:
 
 
 @page("operator")
+def restart_page(ctx: PageContext) -> Response:
+    """Asks once more before a restart (it interrupts whoever is at the kiosk)."""
+    return ctx.render("publish/restart.html", kiosk_id=_kiosk(ctx))
+
+
+@page("operator")
 def send_command(ctx: PageContext) -> Response:
     """Queue ping / run_diagnostics / restart_kiosk for this kiosk; audited."""
     kiosk = _kiosk(ctx)
@@ -307,6 +313,7 @@ MODULE = ConsoleModule(
         Route("/publish/rollouts/{id:int}/rollback", rollback_rollout, methods=["POST"]),
         Route("/publish/kiosks/{city}/{centre}/{name}/commands", kiosk_commands, methods=["GET"]),
         Route("/publish/kiosks/{city}/{centre}/{name}/commands", send_command, methods=["POST"]),
+        Route("/publish/kiosks/{city}/{centre}/{name}/restart", restart_page, methods=["GET"]),
         Mount("/publish/static", StaticFiles(directory=HERE / "static")),
     ],
     nav=[NavItem("/publish", "nav.publish", "viewer", order=50)],

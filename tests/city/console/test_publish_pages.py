@@ -169,6 +169,8 @@ def test_viewers_look_operators_act_and_posts_need_the_token(
     page = signed_client.get(f"/kiosks/{KIOSK}")
     for command in ("ping", "run_diagnostics", "restart_kiosk"):
         assert f'data-command="{command}"' in page.text
+    confirm = signed_client.get(f"/publish/kiosks/{KIOSK}/restart")
+    assert 'id="restart-confirm"' in confirm.text
     no_token = signed_client.post(f"/publish/kiosks/{KIOSK}/commands", data={"type": "ping"})
     assert no_token.status_code == 403
     bad = signed_client.post(

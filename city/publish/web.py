@@ -49,7 +49,7 @@ from city.upload import KINDS, Invalid, parse_upload
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD_BYTES = 1024 * 1024 + 64 * 1024  # the document's limit plus the form around it
 RECENT_COMMANDS = 10
-TARGET_ROWS = 500  # per page refresh; the counts cover every kiosk (10,000 in a city)
+TARGET_ROWS = 200  # per page refresh; the counts cover every kiosk (10,000 in a city)
 
 
 def _runtime_problem(ctx: PageContext) -> str | None:

@@ -14,7 +14,7 @@ import difflib
 import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -134,8 +134,21 @@ def diff_against_deployed(
     conn: psycopg.Connection, kind: str, content: str, version: str, kiosks: Sequence[str]
 ) -> list[DeployedDiff]:
     """One diff per version running on `kiosks` (most kiosks first)."""
+    return diff_against_versions(
+        conn, kind, content, version, running_versions(conn, kind, kiosks).values()
+    )
+
+
+def diff_against_versions(
+    conn: psycopg.Connection,
+    kind: str,
+    content: str,
+    version: str,
+    running_on_each: Iterable[str | None],
+) -> list[DeployedDiff]:
+    """One diff per version in `running_on_each` (one entry per kiosk), most kiosks first."""
     counts: dict[str | None, int] = {}
-    for running in running_versions(conn, kind, kiosks).values():
+    for running in running_on_each:
         counts[running] = counts.get(running, 0) + 1
     diffs = []
     for running, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or "")):
@@ -216,9 +229,10 @@ def plan_rollout(
     *,
     staged: bool = True,
     first_centre: str | None = None,
+    kiosks: Sequence[str] | None = None,
 ) -> Plan:
-    """The targets in stages; PublishError if the selector names no kiosk."""
-    kiosks = resolve(conn, selector)
+    """The targets in stages (`kiosks`: already resolved); PublishError if there are none."""
+    kiosks = list(resolve(conn, selector) if kiosks is None else kiosks)
     if not kiosks:
         raise PublishError(f"{selector} names no kiosk")
     centres = sorted({centre_of(k) for k in kiosks})

@@ -63,32 +63,42 @@ def parse_selector(text: str) -> Selector:
     return Selector(kind, value)  # type: ignore[arg-type]  # kind checked just above
 
 
-def resolve(conn: psycopg.Connection, selector: Selector) -> list[str]:
-    """The kiosk ids (CITY/CENTRE/KIOSK) the selector names in the `kiosks` table, sorted.
+WHERE = {
+    "all": "TRUE",
+    "district": "k.district = %(value)s",
+    "centre": "k.centre = %(value)s",
+    "kiosk_id": "k.kiosk = %(value)s",
+    "kiosk_name": "k.name = %(value)s",
+}
 
-    SelectorError if a `kiosk:NAME` is ambiguous (the same name in two centres).
-    """
-    if selector.kind == "all":
-        rows = conn.execute("SELECT kiosk FROM kiosks ORDER BY kiosk").fetchall()
-    elif selector.kind == "district":
-        rows = conn.execute(
-            "SELECT kiosk FROM kiosks WHERE district = %s ORDER BY kiosk", (selector.value,)
-        ).fetchall()
-    elif selector.kind == "centre":
-        rows = conn.execute(
-            "SELECT kiosk FROM kiosks WHERE centre = %s ORDER BY kiosk", (selector.value,)
-        ).fetchall()
-    elif "/" in selector.value:
-        rows = conn.execute(
-            "SELECT kiosk FROM kiosks WHERE kiosk = %s", (selector.value,)
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            "SELECT kiosk FROM kiosks WHERE name = %s ORDER BY kiosk", (selector.value,)
-        ).fetchall()
-        if len(rows) > 1:
-            names = ", ".join(r[0] for r in rows[:5])
-            raise SelectorError(
-                f"kiosk:{selector.value} is ambiguous ({names}); give CITY/CENTRE/KIOSK"
-            )
-    return [str(r[0]) for r in rows]
+
+def where_clause(selector: Selector) -> str:
+    """The SQL condition on `kiosks k` for this selector (its value is `%(value)s`)."""
+    if selector.kind == "kiosk":
+        return WHERE["kiosk_id" if "/" in selector.value else "kiosk_name"]
+    return WHERE[selector.kind]
+
+
+def resolve_with_versions(
+    conn: psycopg.Connection, selector: Selector, kind: str
+) -> list[tuple[str, str | None]]:
+    """(kiosk id, the version of `kind` it last reported running) for every kiosk named,
+    sorted; SelectorError if a `kiosk:NAME` is ambiguous (the same name in two centres)."""
+    rows = conn.execute(
+        "SELECT k.kiosk, COALESCE(kc.version, CASE WHEN %(kind)s = 'catalogue'"  # noqa: S608 — fixed text
+        "       THEN k.catalogue_version END)"
+        " FROM kiosks k LEFT JOIN kiosk_config kc ON kc.kiosk = k.kiosk AND kc.kind = %(kind)s"
+        f" WHERE {where_clause(selector)} ORDER BY k.kiosk",
+        {"kind": kind, "value": selector.value},
+    ).fetchall()
+    if selector.kind == "kiosk" and len(rows) > 1:
+        names = ", ".join(r[0] for r in rows[:5])
+        raise SelectorError(
+            f"kiosk:{selector.value} is ambiguous ({names}); give CITY/CENTRE/KIOSK"
+        )
+    return [(str(k), None if v is None else str(v)) for k, v in rows]
+
+
+def resolve(conn: psycopg.Connection, selector: Selector) -> list[str]:
+    """The kiosk ids (CITY/CENTRE/KIOSK) the selector names in the `kiosks` table, sorted."""
+    return [kiosk for kiosk, _ in resolve_with_versions(conn, selector, "catalogue")]

@@ -33,7 +33,7 @@ from city.rollouts import (
     STATE_ORDER,
     PublishError,
     create_rollout,
-    diff_against_deployed,
+    diff_against_versions,
     document_by_id,
     documents,
     plan_rollout,
@@ -43,7 +43,7 @@ from city.rollouts import (
     rollout_status,
     store_document,
 )
-from city.selector import SelectorError, parse_selector
+from city.selector import SelectorError, parse_selector, resolve_with_versions
 from city.upload import KINDS, Invalid, parse_upload
 
 HERE = Path(__file__).resolve().parent
@@ -135,10 +135,18 @@ def document_page(ctx: PageContext) -> Response:
     if to is not None:
         try:
             selector = parse_selector(to)
-            plan = plan_rollout(ctx.conn, selector, staged=staged, first_centre=first_centre)
-            diffs = diff_against_deployed(
-                ctx.conn, document.kind, document.content, document.version, plan.kiosks
+            named = resolve_with_versions(ctx.conn, selector, document.kind)  # one query
+            plan = plan_rollout(
+                ctx.conn,
+                selector,
+                staged=staged,
+                first_centre=first_centre,
+                kiosks=[kiosk for kiosk, _ in named],
             )
+            diffs = diff_against_versions(
+                ctx.conn, document.kind, document.content, document.version,
+                [running for _, running in named],
+            )  # fmt: skip
         except (SelectorError, PublishError) as exc:
             plan_problem = str(exc)
     districts, centres = _centres(ctx)

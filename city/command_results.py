@@ -41,9 +41,12 @@ def apply_command_results(
     conn: psycopg.Connection, events: Sequence[EventRow], received_at: datetime
 ) -> int:
     """Update commands from newly stored results and births; how many commands changed."""
+    relevant = [e for e in events if e.type in ("command.result", "agent.online")]
+    if not relevant:  # the ingest's common case: nothing to do, not even a cursor
+        return 0
     changed = 0
     with conn.cursor() as cur:
-        for event in sorted(events, key=lambda e: (e.kiosk, e.ts)):
+        for event in sorted(relevant, key=lambda e: (e.kiosk, e.ts)):
             if event.type == "command.result":
                 changed += _result(cur, event, received_at)
             elif event.type == "agent.online":

@@ -95,6 +95,11 @@ class PageContext:
             "csrf_token": self.csrf_token,
             "csrf_field": CSRF_FIELD,
             "nav": self.console.nav_for(user),
+            "badges": {
+                item.path: item.badge(self.conn)
+                for item in self.console.nav_for(user)
+                if item.badge is not None
+            },
             "path": self.request.url.path,
             "here": _here(self.request),
             "query": self.request.query_params,

@@ -77,6 +77,16 @@ def seed_publish_demo(conn: psycopg.Connection) -> None:
         " AND k.presence = 'online'",
         (second,),
     )
+    # what each kiosk runs, as the ingest records it from the applied results
+    conn.execute(
+        "UPDATE kiosk_config kc SET version = %s FROM commands c WHERE c.kiosk = kc.kiosk"
+        " AND c.rollout_id = %s AND c.state = 'applied' AND kc.kind = 'catalogue'",
+        (V2, second),
+    )
+    conn.execute(
+        "UPDATE kiosks k SET catalogue_version = kc.version FROM kiosk_config kc"
+        " WHERE kc.kiosk = k.kiosk AND kc.kind = 'catalogue'"
+    )
     ping = queue_command(conn, DEMO_KIOSK, "ping", requested_by="otto")
     diagnostics = queue_command(conn, DEMO_KIOSK, "run_diagnostics", requested_by="otto")
     _answer(conn, f"id IN ('{ping}', '{diagnostics}')", "applied")

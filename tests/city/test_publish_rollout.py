@@ -6,12 +6,10 @@ when it reconnects. Then a rollback restores the previous version."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +17,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from config import load_config
-from edge_agent.agent import Agent
 from testbed.broker import MosquittoBroker
 from testbed.city_workers import REPO, WorkerProcess, write_city_config
-from tests.edge_agent.conftest import DEV_KEY, write_config
+from testbed.kiosk_agents import DEV_KEY, KioskAgent, other_city_key
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]
 
@@ -34,43 +28,6 @@ CATALOGUE = REPO / "config" / "catalogue.yaml"
 V1 = "440300-2025.03.1"
 V2 = "440300-2025.12.1"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "CITY_"))}
-
-
-def other_city_key() -> str:
-    raw = (
-        Ed25519PrivateKey.generate()
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
-    return base64.b64encode(raw).decode()
-
-
-class KioskAgent:
-    """A real kiosk agent on its own thread; `stop()` goes offline cleanly, `start()` again."""
-
-    def __init__(self, directory: Path, broker: MosquittoBroker, centre: str, name: str,
-                 public_key: str | None = None) -> None:  # fmt: skip
-        sections: dict[str, Any] = {"identity": {"centre": centre, "kiosk": name}}
-        if public_key is not None:
-            sections["commands"] = {"city_public_key": public_key}
-        self.path = write_config(directory, broker.url, agent={"heartbeat_interval_s": 2},
-                                 **sections)  # fmt: skip
-        self.id = f"440300/{centre}/{name}"
-        self.catalogue = directory / "catalogue.yaml"
-        self.thread: threading.Thread | None = None
-        self.stop_event = threading.Event()
-
-    def start(self) -> None:
-        agent = Agent(load_config(self.path, env={}), poll_s=0.01)
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=agent.run, args=(self.stop_event,), daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.thread is not None:
-            self.thread.join(timeout=15)
-            self.thread = None
 
 
 def value(db: str, sql: str, *params: Any) -> Any:
@@ -110,11 +67,15 @@ def states(db: str, rollout_id: int) -> dict[str, tuple[str, str | None]]:
 
 @pytest.fixture
 def fleet(tmp_path: Path, mosquitto: MosquittoBroker) -> Iterator[dict[str, KioskAgent]]:
+    other = other_city_key()
     kiosks = {
-        "k1": KioskAgent(tmp_path / "k1", mosquitto, "c1", "k1"),
-        "k2": KioskAgent(tmp_path / "k2", mosquitto, "c2", "k2"),
-        "k3": KioskAgent(tmp_path / "k3", mosquitto, "c2", "k3", public_key=other_city_key()),
-        "k4": KioskAgent(tmp_path / "k4", mosquitto, "c2", "k4"),
+        name: KioskAgent(tmp_path / name, mosquitto.url, kiosk, **keys)
+        for name, kiosk, keys in (
+            ("k1", "440300/c1/k1", {}),
+            ("k2", "440300/c2/k2", {}),
+            ("k3", "440300/c2/k3", {"public_key": other}),  # trusts another city's key
+            ("k4", "440300/c2/k4", {}),
+        )
     }
     yield kiosks
     for kiosk in kiosks.values():

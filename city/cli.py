@@ -1,4 +1,5 @@
-"""`python -m city ingest|db migrate|fleet|alerts|console|users|points|responder --config FILE`."""
+"""`python -m city ingest|db migrate|fleet|alerts|console|users|publish|dispatch|points|responder
+--config FILE`."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
         "--password-file", type=Path, default=None, help="default: the first line of stdin"
     )
     with_config(users_sub.add_parser("list", help="list the accounts"))
+    from city.publish_cli import add_parsers
+
+    add_parsers(sub, with_config)
+
     from city.points.cli import add_parser as add_points
 
     add_points(sub, with_config)
@@ -152,6 +157,14 @@ def _run_service(config: CityConfig, args: argparse.Namespace) -> int:
 
 
 def _run(config: CityConfig, args: argparse.Namespace) -> int:
+    if args.command in ("publish", "dispatch"):
+        from city import publish_cli
+
+        return publish_cli.run(config, args)
+    return _run_platform(config, args)
+
+
+def _run_platform(config: CityConfig, args: argparse.Namespace) -> int:
     if args.command == "db":
         return _cmd_migrate(config)
     if args.command == "fleet":

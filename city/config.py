@@ -191,6 +191,21 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class PublishingConfig:
+    """Signed commands and rollouts (city/commands.py, city/rollouts.py)."""
+
+    command_ttl_s: float = field(
+        300.0, check=in_range(10, 7 * 86_400), doc="a command's window (expires_at - issued_at)"
+    )
+    max_attempts: int = field(5, check=in_range(1, 100), doc="sends of one command at most")
+    dispatch_interval_s: float = field(1.0, check=in_range(0.05, 60))
+    broker_url: str | None = field(
+        None, check=_broker_url, doc="where commands are published (default: broker.url)"
+    )
+    client_id_prefix: str = field("city-commands", check=non_empty)
+
+
+@dataclass(frozen=True)
 class PointsConfig:
     """The responder answering the kiosks' online red-points calls (docs/points.md)."""
 
@@ -215,6 +230,7 @@ class CityConfig:
     contract_dir: Path = field(DEFAULT_CONTRACT_DIR, doc="docs/contract/schemas")
     timezone: str = field("Asia/Shanghai", check=_timezone, doc="for inventory opening hours")
     console: ConsoleConfig = field(ConsoleConfig())
+    publishing: PublishingConfig = field(PublishingConfig())
     points: PointsConfig = field(PointsConfig())
 
 

@@ -56,7 +56,8 @@ UPDATE kiosks SET heartbeat_ts = %(ts)s,
        outbox_depth = %(outbox_depth)s, oldest_unsent_age_s = %(oldest)s,
        free_disk_mb = %(free_disk_mb)s, devices = %(devices)s::jsonb,
        clock_synchronised = %(clock_sync)s, clock_offset_ms = %(clock_offset)s,
-       versions = %(versions)s::jsonb, catalogue_version = %(catalogue)s, updated_at = %(at)s
+       versions = %(versions)s::jsonb,
+       catalogue_version = COALESCE(%(catalogue)s, catalogue_version), updated_at = %(at)s
 WHERE kiosk = %(kiosk)s AND (heartbeat_ts IS NULL OR heartbeat_ts < %(ts)s)
 """
 

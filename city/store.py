@@ -1,7 +1,7 @@
 """One ingest transaction: COPY into `events` (a batch that holds stored events instead goes
-through a temp table and INSERT … ON CONFLICT DO NOTHING), seq gaps, fleet state and
-quarantine — all committed together, so a message is acknowledged only after everything it
-caused is durable (docs/design.md §5).
+through a temp table and INSERT … ON CONFLICT DO NOTHING), seq gaps, fleet state, command
+results (city/command_results.py) and quarantine — all committed together, so a message is
+acknowledged only after everything it caused is durable (docs/design.md §5).
 
 Idempotency comes from the primary key, not from bookkeeping: a redelivered message inserts
 nothing and changes nothing else (gaps and fleet state see only newly inserted events).
@@ -18,6 +18,7 @@ from datetime import datetime
 import psycopg
 from psycopg import errors
 
+from city.command_results import apply_command_results
 from city.fleet import FleetChange, apply_events
 from city.gaps import Gap, StreamState, apply_seqs
 from city.messages import Decoded, EventRow, QuarantineRow
@@ -124,6 +125,7 @@ class BatchWriter:
                 result.new_events = new_events
                 _track_gaps(cur, new_events, received_at)
                 result.changes = apply_events(self.conn, new_events, received_at)
+                apply_command_results(self.conn, new_events, received_at)
             if quarantined:
                 cur.executemany(
                     "INSERT INTO quarantine (received_at, topic, reason, raw, raw_size)"

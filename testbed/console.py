@@ -58,6 +58,8 @@ def console_config_data(
             "host": "127.0.0.1",
             "port": port,
             "session_secret_file": str(secret_file),
+            # the development city key, so command buttons work (docs/publishing.md)
+            "signing_key_file": str(REPO / "config" / "dev-keys" / "city-signing-key.DEV-ONLY.pem"),
         },
     }
     for key, value in (extra or {}).items():

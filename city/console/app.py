@@ -73,9 +73,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         console.open()
+        stoppers = [m.startup(console) for m in console.modules if m.startup is not None]
         try:
             yield
         finally:
+            for stop in reversed(stoppers):
+                stop()
             console.close()
 
     routes: list[BaseRoute] = [

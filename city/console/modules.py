@@ -14,7 +14,7 @@ import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from starlette.routing import BaseRoute
@@ -77,6 +77,9 @@ class ConsoleModule:
     slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
     screens: Sequence[Screen] = ()
     demo: Callable[[psycopg.Connection], Mapping[str, str] | None] | None = None
+    # Run when the app starts (after the pool opened) with the Console; returns what to call
+    # at shutdown. city.publish starts its command dispatcher here.
+    startup: Callable[[Any], Callable[[], None]] | None = None
 
 
 def load_modules(

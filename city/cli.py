@@ -1,4 +1,4 @@
-"""`python -m city ingest|db migrate|fleet|alerts --config FILE`."""
+"""`python -m city ingest|db migrate|fleet|alerts|report --config FILE`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
     alerts.add_argument("--json", action="store_true", help="one JSON document")
     alerts.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID")
+    report = with_config(sub.add_parser("report", help="write a service report (docs/reports.md)"))
+    report.add_argument("report", choices=["ratings", "usage", "health", "followups"])
+    report.add_argument("--from", dest="first", metavar="DATE", help="YYYY-MM-DD (local day)")
+    report.add_argument("--to", dest="last", metavar="DATE", help="YYYY-MM-DD, included")
+    report.add_argument("--centre", default="", metavar="C", help="CENTRE or CITY/CENTRE")
+    report.add_argument("--format", dest="fmt", choices=["csv", "xlsx", "json"], default="csv")
+    report.add_argument("--out", type=Path, required=True, metavar="FILE", help="- for stdout")
+    report.add_argument("--lang", choices=["zh", "en"], default="zh", help="headings")
+    report.add_argument(
+        "--status",
+        choices=["all", "open", "answered", "closed", "overdue"],
+        default="all",
+        help="followups only",
+    )
     return parser
 
 
@@ -81,6 +95,42 @@ def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
     return 0
 
 
+def _cmd_report(config: CityConfig, args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from city.db import connect, require_current
+    from city.reports.build import build_report
+    from city.reports.export import render
+    from city.reports.filters import FilterError, parse_filter
+
+    today = datetime.now(ZoneInfo(config.timezone)).date()
+    try:
+        report_filter = parse_filter(args.first, args.last, args.centre, today=today)
+    except FilterError as exc:
+        print(f"city report: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        report = build_report(
+            conn,
+            args.report,
+            report_filter,
+            config,
+            today=today,
+            lang=args.lang,
+            status=args.status,
+        )
+    data = render(report, args.fmt, args.lang)
+    if str(args.out) == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        args.out.write_bytes(data)
+        rows = sum(len(t.rows) for t in report.tables)
+        print(f"city report {args.report}: {rows} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     args = _parser().parse_args(argv)
@@ -91,15 +141,21 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     try:
-        if args.command == "db":
-            return _cmd_migrate(config)
-        if args.command == "fleet":
-            return _cmd_fleet(config, args.json)
-        if args.command == "alerts":
-            return _cmd_alerts(config, args.json, args.ack)
-        from city.worker import run_worker
-
-        return run_worker(config, worker_id=args.worker_id)
+        return _run(config, args)
     except SchemaMismatch as exc:
         print(f"city: {exc}", file=sys.stderr)
         return EXIT_SCHEMA
+
+
+def _run(config: CityConfig, args: argparse.Namespace) -> int:
+    if args.command == "db":
+        return _cmd_migrate(config)
+    if args.command == "fleet":
+        return _cmd_fleet(config, args.json)
+    if args.command == "alerts":
+        return _cmd_alerts(config, args.json, args.ack)
+    if args.command == "report":
+        return _cmd_report(config, args)
+    from city.worker import run_worker
+
+    return run_worker(config, worker_id=args.worker_id)

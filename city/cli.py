@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     with_config(db_sub.add_parser("migrate", help="apply pending schema migrations"))
+    rebuild = with_config(
+        db_sub.add_parser("rebuild-reports", help="recompute the report rollups of a period")
+    )
+    rebuild.add_argument("--from", dest="first", required=True, metavar="DATE")
+    rebuild.add_argument("--to", dest="last", required=True, metavar="DATE")
     fleet = with_config(sub.add_parser("fleet", help="print every kiosk's state"))
     fleet.add_argument("--json", action="store_true", help="one JSON document")
     alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
@@ -95,6 +100,26 @@ def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
     return 0
 
 
+def _cmd_rebuild(config: CityConfig, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from city.db import connect, require_current
+    from city.reports.filters import FilterError, parse_filter
+    from city.reports.rebuild import rebuild
+    from city.reports.rollup import policy_of
+
+    try:
+        period = parse_filter(args.first, args.last, today=date.max)
+    except FilterError as exc:
+        print(f"city db rebuild-reports: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        added = rebuild(conn, period.first, period.last, policy_of(config))
+    print(f"city db rebuild-reports: {period.first}..{period.last}, {added} follow-ups added")
+    return 0
+
+
 def _cmd_report(config: CityConfig, args: argparse.Namespace) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -149,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(config: CityConfig, args: argparse.Namespace) -> int:
     if args.command == "db":
-        return _cmd_migrate(config)
+        return (
+            _cmd_rebuild(config, args)
+            if args.db_command == "rebuild-reports"
+            else _cmd_migrate(config)
+        )
     if args.command == "fleet":
         return _cmd_fleet(config, args.json)
     if args.command == "alerts":

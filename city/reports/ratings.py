@@ -1,5 +1,6 @@
-"""好差评 per centre and service item over a period: counts per level, satisfaction rate,
-the reasons given for 不满意/非常不满意 (from report_ratings_daily, report_rating_reasons_daily).
+"""好差评 over a period: counts per level, satisfaction rate and the reasons given for
+不满意/非常不满意, per centre, per service item, per centre and item, and per day
+(report_ratings_daily, report_rating_reasons_daily; summed in SQL).
 
 Satisfaction rate (满意率, docs/reports.md): ratings at 基本满意 or better (levels 3-5) divided
 by all ratings; None when there are none. 差评 are levels 1-2.
@@ -7,28 +8,34 @@ by all ratings; None when there are none. 差评 are levels 1-2.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import psycopg
+from psycopg import sql
 
 from city.reports.filters import ReportFilter
 from city.reports.labels import LEVELS, Lang, code_label, level_label, ordered
-from city.reports.scope import day_scope, query
+from city.reports.scope import day_scope, days_of
 from city.reports.table import Cell, Column, Report, Table
 
-ALL_ITEMS = "*"
+Grouping = Literal["centre", "item", "centre_item", "day"]
+GROUP_COLUMNS: dict[Grouping, tuple[str, ...]] = {
+    "centre": ("city", "centre"),
+    "item": ("item",),
+    "centre_item": ("city", "centre", "item"),
+    "day": ("day",),
+}
 SATISFIED_LEVELS = (5, 4, 3)
 LOW_LEVELS = (2, 1)
+LEVEL_SUMS = ", ".join(f"coalesce(sum(n) FILTER (WHERE level = {n}), 0)::bigint" for n in LEVELS)
 
 
 @dataclass
 class RatingCounts:
-    """One centre (and item, or every item) over the period."""
+    """One group (a centre, an item, a centre's item or a day) over the period."""
 
-    city: str
-    centre: str
-    item: str
+    key: tuple[Any, ...]
     levels: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -49,57 +56,45 @@ class RatingCounts:
         return None if total == 0 else sum(self.levels[n] for n in SATISFIED_LEVELS) / total
 
 
-def rating_counts(conn: psycopg.Connection, f: ReportFilter) -> list[RatingCounts]:
-    """Per centre: an every-item row (item '*') first, then one row per item, busiest first."""
+def rating_counts(
+    conn: psycopg.Connection, f: ReportFilter, by: Grouping = "centre", limit: int | None = None
+) -> list[RatingCounts]:
+    """Groups of the period, most ratings first (days in order); at most `limit` of them."""
     where, params = day_scope(f)
-    rows: dict[tuple[str, str, str], RatingCounts] = {}
-
-    def at(city: str, centre: str, item: str) -> RatingCounts:
-        key = (city, centre, item)
-        if key not in rows:
-            rows[key] = RatingCounts(city, centre, item)
-        return rows[key]
-
-    for city, centre, item, level, n in conn.execute(
-        query(
-            "SELECT city, centre, item, level, sum(n)::bigint FROM report_ratings_daily"
-            " WHERE {where} GROUP BY city, centre, item, level",
-            where,
-        ),
+    names = GROUP_COLUMNS[by]
+    group = sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    order = group if by == "day" else sql.SQL("sum(n) DESC, {}").format(group)
+    rows: dict[tuple[Any, ...], RatingCounts] = {}
+    cur = conn.execute(
+        sql.SQL(
+            "SELECT {group}, {sums} FROM report_ratings_daily WHERE {where}"
+            " GROUP BY {group} ORDER BY {order} LIMIT %s"
+        ).format(group=group, sums=sql.SQL(LEVEL_SUMS), where=where, order=order),
+        [*params, limit],
+    )
+    width = len(names)
+    for values in cur:
+        key = tuple(values[:width])
+        rows[key] = RatingCounts(key, dict(zip(LEVELS, values[width:], strict=True)))
+    for values in conn.execute(
+        sql.SQL(
+            "SELECT {group}, reason, sum(n)::bigint FROM report_rating_reasons_daily"
+            " WHERE {where} AND level <= 2 GROUP BY {group}, reason"
+        ).format(group=group, where=where),
         params,
     ):
-        at(city, centre, item).levels[level] += n
-        at(city, centre, ALL_ITEMS).levels[level] += n
-    for city, centre, item, reason, n in conn.execute(
-        query(
-            "SELECT city, centre, item, reason, sum(n)::bigint FROM report_rating_reasons_daily"
-            " WHERE {where} AND level <= 2 GROUP BY city, centre, item, reason",
-            where,
-        ),
-        params,
-    ):
-        for key in (item, ALL_ITEMS):
-            reasons = at(city, centre, key).reasons
-            reasons[reason] = reasons.get(reason, 0) + n
-    by_centre: dict[tuple[str, str], list[RatingCounts]] = defaultdict(list)
-    for row in rows.values():
-        by_centre[(row.city, row.centre)].append(row)
-    ordered_rows: list[RatingCounts] = []
-    for key in sorted(by_centre):
-        group = by_centre[key]
-        group.sort(key=lambda r: (r.item != ALL_ITEMS, -r.total, r.item))
-        ordered_rows += group
-    return ordered_rows
+        counts = rows.get(tuple(values[:width]))
+        if counts is not None:
+            counts.reasons[values[width]] = values[width + 1]
+    return list(rows.values())
 
 
-def ratings_report(conn: psycopg.Connection, f: ReportFilter, lang: Lang = "zh") -> Report:
-    """The 好差评 report as one table."""
-    counts = rating_counts(conn, f)
-    reasons = ordered("reason", {r for c in counts for r in c.reasons})
-    columns = (
-        Column("city", "城市", "City"),
-        Column("centre", "服务中心", "Centre"),
-        Column("item", "服务事项", "Service item"),
+ITEM_LIMIT = 1000
+
+
+def _columns(key_columns: tuple[Column, ...], reasons: list[str]) -> tuple[Column, ...]:
+    return (
+        *key_columns,
         *(Column(f"level_{n}", level_label(n, "zh"), level_label(n, "en")) for n in LEVELS),
         Column("total", "评价总数", "Ratings"),
         Column("low", "差评数", "Poor ratings"),
@@ -113,25 +108,74 @@ def ratings_report(conn: psycopg.Connection, f: ReportFilter, lang: Lang = "zh")
             for r in reasons
         ),
     )
-    all_items = "（全部事项）" if lang == "zh" else "(all items)"
+
+
+def _cells(c: RatingCounts, key: tuple[Cell, ...], reasons: list[str]) -> tuple[Cell, ...]:
+    rate = c.satisfaction_rate
+    return (
+        *key,
+        *(c.levels[n] for n in LEVELS),
+        c.total,
+        c.low,
+        None if rate is None else round(rate, 4),
+        *(c.reasons.get(r, 0) for r in reasons),
+    )
+
+
+CITY = Column("city", "城市", "City")
+CENTRE = Column("centre", "服务中心", "Centre")
+ITEM = Column("item", "服务事项", "Service item")
+DAY = Column("day", "日期", "Day")
+
+
+def ratings_report(
+    conn: psycopg.Connection, f: ReportFilter, lang: Lang = "zh", *, detail: bool = True
+) -> Report:
+    """Per centre, per item, per day and (with `detail`) per centre and item."""
     no_item = "（未关联事项）" if lang == "zh" else "(no item)"
-    rows: list[tuple[Cell, ...]] = []
-    for c in counts:
-        item = all_items if c.item == ALL_ITEMS else (c.item or no_item)
-        rate = c.satisfaction_rate
-        rows.append(
-            (
-                c.city,
-                c.centre,
-                item,
-                *(c.levels[n] for n in LEVELS),
-                c.total,
-                c.low,
-                None if rate is None else round(rate, 4),
-                *(c.reasons.get(r, 0) for r in reasons),
+    groups: dict[Grouping, list[RatingCounts]] = {
+        "centre": rating_counts(conn, f, "centre"),
+        "item": rating_counts(conn, f, "item", ITEM_LIMIT),
+        "day": rating_counts(conn, f, "day"),
+    }
+    if detail:
+        groups["centre_item"] = rating_counts(conn, f, "centre_item")
+    reasons = ordered("reason", {r for c in groups["centre"] for r in c.reasons})
+
+    def item_name(value: Any) -> str:
+        return str(value) if value else no_item
+
+    centre_rows = [_cells(c, (c.key[0], c.key[1]), reasons) for c in groups["centre"]]
+    by_day = {c.key[0]: c for c in groups["day"]}
+    day_rows = [_cells(by_day.get(d) or RatingCounts((d,)), (d,), reasons) for d in days_of(f)]
+    tables = [
+        Table(
+            "by_centre", ("按服务中心", "By centre"), _columns((CITY, CENTRE), reasons), centre_rows
+        ),
+        Table(
+            "by_item",
+            ("按服务事项", "By service item"),
+            _columns((ITEM,), reasons),
+            [_cells(c, (item_name(c.key[0]),), reasons) for c in groups["item"]],
+        ),
+        Table("by_day", ("按日", "By day"), _columns((DAY,), reasons), day_rows),
+    ]
+    if detail:
+        tables.append(
+            Table(
+                "by_centre_item",
+                ("按中心和事项", "By centre and item"),
+                _columns((CITY, CENTRE, ITEM), reasons),
+                [
+                    _cells(c, (c.key[0], c.key[1], item_name(c.key[2])), reasons)
+                    for c in sorted(groups["centre_item"], key=lambda c: (c.key[0], c.key[1]))
+                ],
             )
         )
-    table = Table("ratings", ("好差评统计", "Ratings (好差评)"), columns, rows)
     return Report(
-        "ratings", ("好差评报表", "Ratings report"), (f.first, f.last), f.centre_label(), (table,)
+        "ratings",
+        ("好差评报表", "Ratings report"),
+        (f.first, f.last),
+        f.centre_label(),
+        tuple(tables),
     )

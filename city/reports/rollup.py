@@ -257,25 +257,37 @@ HANDLERS = {
     "bp.measured": _bp_measured,
 }
 
+# One statement per table: the delta's keys as arrays, unnested in sorted order (each key once).
 UPSERTS = {
-    "usage": "INSERT INTO report_usage_daily (day, city, centre, metric, key, n)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (day, city, centre, metric, key)"
-    " DO UPDATE SET n = report_usage_daily.n + EXCLUDED.n",
-    "sessions_hourly": "INSERT INTO report_sessions_hourly (hour, city, centre, n)"
-    " VALUES (%s, %s, %s, %s)"
-    " ON CONFLICT (hour, city, centre) DO UPDATE SET n = report_sessions_hourly.n + EXCLUDED.n",
-    "ratings": "INSERT INTO report_ratings_daily (day, city, centre, item, level, n)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (day, city, centre, item, level)"
-    " DO UPDATE SET n = report_ratings_daily.n + EXCLUDED.n",
-    "reasons": "INSERT INTO report_rating_reasons_daily (day, city, centre, item, level, reason, n)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (day, city, centre, item, level, reason)"
-    " DO UPDATE SET n = report_rating_reasons_daily.n + EXCLUDED.n",
-    "health": "INSERT INTO report_health_daily (day, city, centre, class, n)"
-    " VALUES (%s, %s, %s, %s, %s)"
-    " ON CONFLICT (day, city, centre, class) DO UPDATE SET n = report_health_daily.n + EXCLUDED.n",
+    "usage": (
+        "INSERT INTO report_usage_daily (day, city, centre, metric, key, n)"
+        " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::text[],"
+        " %s::bigint[]) ON CONFLICT (day, city, centre, metric, key)"
+        " DO UPDATE SET n = report_usage_daily.n + EXCLUDED.n"
+    ),
+    "sessions_hourly": (
+        "INSERT INTO report_sessions_hourly (hour, city, centre, n)"
+        " SELECT * FROM unnest(%s::timestamp[], %s::text[], %s::text[], %s::bigint[])"
+        " ON CONFLICT (hour, city, centre) DO UPDATE SET n = report_sessions_hourly.n + EXCLUDED.n"
+    ),
+    "ratings": (
+        "INSERT INTO report_ratings_daily (day, city, centre, item, level, n)"
+        " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::smallint[],"
+        " %s::bigint[]) ON CONFLICT (day, city, centre, item, level)"
+        " DO UPDATE SET n = report_ratings_daily.n + EXCLUDED.n"
+    ),
+    "reasons": (
+        "INSERT INTO report_rating_reasons_daily (day, city, centre, item, level, reason, n)"
+        " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::smallint[],"
+        " %s::text[], %s::bigint[]) ON CONFLICT (day, city, centre, item, level, reason)"
+        " DO UPDATE SET n = report_rating_reasons_daily.n + EXCLUDED.n"
+    ),
+    "health": (
+        "INSERT INTO report_health_daily (day, city, centre, class, n)"
+        " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::bigint[])"
+        " ON CONFLICT (day, city, centre, class)"
+        " DO UPDATE SET n = report_health_daily.n + EXCLUDED.n"
+    ),
 }
 INSERT_FOLLOWUP = (
     "INSERT INTO report_followups (event_id, kiosk, city, centre, item, level, reasons,"
@@ -294,7 +306,8 @@ def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
     for name, sql in UPSERTS.items():
         counts: Counter[Any] = getattr(delta, name)
         if counts:
-            cur.executemany(sql, [(*key, n) for key, n in sorted(counts.items())])
+            rows = [(*key, n) for key, n in sorted(counts.items())]
+            cur.execute(sql, [list(column) for column in zip(*rows, strict=True)])
     if delta.followups:
         cur.executemany(
             INSERT_FOLLOWUP,

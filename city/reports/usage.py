@@ -9,11 +9,14 @@ included) are fewer. Centres are those the `kiosks` table knows.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from city.inventory import parse_hours
 from city.reports.calendar import WorkCalendar
@@ -40,22 +43,24 @@ class Usage:
     ended: Counter[str] = field(default_factory=Counter)
     centres: dict[CentreKey, Counter[str]] = field(default_factory=dict)
     flags: list[tuple[date, str, str, float, float, int]] = field(default_factory=list)
+    flags_total: int = 0
 
 
-def opening_hours_per_weekday(texts: list[str]) -> list[float]:
+@functools.lru_cache(maxsize=4096)
+def opening_hours_per_weekday(texts: tuple[str, ...]) -> tuple[float, ...]:
     """Hours open on each weekday (0 = Monday): the longest of the centre's kiosks.
 
     An empty text means always open (city/inventory.py); an unreadable one counts as unknown
     and is skipped (the inventory loader refuses those anyway).
     """
     hours = [0.0] * 7
-    for text in texts or [""]:
+    for text in texts or ("",):
         try:
             parsed = parse_hours(text)
         except ValueError:
             continue
         if parsed is None:
-            return [FULL_DAY_H] * 7
+            return (FULL_DAY_H,) * 7
         closes = parsed.closes
         span = (
             datetime.combine(date.min, closes) - datetime.combine(date.min, parsed.opens)
@@ -64,12 +69,7 @@ def opening_hours_per_weekday(texts: list[str]) -> list[float]:
             span = round(span, 2)
         for day in parsed.days:
             hours[day] = max(hours[day], span)
-    return hours
-
-
-def activity_span(hours: set[int]) -> int:
-    """Hours from the first active hour to the last, both included (0 when none)."""
-    return 0 if not hours else max(hours) - min(hours) + 1
+    return tuple(hours)
 
 
 def usage_data(
@@ -79,74 +79,132 @@ def usage_data(
     today: date,
     calendar: WorkCalendar,
     min_open_hours: float,
+    flag_limit: int | None = None,
 ) -> Usage:
-    """Read the rollups for the usage report."""
+    """Read the rollups for the usage report (at most `flag_limit` opening flags)."""
     usage = Usage(by_day=dict.fromkeys(days_of(f), 0))
     where, params = day_scope(f)
+
+    def rows(template: str, scope: tuple[sql.Composable, list[Any]] = (where, params)) -> Any:
+        return conn.execute(query(template, scope[0]), scope[1])
+
+    for day, n in rows(
+        "SELECT day, sum(n)::bigint FROM report_usage_daily"
+        " WHERE {where} AND metric = 'started' GROUP BY day"
+    ):
+        usage.by_day[day] = n
     centre_counts: dict[CentreKey, Counter[str]] = defaultdict(Counter)
-    items: Counter[str] = Counter()
-    ident: Counter[tuple[str, str]] = Counter()
-    for day, city, centre, metric, key, n in conn.execute(
-        query(
-            "SELECT day, city, centre, metric, key, sum(n)::bigint FROM report_usage_daily"
-            " WHERE {where} GROUP BY day, city, centre, metric, key",
-            where,
-        ),
-        params,
+    for city, centre, metric, key, n in rows(
+        "SELECT city, centre, metric, key, sum(n)::bigint FROM report_usage_daily"
+        " WHERE {where} AND metric IN ('started', 'ended', 'identified')"
+        " GROUP BY city, centre, metric, key"
     ):
-        counts = centre_counts[(city, centre)]
-        if metric == "started":
-            usage.by_day[day] = usage.by_day.get(day, 0) + n
-            counts["sessions"] += n
-        elif metric == "ended":
+        name = "sessions" if metric == "started" else f"{metric}:{key}"
+        centre_counts[(city, centre)][name] += n
+    usage.items = [
+        (key, n)
+        for key, n in rows(
+            "SELECT key, sum(n)::bigint FROM report_usage_daily WHERE {where} AND metric = 'item'"
+            " GROUP BY key ORDER BY 2 DESC, 1 LIMIT %s",
+            (where, [*params, TOP_ITEMS]),
+        )
+    ]
+    ident: list[tuple[str, str, int]] = []
+    for metric, key, n in rows(
+        "SELECT metric, key, sum(n)::bigint FROM report_usage_daily"
+        " WHERE {where} AND metric IN ('ended', 'card', 'qr', 'identified')"
+        " GROUP BY metric, key ORDER BY metric, key"
+    ):
+        if metric == "ended":
             usage.ended[key] += n
-            counts[f"ended:{key}"] += n
-        elif metric == "item":
-            items[key] += n
         elif metric in ("card", "qr"):
-            ident[(metric, key)] += n
-        elif metric == "identified":
-            counts[f"identified:{key}"] += n
-            if key == "no":
-                ident[("anonymous", "")] += n
-    usage.items = sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ITEMS]
-    usage.identification = [(m, k, n) for (m, k), n in sorted(ident.items())]
-    where_h, params_h = hour_scope(f)
-    active: dict[tuple[CentreKey, date], set[int]] = defaultdict(set)
-    for hour, city, centre, n in conn.execute(
-        query("SELECT hour, city, centre, n FROM report_sessions_hourly WHERE {where}", where_h),
-        params_h,
+            ident.append((metric, key, n))
+        elif key == "no":
+            ident.append(("anonymous", "", n))
+    usage.identification = sorted(ident)
+    hours = hour_scope(f)
+    for weekday, hour, n in rows(
+        "SELECT extract(isodow FROM hour)::int - 1, extract(hour FROM hour)::int, sum(n)::bigint"
+        " FROM report_sessions_hourly WHERE {where} GROUP BY 1, 2",
+        hours,
     ):
-        usage.heatmap[hour.weekday()][hour.hour] += n
-        active[((city, centre), hour.date())].add(hour.hour)
+        usage.heatmap[weekday][hour] = n
     known = _centres(conn, f)
     for key in known:
         centre_counts.setdefault(key, Counter())
     usage.centres = dict(sorted(centre_counts.items()))
-    for day in calendar.working_days_between(f.first, min(f.last, today - timedelta(days=1))):
-        for key, weekday_hours in sorted(known.items()):
-            opening = weekday_hours[day.weekday()]
-            span = activity_span(active.get((key, day), set()))
-            if opening < min_open_hours or span < min_open_hours:
-                usage.flags.append(
-                    (day, *key, opening, float(span), len(active.get((key, day), ())))
-                )
+    working = calendar.working_days_between(f.first, min(f.last, today - timedelta(days=1)))
+    if known and working:
+        usage.flags, usage.flags_total = _opening_flags(
+            conn,
+            known=known,
+            working=working,
+            hours=hours,
+            min_open_hours=min_open_hours,
+            limit=flag_limit,
+        )
     return usage
 
 
-def _centres(conn: psycopg.Connection, f: ReportFilter) -> dict[CentreKey, list[float]]:
-    sql = "SELECT city, centre, array_agg(coalesce(opening_hours, '')) FROM kiosks"
+OPENING_FLAGS = """
+WITH c AS (
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[], %s::float8[],
+                         %s::float8[], %s::float8[], %s::float8[], %s::float8[])
+        AS c(city, centre, h1, h2, h3, h4, h5, h6, h7)),
+d AS (SELECT day, extract(isodow FROM day)::int AS dow FROM unnest(%s::date[]) AS d(day)),
+a AS (
+    SELECT city, centre, hour::date AS day, count(*)::int AS n,
+           (max(extract(hour FROM hour)) - min(extract(hour FROM hour)) + 1)::float8 AS span
+    FROM report_sessions_hourly WHERE {where} GROUP BY 1, 2, 3),
+f AS (
+    SELECT d.day, c.city, c.centre, (ARRAY[h1, h2, h3, h4, h5, h6, h7])[d.dow] AS opening,
+           coalesce(a.span, 0) AS span, coalesce(a.n, 0) AS n
+    FROM c CROSS JOIN d LEFT JOIN a ON a.city = c.city AND a.centre = c.centre AND a.day = d.day)
+SELECT day, city, centre, opening, span, n, count(*) OVER () FROM f
+WHERE opening < %s OR span < %s ORDER BY day, city, centre LIMIT %s
+"""
+
+
+def _opening_flags(
+    conn: psycopg.Connection,
+    *,
+    known: dict[CentreKey, tuple[float, ...]],
+    working: list[date],
+    hours: tuple[sql.Composable, list[Any]],
+    min_open_hours: float,
+    limit: int | None,
+) -> tuple[list[tuple[date, str, str, float, float, int]], int]:
+    keys = sorted(known)
+    columns: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys]]
+    columns += [[known[k][w] for k in keys] for w in range(7)]
+    where, params = hours
+    cur = conn.execute(
+        query(OPENING_FLAGS, where),
+        [*columns, working, *params, min_open_hours, min_open_hours, limit],
+    )
+    flags, total = [], 0
+    for day, city, centre, opening, span, n, count in cur:
+        flags.append((day, city, centre, opening, span, n))
+        total = count
+    return flags, total
+
+
+def _centres(conn: psycopg.Connection, f: ReportFilter) -> dict[CentreKey, tuple[float, ...]]:
+    statement = (
+        "SELECT city, centre, array_agg(DISTINCT coalesce(opening_hours, '')"
+        " ORDER BY coalesce(opening_hours, '')) FROM kiosks"
+    )
     params: list[str] = []
     if f.centre is not None:
-        sql += " WHERE centre = %s"
+        statement += " WHERE centre = %s"
         params.append(f.centre)
         if f.city is not None:
-            sql += " AND city = %s"
+            statement += " AND city = %s"
             params.append(f.city)
-    sql += " GROUP BY city, centre"
+    statement += " GROUP BY city, centre"
     return {
-        (city, centre): opening_hours_per_weekday(list(texts))
-        for city, centre, texts in conn.execute(sql, params)
+        (city, centre): opening_hours_per_weekday(tuple(texts))
+        for city, centre, texts in conn.execute(statement, params)
     }
 
 

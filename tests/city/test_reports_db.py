@@ -31,7 +31,7 @@ from city.reports.followups import (
     list_followups,
 )
 from city.reports.health import early_warnings
-from city.reports.ratings import ALL_ITEMS, rating_counts
+from city.reports.ratings import rating_counts
 from city.reports.rollup import ReportRollup, RollupPolicy
 from city.reports.usage import usage_data
 from city.store import BatchWriter
@@ -111,15 +111,19 @@ def _ratings(ingest: Ingest) -> tuple[KioskSim, Decoded]:
 def test_ratings_counts_rate_and_reasons(conn: psycopg.Connection, ingest: Ingest) -> None:
     """Per centre (every item) and per item: levels, 满意率 (levels 3-5), reasons of 差评."""
     _ratings(ingest)
-    counts = {c.item: c for c in rating_counts(conn, ALL_DEC)}
-    every = counts[ALL_ITEMS]
-    assert every.levels == {5: 1, 4: 1, 3: 1, 2: 1, 1: 1}
-    assert (every.total, every.low, every.satisfaction_rate) == (5, 2, 0.6)
-    assert every.reasons == {"waited_too_long": 1, "device_problem": 1, "other": 1}
-    assert counts["social-card"].satisfaction_rate == 0.75
-    assert counts[""].reasons == {"device_problem": 1, "other": 1}
+    (centre,) = rating_counts(conn, ALL_DEC, "centre")
+    assert centre.key == ("440300", "futian-xmh")
+    assert centre.levels == {5: 1, 4: 1, 3: 1, 2: 1, 1: 1}
+    assert (centre.total, centre.low, centre.satisfaction_rate) == (5, 2, 0.6)
+    assert centre.reasons == {"waited_too_long": 1, "device_problem": 1, "other": 1}
+    items = {c.key[0]: c for c in rating_counts(conn, ALL_DEC, "item")}
+    assert items["social-card"].satisfaction_rate == 0.75
+    assert items[""].reasons == {"device_problem": 1, "other": 1}
+    (day,) = rating_counts(conn, ALL_DEC, "day")
+    assert (day.key, day.total) == ((DAY,), 5)
     assert rating_counts(conn, ReportFilter(date(2026, 12, 4), date(2026, 12, 31))) == []
     assert rating_counts(conn, ReportFilter(DAY, DAY, None, "elsewhere")) == []
+    assert len(rating_counts(conn, ALL_DEC, "centre_item")) == 2
 
 
 def test_redelivery_counts_and_opens_nothing_twice(
@@ -280,7 +284,7 @@ def test_cli_writes_every_report(
             assert main(argv) == 0, (name, fmt)
             assert out.stat().st_size > 0
     text = (tmp_path / "ratings.csv").read_bytes().decode("utf-8")
-    assert text.startswith("\ufeff城市,服务中心,服务事项,非常满意")
+    assert text.startswith("\ufeff按服务中心\r\n城市,服务中心,非常满意,满意")
     book = openpyxl.load_workbook(io.BytesIO((tmp_path / "followups.xlsx").read_bytes()))
     sheet = book.worksheets[0]
     assert sheet.cell(1, 9).value == "整改期限"

@@ -56,7 +56,7 @@ SELECT i,
   ('{first} 09:00+08'::timestamptz + (i % {days}) * interval '1 day'
     + ((i * 31) % 540) * interval '1 minute' + (i % 60) * interval '1 second') AS ts,
   md5(i::text)::uuid::text AS sid
-FROM (SELECT i, (i * 7919) % {kiosks} AS k FROM generate_series(1, {sessions}) AS i) s
+FROM (SELECT i, (i * 7919) % {kiosks} AS k FROM generate_series(1::bigint, {sessions}) AS i) s
 """
 INSERT = (
     "INSERT INTO events (id, kiosk, type, ts, boot, stream, seq, schema, data)"

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
+from city import audit
 from city.rules import Alert
 
 COLUMNS = (
     "id, kiosk, rule, subject, state, message, opened_at, acknowledged_at, resolved_at, clear_since"
 )
+ROW_COLUMNS = COLUMNS + ", acknowledged_by, ack_note"
 RECENT_RESOLVED = 50
 
 
@@ -70,25 +74,74 @@ def _fields(alert: Alert) -> tuple[Any, ...]:
     )
 
 
-def acknowledge(conn: psycopg.Connection, alert_id: int, now: datetime | None = None) -> bool:
-    """open → acknowledged; False if there is no such open alert."""
+def cli_actor() -> str:
+    """Who acknowledges from the command line: `cli:` and the login name."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def acknowledge(
+    conn: psycopg.Connection,
+    alert_id: int,
+    now: datetime | None = None,
+    *,
+    by: str | None = None,
+    note: str = "",
+) -> bool:
+    """open → acknowledged by `by` (default: the CLI user) with a note, audited in the same
+    transaction; False if there is no such open alert."""
+    actor = by or cli_actor()
     row = conn.execute(
-        "UPDATE alerts SET state = 'acknowledged', acknowledged_at = %s"
-        " WHERE id = %s AND state = 'open' RETURNING id",
-        (now or datetime.now(UTC), alert_id),
+        "UPDATE alerts SET state = 'acknowledged', acknowledged_at = %s, acknowledged_by = %s,"
+        " ack_note = %s WHERE id = %s AND state = 'open' RETURNING id, kiosk, rule, subject",
+        (now or datetime.now(UTC), actor, note or None, alert_id),
     ).fetchone()
-    return row is not None
+    if row is None:
+        return False
+    audit.record(
+        conn,
+        actor=actor,
+        action="alert.acknowledge",
+        subject=str(alert_id),
+        detail={"kiosk": row[1], "rule": row[2], "subject": row[3], "note": note},
+    )
+    return True
+
+
+def alert_page(
+    conn: psycopg.Connection, *, state: str, kiosk: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+    """One page of alerts in `state` (optionally one kiosk), newest first; the total in that
+    state and the count in every state (for the tabs)."""
+    counts = {"open": 0, "acknowledged": 0, "resolved": 0}
+    for name, count in conn.execute(
+        "SELECT state, count(*) FROM alerts"
+        " WHERE %(kiosk)s::text IS NULL OR kiosk = %(kiosk)s GROUP BY state",
+        {"kiosk": kiosk},
+    ).fetchall():
+        counts[name] = int(count)
+    order = "resolved_at DESC" if state == "resolved" else "opened_at DESC"
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT * FROM alerts WHERE state = %(state)s"  # noqa: S608 — `order` is a constant
+            " AND (%(kiosk)s::text IS NULL OR kiosk = %(kiosk)s)"
+            f" ORDER BY {order}, id DESC LIMIT %(limit)s OFFSET %(offset)s",
+            {"state": state, "kiosk": kiosk, "limit": limit, "offset": offset},
+        ).fetchall()
+    return rows, counts.get(state, 0), counts
 
 
 def alert_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Unresolved alerts, then the most recently resolved, as JSON-ready dicts."""
     rows = conn.execute(
-        f"(SELECT {COLUMNS} FROM alerts WHERE state <> 'resolved')"  # noqa: S608 — constants
-        f" UNION ALL (SELECT {COLUMNS} FROM alerts WHERE state = 'resolved'"
+        f"(SELECT {ROW_COLUMNS} FROM alerts WHERE state <> 'resolved')"  # noqa: S608 — constants
+        f" UNION ALL (SELECT {ROW_COLUMNS} FROM alerts WHERE state = 'resolved'"
         " ORDER BY resolved_at DESC LIMIT %s) ORDER BY id",
         (RECENT_RESOLVED,),
     ).fetchall()
-    names = [c.strip() for c in COLUMNS.split(",")]
+    names = [c.strip() for c in ROW_COLUMNS.split(",")]
     return [
         {
             n: (v.isoformat() if isinstance(v, datetime) else v)

@@ -1,4 +1,4 @@
-"""`python -m city ingest|db migrate|fleet|alerts|report --config FILE`."""
+"""`python -m city ingest|db migrate|fleet|alerts|report|console|users --config FILE`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
     alerts.add_argument("--json", action="store_true", help="one JSON document")
     alerts.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID")
+    alerts.add_argument("--note", default="", help="why (with --ack)")
     report = with_config(sub.add_parser("report", help="write a service report (docs/reports.md)"))
     report.add_argument("report", choices=["ratings", "usage", "health", "followups"])
     report.add_argument("--from", dest="first", metavar="DATE", help="YYYY-MM-DD (local day)")
@@ -57,6 +58,18 @@ def _parser() -> argparse.ArgumentParser:
         default="all",
         help="followups only",
     )
+    console = with_config(sub.add_parser("console", help="serve the web console (uvicorn)"))
+    console.add_argument("--host", default=None, help="default: console.host")
+    console.add_argument("--port", type=int, default=None, help="default: console.port")
+    users = sub.add_parser("users", help="console accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = with_config(users_sub.add_parser("add", help="create an account"))
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    add.add_argument(
+        "--password-file", type=Path, default=None, help="default: the first line of stdin"
+    )
+    with_config(users_sub.add_parser("list", help="list the accounts"))
     return parser
 
 
@@ -84,14 +97,14 @@ def _cmd_fleet(config: CityConfig, as_json: bool) -> int:
     return 0
 
 
-def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None) -> int:
+def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None, note: str = "") -> int:
     from city.alert_store import acknowledge, alert_rows, format_alerts
     from city.db import connect, require_current
 
     with connect(config.database.url) as conn:
         require_current(conn)
         if ack is not None:
-            if not acknowledge(conn, ack):
+            if not acknowledge(conn, ack, note=note[:500]):
                 print(f"city alerts: no open alert {ack}", file=sys.stderr)
                 return 1
             conn.commit()
@@ -156,6 +169,60 @@ def _cmd_report(config: CityConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_users(config: CityConfig, args: argparse.Namespace) -> int:
+    from city.console.accounts import AccountError, add_user, list_users
+    from city.console.server import read_password
+    from city.db import connect, require_current
+
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        if args.users_command == "list":
+            for name, role, disabled in list_users(conn):
+                print(f"{name:<24} {role:<9}{'  disabled' if disabled else ''}")
+            return 0
+        password = read_password(args.password_file, "" if args.password_file else sys.stdin.read())
+        try:
+            user = add_user(conn, args.name, args.role, password)
+        except AccountError as exc:
+            print(f"city users add: {exc}", file=sys.stderr)
+            return 1
+        from city.alert_store import cli_actor
+        from city.audit import record
+
+        record(
+            conn,
+            actor=cli_actor(),
+            action="user.add",
+            subject=user.name,
+            detail={"role": user.role},
+        )
+        conn.commit()
+    print(f"city users add: {user.name} ({user.role})")
+    return 0
+
+
+def _run(config: CityConfig, args: argparse.Namespace) -> int:
+    if args.command == "db":
+        if args.db_command == "rebuild-reports":
+            return _cmd_rebuild(config, args)
+        return _cmd_migrate(config)
+    if args.command == "fleet":
+        return _cmd_fleet(config, args.json)
+    if args.command == "alerts":
+        return _cmd_alerts(config, args.json, args.ack, args.note)
+    if args.command == "report":
+        return _cmd_report(config, args)
+    if args.command == "users":
+        return _cmd_users(config, args)
+    if args.command == "console":
+        from city.console.server import serve
+
+        return serve(config, str(args.config), args.host, args.port)
+    from city.worker import run_worker
+
+    return run_worker(config, worker_id=args.worker_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     args = _parser().parse_args(argv)
@@ -167,24 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         return _run(config, args)
+    except CityConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     except SchemaMismatch as exc:
         print(f"city: {exc}", file=sys.stderr)
         return EXIT_SCHEMA
-
-
-def _run(config: CityConfig, args: argparse.Namespace) -> int:
-    if args.command == "db":
-        return (
-            _cmd_rebuild(config, args)
-            if args.db_command == "rebuild-reports"
-            else _cmd_migrate(config)
-        )
-    if args.command == "fleet":
-        return _cmd_fleet(config, args.json)
-    if args.command == "alerts":
-        return _cmd_alerts(config, args.json, args.ack)
-    if args.command == "report":
-        return _cmd_report(config, args)
-    from city.worker import run_worker
-
-    return run_worker(config, worker_id=args.worker_id)

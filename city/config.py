@@ -200,6 +200,36 @@ class ReportsConfig:
 
 
 @dataclass(frozen=True)
+class LoginLimitConfig:
+    """Failed logins allowed within `window_s`, per account and per client address."""
+
+    window_s: float = field(900.0, check=in_range(10, 86_400))
+    per_account: int = field(5, check=in_range(1, 1000))
+    per_address: int = field(20, check=in_range(1, 100_000))
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The web console city staff use (docs/console.md); `python -m city console`."""
+
+    host: str = field("127.0.0.1", check=non_empty)
+    port: int = field(8080, check=in_range(1, 65_535))
+    session_secret_file: Path | None = field(
+        None, doc="≥ 32 random bytes; keys the session hashes; never in the database"
+    )
+    signing_key_file: Path | None = field(
+        None, doc="the city's Ed25519 private key for signed commands (city.publish)"
+    )
+    session_ttl_s: float = field(8 * 3600.0, check=in_range(60, 30 * 86_400))
+    cookie_secure: Literal["auto", "always", "never"] = field(
+        "auto", doc="auto: Secure when the request came over https"
+    )
+    page_size: int = field(100, check=in_range(10, 1000))
+    login_limits: LoginLimitConfig = field(LoginLimitConfig())
+    development: bool = field(False, doc="make run: create the dev account with a printed password")
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """One city platform deployment."""
 
@@ -211,6 +241,7 @@ class CityConfig:
     inventory: Path | None = field(None, doc="YAML list of the kiosks that should exist")
     contract_dir: Path = field(DEFAULT_CONTRACT_DIR, doc="docs/contract/schemas")
     timezone: str = field("Asia/Shanghai", check=_timezone, doc="for inventory opening hours")
+    console: ConsoleConfig = field(ConsoleConfig())
     reports: ReportsConfig = field(ReportsConfig())
 
 
@@ -257,7 +288,16 @@ def city_config_from_data(
         config,
         inventory=None if config.inventory is None else _resolve(base_dir, config.inventory),
         contract_dir=_resolve(base_dir, config.contract_dir),
+        console=dataclasses.replace(
+            config.console,
+            session_secret_file=_resolve_optional(base_dir, config.console.session_secret_file),
+            signing_key_file=_resolve_optional(base_dir, config.console.signing_key_file),
+        ),
     )
+
+
+def _resolve_optional(base_dir: Path, path: Path | None) -> Path | None:
+    return None if path is None else _resolve(base_dir, path)
 
 
 def _resolve(base_dir: Path, path: Path) -> Path:

@@ -2,7 +2,8 @@
 # Bring a fresh Debian 12 machine to a working dev/test setup; quick and silent when already done.
 #   1. system packages (apt-get, as root; otherwise one message naming what to install)
 #   2. .venv with the pinned Python dependencies (requirements/lock.txt) and the project, editable
-#   3. the npm packages of tools/contract-check (ajv, the AsyncAPI parser), from its lockfile
+#   3. the npm packages of tools/contract-check (ajv, the AsyncAPI parser) and of the city
+#      console's browser assets (city/console/assets: htmx, ECharts), each from its lockfile
 #   4. the single-face Simplified-Chinese font Kivy needs (docs/design.md §3), generated, never committed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ SYSTEM_PACKAGES=(
   shellcheck         # the tests lint deploy/*.sh
   systemd            # systemd-analyze verifies deploy/systemd units in the tests
   nodejs             # runs tools/contract-check: ajv and the AsyncAPI parser read docs/contract
+  chromium           # the city console's browser tests (Playwright drives /usr/bin/chromium)
 )
 
 missing=()
@@ -68,14 +70,16 @@ if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$stamp_input" 
   echo "$stamp_input" > "$stamp"
 fi
 
-# The contract checks' npm packages, exactly as locked, in the repository (never global).
-check_dir=tools/contract-check
-check_stamp=$check_dir/node_modules/.bootstrap-stamp
-check_input=$(sha256sum "$check_dir/package-lock.json" | cut -d' ' -f1)
-if [[ ! -f $check_stamp || $(cat "$check_stamp") != "$check_input" ]]; then
-  echo "bootstrap: installing $check_dir npm packages"
-  npm ci --prefix "$check_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
-  echo "$check_input" > "$check_stamp"
-fi
+# npm packages, exactly as locked, in the repository (never global): the contract checks and
+# the console's browser assets (served by the console itself, docs/console.md).
+for npm_dir in tools/contract-check city/console/assets; do
+  npm_stamp=$npm_dir/node_modules/.bootstrap-stamp
+  npm_input=$(sha256sum "$npm_dir/package-lock.json" | cut -d' ' -f1)
+  if [[ ! -f $npm_stamp || $(cat "$npm_stamp") != "$npm_input" ]]; then
+    echo "bootstrap: installing $npm_dir npm packages"
+    npm ci --prefix "$npm_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$npm_input" > "$npm_stamp"
+  fi
+done
 
 .venv/bin/python scripts/make_font.py

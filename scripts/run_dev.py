@@ -1,7 +1,8 @@
 """`make run`: the whole kiosk on one machine — a local broker, the agent, the kiosk UI on
 simulated devices, and the city platform: a private PostgreSQL cluster under build/city-pg
-(initdb on first use; `CITY_PG_DIR` moves it), migrated, and one ingest worker whose `[city]`
-lines show the events it stored and the fleet changes it saw.
+(initdb on first use; `CITY_PG_DIR` moves it), migrated, one ingest worker whose `[city]`
+lines show the events it stored and the fleet changes it saw, and the web console, whose
+`[console]` lines give its URL and a development account (docs/console.md).
 
 Parts that are not built yet are named and skipped, so this never fails for their absence.
 Stop with Ctrl-C; `--for SECONDS` stops by itself (used by the tests).
@@ -27,6 +28,7 @@ import psycopg
 
 from city.db import migrate
 from config import ConfigError, load_config
+from testbed.broker import free_port
 from testbed.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +36,7 @@ DEFAULT_CONFIG = REPO / "config" / "dev.yaml"
 CITY_CONFIG = REPO / "city" / "dev.yaml"
 CITY_PG_DIR = Path(os.environ.get("CITY_PG_DIR", REPO / "build" / "city-pg"))
 CITY_DB = "city"
+CONSOLE_PORT = 8080
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
@@ -104,6 +107,16 @@ def _city_part(broker_url: str) -> tuple[Part | None, PostgresServer | None]:
     return Part("city", argv, env=env), server
 
 
+def _console_part(city: Part) -> Part | None:
+    """The console against the same database: port 8080, or a free one when that is taken."""
+    if not _module_exists("city.console.app"):
+        print("[run] console: not built yet (city.console missing), skipped")
+        return None
+    port = free_port() if _listening("127.0.0.1", CONSOLE_PORT) else CONSOLE_PORT
+    argv = [sys.executable, "-m", "city", "console", "--config", str(CITY_CONFIG)]
+    return Part("console", [*argv, "--port", str(port)], env=city.env)
+
+
 def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer | None]:
     """The parts to start for this config, in start order, and the city's database server."""
     config = load_config(config_path)
@@ -112,6 +125,9 @@ def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer |
     city, server = _city_part(config.mqtt.broker_url)
     if city is not None:
         parts.append(city)
+        console = _console_part(city)
+        if console is not None:
+            parts.append(console)
     wanted = [
         ("agent", "edge_agent.cli", [py, "-m", "edge_agent", "run", "--config", str(config_path)]),
         ("kiosk", "kiosk.__main__", [py, "-m", "kiosk", "--config", str(config_path)]),

@@ -1,5 +1,5 @@
 """City fixtures: the contract the kiosk publishes (docs/contract), a migrated private database,
-a private 3-node RabbitMQ cluster."""
+a private 3-node RabbitMQ cluster, the console (tests/fixtures/console.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ import pytest
 
 from city.config import DEFAULT_CONTRACT_DIR
 from city.db import migrate
+from tests.fixtures.console import (  # noqa: F401 — fixtures for every city test (docs/console.md)
+    console_browser,
+    console_client,
+    console_config,
+    console_page,
+    console_server,
+    console_server_module,
+)
 from tests.fixtures.rabbitmq import RabbitCluster, whole_cluster
 
 

@@ -1,0 +1,75 @@
+"""How a part of the city adds pages to the console (docs/console.md).
+
+A route module exposes `MODULE = ConsoleModule(...)`: its routes, its menu entries, its message
+catalogue (zh-CN and en), its templates folder and the templates it puts into named slots of
+other pages (e.g. `kiosk_actions` on the kiosk page). The app factory imports every module of
+ROUTE_MODULES, and every module of OPTIONAL_ROUTE_MODULES that exists, so the reports and
+publishing parts plug in without editing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from starlette.routing import BaseRoute
+
+Role = Literal["viewer", "operator", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
+
+ROUTE_MODULES: tuple[str, ...] = (
+    "city.console.pages.common",
+    "city.console.pages.fleet",
+    "city.console.pages.kiosk",
+    "city.console.pages.alerts",
+    "city.console.pages.audit",
+)
+# Mounted when present: the 好差评/usage/health reports and the signed commands (issue 13).
+OPTIONAL_ROUTE_MODULES: tuple[str, ...] = ("city.reports.web", "city.publish.web")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the top menu: shown to users with at least `role`, in `order`."""
+
+    path: str
+    label_key: str
+    role: Role = "viewer"
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ConsoleModule:
+    """What one route module contributes to the console."""
+
+    name: str
+    routes: Sequence[BaseRoute] = ()
+    nav: Sequence[NavItem] = ()
+    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    templates: Path | None = None
+    slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def load_modules(
+    names: Sequence[str] = ROUTE_MODULES, optional: Sequence[str] = OPTIONAL_ROUTE_MODULES
+) -> list[ConsoleModule]:
+    """Import the route modules (optional ones only when they exist) and collect `MODULE`s."""
+    present = [n for n in optional if _exists(n)]
+    modules = []
+    for name in [*names, *present]:
+        module = importlib.import_module(name).MODULE
+        if not isinstance(module, ConsoleModule):
+            raise TypeError(f"{name}.MODULE is not a ConsoleModule")
+        modules.append(module)
+    return modules
+
+
+def _exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False

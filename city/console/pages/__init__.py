@@ -1,0 +1,1 @@
+"""The console's own pages; each module exposes `MODULE` (city.console.modules.ConsoleModule)."""

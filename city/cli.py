@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from city.config import CityConfig, CityConfigError, load_city_config
@@ -202,25 +203,29 @@ def _cmd_users(config: CityConfig, args: argparse.Namespace) -> int:
 
 
 def _run(config: CityConfig, args: argparse.Namespace) -> int:
-    if args.command == "db":
-        if args.db_command == "rebuild-reports":
-            return _cmd_rebuild(config, args)
-        return _cmd_migrate(config)
-    if args.command == "fleet":
-        return _cmd_fleet(config, args.json)
-    if args.command == "alerts":
-        return _cmd_alerts(config, args.json, args.ack, args.note)
-    if args.command == "report":
-        return _cmd_report(config, args)
-    if args.command == "users":
-        return _cmd_users(config, args)
-    if args.command == "console":
-        from city.console.server import serve
-
-        return serve(config, str(args.config), args.host, args.port)
+    commands: dict[str, Callable[[], int]] = {
+        "db": lambda: (
+            _cmd_rebuild(config, args)
+            if args.db_command == "rebuild-reports"
+            else _cmd_migrate(config)
+        ),
+        "fleet": lambda: _cmd_fleet(config, args.json),
+        "alerts": lambda: _cmd_alerts(config, args.json, args.ack, args.note),
+        "report": lambda: _cmd_report(config, args),
+        "users": lambda: _cmd_users(config, args),
+        "console": lambda: _cmd_console(config, args),
+    }
+    if args.command in commands:
+        return commands[args.command]()
     from city.worker import run_worker
 
     return run_worker(config, worker_id=args.worker_id)
+
+
+def _cmd_console(config: CityConfig, args: argparse.Namespace) -> int:
+    from city.console.server import serve
+
+    return serve(config, str(args.config), args.host, args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

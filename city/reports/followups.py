@@ -112,8 +112,9 @@ def list_followups(
     *,
     today: date,
     limit: int = LIST_LIMIT,
+    offset: int = 0,
 ) -> list[FollowUpRow]:
-    """Follow-ups of 差评 given in the period, oldest due first."""
+    """Follow-ups of 差评 given in the period, oldest due first (`limit` from `offset`)."""
     where, params = day_scope(f, "rated_day")
     if status == "overdue":
         where = sql.SQL("{} AND status = 'open' AND due_day < %s").format(where)
@@ -123,12 +124,29 @@ def list_followups(
         params.append(status)
     cur = conn.execute(
         query(
-            SELECT + " WHERE {where} ORDER BY due_day, rated_at, event_id LIMIT %s",
+            SELECT + " WHERE {where} ORDER BY due_day, rated_at, event_id LIMIT %s OFFSET %s",
             where,
         ),
-        [*params, limit],
+        [*params, limit, offset],
     )
     return [_row(v) for v in cur.fetchall()]
+
+
+def followup_counts(conn: psycopg.Connection, f: ReportFilter, *, today: date) -> dict[str, int]:
+    """How many follow-ups of the period are in each status filter (all, open, …, overdue)."""
+    where, params = day_scope(f, "rated_day")
+    row = conn.execute(
+        query(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'open'),"
+            " count(*) FILTER (WHERE status = 'answered'),"
+            " count(*) FILTER (WHERE status = 'closed'),"
+            " count(*) FILTER (WHERE status = 'open' AND due_day < %s)"
+            " FROM report_followups WHERE {where}",
+            where,
+        ),
+        [today, *params],
+    ).fetchone()
+    return dict(zip(STATUS_FILTERS, row or (0,) * 5, strict=True))
 
 
 def get_followup(conn: psycopg.Connection, event_id: str) -> FollowUpRow | None:

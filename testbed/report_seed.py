@@ -3,6 +3,7 @@ rollup hook included), for the report pages' tests and screenshots."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,7 +35,8 @@ REASONS = (
     "device_problem",
     "other",
 )
-SUBJECTS = tuple(f"{n:02x}" * 32 for n in (0xA1, 0xB2, 0xC3))
+# 60 residents: every one shows a card now and then; a few come back for their blood pressure
+SUBJECTS = tuple(hashlib.sha256(f"resident-{n}".encode()).hexdigest() for n in range(60))
 
 
 def write(conn: psycopg.Connection, sim: KioskSim, events: list[dict[str, Any]]) -> None:
@@ -121,7 +123,8 @@ def _session(rng: random.Random, sim: KioskSim) -> list[dict[str, Any]]:
             ]
         )
         subject = rng.choice(SUBJECTS) if identified else None
-        out.append(ev.bp_measured(sim, s, sys_, dia, klass, subject=subject))
+        pulse = rng.randint(58, 96)
+        out.append(ev.bp_measured(sim, s, sys_, dia, klass, subject=subject, pulse=pulse))
     else:
         item = rng.choice(ITEMS)
         out.append(ev.service_selected(sim, s, item))

@@ -42,6 +42,7 @@ from city.reports.ratings import ratings_report
 from city.reports.table import Report, Table
 from city.reports.usage import WEEKDAYS, usage_data, usage_tables
 from city.reports.web.charts import (
+    ENDED_COLOURS,
     bar_chart,
     class_chart,
     heatmap_chart,
@@ -303,6 +304,7 @@ def usage(ctx: PageContext) -> Response:
     sessions = sum(data.by_day.values())
     ended = sum(data.ended.values())
     weekdays = [w[0 if lang == "zh" else 1] for w in WEEKDAYS]
+    ends = ordered("ended", list(data.ended))
     return ctx.render(
         "reports/usage.html",
         sessions=sessions,
@@ -310,7 +312,7 @@ def usage(ctx: PageContext) -> Response:
         timed_out=data.ended.get("idle_timeout", 0),
         completed_rate=None if not ended else data.ended.get("completed", 0) / ended,
         flags_total=data.flags_total,
-        min_open_hours=config.reports.min_open_hours,
+        min_open_hours=f"{config.reports.min_open_hours:g}",
         day_chart=bar_chart(
             [d.isoformat() for d in data.by_day],
             [list(data.by_day.values())],
@@ -319,10 +321,8 @@ def usage(ctx: PageContext) -> Response:
         ),
         heatmap=heatmap_chart(data.heatmap, weekdays),
         ended_chart=pie_chart(
-            [
-                (code_label("ended", e, lang), data.ended[e])
-                for e in ordered("ended", list(data.ended))
-            ]
+            [(code_label("ended", e, lang), data.ended[e]) for e in ends],
+            colours=[ENDED_COLOURS.get(e, "#8a94a3") for e in ends],
         ),
         items=table_view(report.table("items"), lang, 20),
         identification=table_view(report.table("identification"), lang),

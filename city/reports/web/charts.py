@@ -9,6 +9,13 @@ from collections.abc import Sequence
 from city.reports.labels import LEVELS, Lang, level_label
 from city.reports.table import Table
 
+ENDED_COLOURS = {
+    "completed": "#1b7f3b",
+    "user_exit": "#c9a227",
+    "idle_timeout": "#b3261e",
+    "error": "#7a3fa0",
+    "kiosk_restart": "#5b6675",
+}
 LEVEL_COLOURS = {5: "#1b7f3b", 4: "#52a56a", 3: "#c9a227", 2: "#d9731a", 1: "#b3261e"}
 CLASS_COLOURS = {
     "normal": "#1b7f3b",
@@ -93,7 +100,7 @@ def heatmap_chart(cells: Sequence[Sequence[int]], weekdays: Sequence[str]) -> st
     peak = max((value for _h, _d, value in data), default=0)
     return _dump(
         {
-            "grid": {"left": 60, "right": 20, "top": 10, "bottom": 70},
+            "grid": {"left": 60, "right": 20, "top": 10, "bottom": 90},
             "tooltip": {"position": "top"},
             "xAxis": {"type": "category", "data": [f"{h:02d}" for h in range(24)]},
             "yAxis": {"type": "category", "data": list(weekdays), "inverse": True},
@@ -104,6 +111,8 @@ def heatmap_chart(cells: Sequence[Sequence[int]], weekdays: Sequence[str]) -> st
                 "orient": "horizontal",
                 "left": "center",
                 "bottom": 0,
+                "itemWidth": 14,
+                "itemHeight": 260,
                 "inRange": {"color": ["#f3f6fa", "#9cc3ea", "#0b5cad", "#06305c"]},
             },
             "series": [
@@ -119,7 +128,11 @@ def class_chart(parts: Sequence[tuple[str, int, str]]) -> str:
         {
             "grid": {"left": 50, "right": 20, "top": 20, "bottom": 60},
             "tooltip": {"trigger": "axis"},
-            "xAxis": {"type": "category", "data": [name for name, _n, _c in parts]},
+            "xAxis": {
+                "type": "category",
+                "data": [name for name, _n, _c in parts],
+                "axisLabel": {"interval": 0, "fontSize": 11, "width": 80, "overflow": "break"},
+            },
             "yAxis": {"type": "value", "minInterval": 1},
             "series": [
                 {

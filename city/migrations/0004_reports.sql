@@ -59,6 +59,55 @@ CREATE TABLE report_health_daily (
 );
 CREATE INDEX report_health_daily_centre ON report_health_daily (centre, day);
 
+-- Coarser grains the city-wide pages read (the same counts summed over centres, or one row
+-- per centre and day): a month of a 10,000-kiosk city is then thousands of rows, not millions.
+CREATE TABLE report_city_usage_daily (
+    day    date   NOT NULL,
+    city   text   NOT NULL,
+    metric text   NOT NULL,
+    key    text   NOT NULL,
+    n      bigint NOT NULL,
+    PRIMARY KEY (day, city, metric, key)
+);
+CREATE TABLE report_city_hourly (
+    hour timestamp NOT NULL,
+    city text      NOT NULL,
+    n    bigint    NOT NULL,
+    PRIMARY KEY (hour, city)
+);
+CREATE TABLE report_city_ratings_daily (
+    day   date     NOT NULL,
+    city  text     NOT NULL,
+    item  text     NOT NULL,
+    level smallint NOT NULL CHECK (level BETWEEN 1 AND 5),
+    n     bigint   NOT NULL,
+    PRIMARY KEY (day, city, item, level)
+);
+-- One row per centre and local day: sessions, how they ended, identification, ratings per
+-- level, and the first and last local hour a session started (the opening check).
+CREATE TABLE report_centre_daily (
+    day                 date     NOT NULL,
+    city                text     NOT NULL,
+    centre              text     NOT NULL,
+    first_hour          smallint,
+    last_hour           smallint,
+    sessions            bigint   NOT NULL,
+    ended_completed     bigint   NOT NULL,
+    ended_user_exit     bigint   NOT NULL,
+    ended_idle_timeout  bigint   NOT NULL,
+    ended_error         bigint   NOT NULL,
+    ended_kiosk_restart bigint   NOT NULL,
+    identified          bigint   NOT NULL,
+    anonymous           bigint   NOT NULL,
+    level_1             bigint   NOT NULL,
+    level_2             bigint   NOT NULL,
+    level_3             bigint   NOT NULL,
+    level_4             bigint   NOT NULL,
+    level_5             bigint   NOT NULL,
+    PRIMARY KEY (day, city, centre)
+);
+CREATE INDEX report_centre_daily_centre ON report_centre_daily (centre, day);
+
 -- One follow-up (整改) per 差评 (level 1-2), keyed on the rating event: redelivery adds none.
 CREATE TABLE report_followups (
     event_id    uuid        PRIMARY KEY,

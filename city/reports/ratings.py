@@ -29,6 +29,8 @@ GROUP_COLUMNS: dict[Grouping, tuple[str, ...]] = {
 SATISFIED_LEVELS = (5, 4, 3)
 LOW_LEVELS = (2, 1)
 LEVEL_SUMS = ", ".join(f"coalesce(sum(n) FILTER (WHERE level = {n}), 0)::bigint" for n in LEVELS)
+CENTRE_SUMS = ", ".join(f"sum(level_{n})::bigint" for n in LEVELS)
+CENTRE_TOTAL = " + ".join(f"level_{n}" for n in LEVELS)
 
 
 @dataclass
@@ -63,15 +65,30 @@ def rating_counts(
     where, params = day_scope(f)
     names = GROUP_COLUMNS[by]
     group = sql.SQL(", ").join(sql.Identifier(n) for n in names)
-    order = group if by == "day" else sql.SQL("sum(n) DESC, {}").format(group)
     rows: dict[tuple[Any, ...], RatingCounts] = {}
-    cur = conn.execute(
-        sql.SQL(
-            "SELECT {group}, {sums} FROM report_ratings_daily WHERE {where}"
+    if by == "centre":  # one row per centre and day holds the levels (report_centre_daily)
+        statement = sql.SQL(
+            "SELECT city, centre, {sums} FROM report_centre_daily WHERE {where}"
+            " GROUP BY city, centre HAVING sum({total}) > 0"
+            " ORDER BY sum({total}) DESC, city, centre LIMIT %s"
+        ).format(sums=sql.SQL(CENTRE_SUMS), where=where, total=sql.SQL(CENTRE_TOTAL))
+    else:
+        # city-wide items and days come from the table without centres
+        table = "report_city_ratings_daily" if f.centre is None else "report_ratings_daily"
+        order = group if by == "day" else sql.SQL("sum(n) DESC, {}").format(group)
+        if by == "centre_item":
+            table = "report_ratings_daily"
+        statement = sql.SQL(
+            "SELECT {group}, {sums} FROM {table} WHERE {where}"
             " GROUP BY {group} ORDER BY {order} LIMIT %s"
-        ).format(group=group, sums=sql.SQL(LEVEL_SUMS), where=where, order=order),
-        [*params, limit],
-    )
+        ).format(
+            group=group,
+            sums=sql.SQL(LEVEL_SUMS),
+            table=sql.Identifier(table),
+            where=where,
+            order=order,
+        )
+    cur = conn.execute(statement, [*params, limit])
     width = len(names)
     for values in cur:
         key = tuple(values[:width])

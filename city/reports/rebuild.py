@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from city.reports.rollup import INSERT_FOLLOWUP, RollupPolicy, delta_of
+from city.reports.rollup import (
+    CENTRE_DAY_COLUMNS,
+    ENDED_REASONS,
+    INSERT_FOLLOWUP,
+    RollupPolicy,
+    delta_of,
+)
 
 ROLLUP_TABLES = (
     "report_usage_daily",
@@ -27,6 +33,10 @@ ROLLUP_TABLES = (
     "report_ratings_daily",
     "report_rating_reasons_daily",
     "report_health_daily",
+    "report_city_usage_daily",
+    "report_city_hourly",
+    "report_city_ratings_daily",
+    "report_centre_daily",
 )
 LOCAL_DAY = "(ts AT TIME ZONE %(tz)s)::date"
 IN_RANGE = "ts >= %(start)s AND ts < %(end)s"
@@ -37,6 +47,11 @@ DELETES = (
     "DELETE FROM report_ratings_daily WHERE day BETWEEN %(first)s AND %(last)s",
     "DELETE FROM report_rating_reasons_daily WHERE day BETWEEN %(first)s AND %(last)s",
     "DELETE FROM report_health_daily WHERE day BETWEEN %(first)s AND %(last)s",
+    "DELETE FROM report_city_usage_daily WHERE day BETWEEN %(first)s AND %(last)s",
+    "DELETE FROM report_city_hourly WHERE hour >= %(first)s::timestamp"
+    " AND hour < (%(last)s::date + 1)::timestamp",
+    "DELETE FROM report_city_ratings_daily WHERE day BETWEEN %(first)s AND %(last)s",
+    "DELETE FROM report_centre_daily WHERE day BETWEEN %(first)s AND %(last)s",
 )
 USAGE_METRICS = (
     ("started", "session.started", "data->>'flow'"),
@@ -77,6 +92,44 @@ INSERTS = (
     f" SELECT {LOCAL_DAY}, split_part(kiosk, '/', 1), split_part(kiosk, '/', 2),"
     " coalesce(data->>'classification', 'device_error'), count(*) FROM events"
     f" WHERE type = 'bp.measured' AND {IN_RANGE} GROUP BY 1, 2, 3, 4",
+)
+# The coarser grains, summed from the fine ones just rebuilt (as Delta.coarsen does).
+HOURS = "hour >= %(first)s::timestamp AND hour < (%(last)s::date + 1)::timestamp"
+DAYS = "day BETWEEN %(first)s AND %(last)s"
+
+
+def _zeros(count: int) -> str:
+    return ", ".join(["0"] * count)
+
+
+COARSE = (
+    "INSERT INTO report_city_usage_daily (day, city, metric, key, n)"
+    f" SELECT day, city, metric, key, sum(n) FROM report_usage_daily WHERE {DAYS}"
+    " GROUP BY 1, 2, 3, 4",
+    "INSERT INTO report_city_hourly (hour, city, n)"
+    f" SELECT hour, city, sum(n) FROM report_sessions_hourly WHERE {HOURS} GROUP BY 1, 2",
+    "INSERT INTO report_city_ratings_daily (day, city, item, level, n)"
+    f" SELECT day, city, item, level, sum(n) FROM report_ratings_daily WHERE {DAYS}"
+    " GROUP BY 1, 2, 3, 4",
+    f"INSERT INTO report_centre_daily (day, city, centre, {', '.join(CENTRE_DAY_COLUMNS)})"
+    " SELECT day, city, centre, min(fh), max(lh), "
+    + ", ".join(f"sum(c{i})" for i in range(len(CENTRE_DAY_COLUMNS) - 2))
+    + " FROM ("
+    " SELECT day, city, centre, NULL::int AS fh, NULL::int AS lh,"
+    " CASE WHEN metric = 'started' THEN n ELSE 0 END AS c0, "
+    + ", ".join(
+        f"CASE WHEN metric = 'ended' AND key = '{r}' THEN n ELSE 0 END AS c{1 + i}"
+        for i, r in enumerate(ENDED_REASONS)
+    )
+    + ", CASE WHEN metric = 'identified' AND key = 'yes' THEN n ELSE 0 END AS c6,"
+    " CASE WHEN metric = 'identified' AND key = 'no' THEN n ELSE 0 END AS c7, "
+    + ", ".join(f"0 AS c{8 + i}" for i in range(5))
+    + f" FROM report_usage_daily WHERE {DAYS} AND metric IN ('started', 'ended', 'identified')"
+    " UNION ALL SELECT hour::date, city, centre, extract(hour FROM hour)::int,"
+    f" extract(hour FROM hour)::int, {_zeros(13)} FROM report_sessions_hourly WHERE {HOURS}"
+    f" UNION ALL SELECT day, city, centre, NULL, NULL, {_zeros(8)}, "
+    + ", ".join(f"CASE WHEN level = {n} THEN n ELSE 0 END" for n in (1, 2, 3, 4, 5))
+    + f" FROM report_ratings_daily WHERE {DAYS}) x GROUP BY 1, 2, 3",
 )
 SYSTOLIC = (
     "(jsonb_path_query_first(data, '$.observation.component[*] ? "
@@ -128,7 +181,7 @@ def rebuild(conn: psycopg.Connection, first: date, last: date, policy: RollupPol
     }
     with conn.cursor() as cur:
         cur.execute("LOCK TABLE " + ", ".join(ROLLUP_TABLES) + " IN EXCLUSIVE MODE")
-        for statement in (*DELETES, *INSERTS, HIGH_READINGS):
+        for statement in (*DELETES, *INSERTS, *COARSE, HIGH_READINGS):
             cur.execute(statement, params)
         rows = [_Row(*r) for r in cur.execute(LOW_RATINGS_WITHOUT_FOLLOWUP, params)]
         followups = delta_of(rows, policy).followups

@@ -79,6 +79,42 @@ class HighReading:
     heart_rate: float | None
 
 
+# report_centre_daily's value columns, in order (first/last local hour with a session started)
+ENDED_REASONS = ("completed", "user_exit", "idle_timeout", "error", "kiosk_restart")
+CENTRE_DAY_COLUMNS = (
+    "first_hour",
+    "last_hour",
+    "sessions",
+    *(f"ended_{r}" for r in ENDED_REASONS),
+    "identified",
+    "anonymous",
+    *(f"level_{n}" for n in (1, 2, 3, 4, 5)),
+)
+# index into CentreDay.counts (CENTRE_DAY_COLUMNS without the two hours)
+CENTRE_DAY_USAGE = {
+    ("started", "services"): 0,
+    ("started", "health"): 0,
+    **{("ended", r): 1 + i for i, r in enumerate(ENDED_REASONS)},
+    ("identified", "yes"): 6,
+    ("identified", "no"): 7,
+}
+CENTRE_DAY_LEVEL = {n: 7 + n for n in (1, 2, 3, 4, 5)}
+
+
+@dataclass
+class CentreDay:
+    """One centre's day: first and last local hour with a session started, and counts."""
+
+    first_hour: int | None = None
+    last_hour: int | None = None
+    counts: list[int] = field(default_factory=lambda: [0] * (len(CENTRE_DAY_COLUMNS) - 2))
+
+    def saw_hour(self, hour: int) -> None:
+        """A session started in this local hour."""
+        self.first_hour = hour if self.first_hour is None else min(self.first_hour, hour)
+        self.last_hour = hour if self.last_hour is None else max(self.last_hour, hour)
+
+
 @dataclass
 class Delta:
     """Counts to add, keyed by their table's primary key."""
@@ -90,6 +126,31 @@ class Delta:
     health: Counter[tuple[date, str, str, str]] = field(default_factory=Counter)
     followups: list[FollowUp] = field(default_factory=list)
     high_readings: list[HighReading] = field(default_factory=list)
+    # Coarser grains, summed from the ones above (`coarsen`): what city-wide pages read.
+    city_usage: Counter[tuple[date, str, str, str]] = field(default_factory=Counter)
+    city_hourly: Counter[tuple[datetime, str]] = field(default_factory=Counter)
+    city_ratings: Counter[tuple[date, str, str, int]] = field(default_factory=Counter)
+    centre_daily: dict[tuple[date, str, str], CentreDay] = field(default_factory=dict)
+
+    def coarsen(self) -> None:
+        """Fill the city-wide and centre-day grains from the fine counts."""
+        for (day, city, _centre, metric, key), n in self.usage.items():
+            self.city_usage[(day, city, metric, key)] += n
+        for (hour, city, _centre), n in self.sessions_hourly.items():
+            self.city_hourly[(hour, city)] += n
+        for (day, city, _centre, item, level), n in self.ratings.items():
+            self.city_ratings[(day, city, item, level)] += n
+        for (day, city, centre, metric, key), n in self.usage.items():
+            column = CENTRE_DAY_USAGE.get((metric, key))
+            if column is not None:
+                self._centre_day(day, city, centre).counts[column] += n
+        for hour, city, centre in self.sessions_hourly:
+            self._centre_day(hour.date(), city, centre).saw_hour(hour.hour)
+        for (day, city, centre, _item, level), n in self.ratings.items():
+            self._centre_day(day, city, centre).counts[CENTRE_DAY_LEVEL[level]] += n
+
+    def _centre_day(self, day: date, city: str, centre: str) -> CentreDay:
+        return self.centre_daily.setdefault((day, city, centre), CentreDay())
 
     def __bool__(self) -> bool:
         return bool(
@@ -128,6 +189,7 @@ def delta_of(events: Sequence[EventLike], policy: RollupPolicy) -> Delta:
         moment = parse_ts(event.ts)
         local = moment.astimezone(zone)
         handler(delta, event, _Where(city, centre, moment, local, policy))
+    delta.coarsen()
     return delta
 
 
@@ -289,6 +351,34 @@ UPSERTS = {
         " DO UPDATE SET n = report_health_daily.n + EXCLUDED.n"
     ),
 }
+UPSERTS |= {
+    "city_usage": (
+        "INSERT INTO report_city_usage_daily (day, city, metric, key, n)"
+        " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::bigint[])"
+        " ON CONFLICT (day, city, metric, key)"
+        " DO UPDATE SET n = report_city_usage_daily.n + EXCLUDED.n"
+    ),
+    "city_hourly": (
+        "INSERT INTO report_city_hourly (hour, city, n)"
+        " SELECT * FROM unnest(%s::timestamp[], %s::text[], %s::bigint[])"
+        " ON CONFLICT (hour, city) DO UPDATE SET n = report_city_hourly.n + EXCLUDED.n"
+    ),
+    "city_ratings": (
+        "INSERT INTO report_city_ratings_daily (day, city, item, level, n)"
+        " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::smallint[], %s::bigint[])"
+        " ON CONFLICT (day, city, item, level)"
+        " DO UPDATE SET n = report_city_ratings_daily.n + EXCLUDED.n"
+    ),
+}
+_SUMS = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in CENTRE_DAY_COLUMNS[2:])
+UPSERT_CENTRE_DAY = (
+    f"INSERT INTO report_centre_daily AS t (day, city, centre, {', '.join(CENTRE_DAY_COLUMNS)})"  # noqa: S608 — constants
+    " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::smallint[], %s::smallint[], "
+    + ", ".join(["%s::bigint[]"] * (len(CENTRE_DAY_COLUMNS) - 2))
+    + ") ON CONFLICT (day, city, centre) DO UPDATE SET"
+    " first_hour = LEAST(t.first_hour, EXCLUDED.first_hour),"
+    " last_hour = GREATEST(t.last_hour, EXCLUDED.last_hour), " + _SUMS
+)
 INSERT_FOLLOWUP = (
     "INSERT INTO report_followups (event_id, kiosk, city, centre, item, level, reasons,"
     " rated_at, rated_day, due_day) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -308,6 +398,12 @@ def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
         if counts:
             rows = [(*key, n) for key, n in sorted(counts.items())]
             cur.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+    if delta.centre_daily:
+        rows = [
+            (*key, day.first_hour, day.last_hour, *day.counts)
+            for key, day in sorted(delta.centre_daily.items())
+        ]
+        cur.execute(UPSERT_CENTRE_DAY, [list(column) for column in zip(*rows, strict=True)])
     if delta.followups:
         cur.executemany(
             INSERT_FOLLOWUP,

@@ -22,6 +22,7 @@ from city.inventory import parse_hours
 from city.reports.calendar import WorkCalendar
 from city.reports.filters import ReportFilter
 from city.reports.labels import Lang, code_label, ordered
+from city.reports.rollup import ENDED_REASONS
 from city.reports.scope import day_scope, days_of, hour_scope, query
 from city.reports.table import Cell, Column, Report, Table
 
@@ -84,34 +85,39 @@ def usage_data(
     """Read the rollups for the usage report (at most `flag_limit` opening flags)."""
     usage = Usage(by_day=dict.fromkeys(days_of(f), 0))
     where, params = day_scope(f)
+    # City-wide: the tables without centres (thousands of rows a month, not millions).
+    usage_table = sql.Identifier(
+        "report_city_usage_daily" if f.centre is None else "report_usage_daily"
+    )
+    hourly_table = sql.Identifier(
+        "report_city_hourly" if f.centre is None else "report_sessions_hourly"
+    )
 
-    def rows(template: str, scope: tuple[sql.Composable, list[Any]] = (where, params)) -> Any:
-        return conn.execute(query(template, scope[0]), scope[1])
+    def rows(
+        template: str,
+        scope: tuple[sql.Composable, list[Any]] = (where, params),
+        table: sql.Composable = usage_table,
+    ) -> Any:
+        return conn.execute(sql.SQL(template).format(where=scope[0], table=table), scope[1])
 
     for day, n in rows(
-        "SELECT day, sum(n)::bigint FROM report_usage_daily"
-        " WHERE {where} AND metric = 'started' GROUP BY day"
+        "SELECT day, sum(n)::bigint FROM {table} WHERE {where} AND metric = 'started' GROUP BY day"
     ):
         usage.by_day[day] = n
     centre_counts: dict[CentreKey, Counter[str]] = defaultdict(Counter)
-    for city, centre, metric, key, n in rows(
-        "SELECT city, centre, metric, key, sum(n)::bigint FROM report_usage_daily"
-        " WHERE {where} AND metric IN ('started', 'ended', 'identified')"
-        " GROUP BY city, centre, metric, key"
-    ):
-        name = "sessions" if metric == "started" else f"{metric}:{key}"
-        centre_counts[(city, centre)][name] += n
+    for city, centre, *values in rows(CENTRE_USAGE_QUERY):
+        centre_counts[(city, centre)] = Counter(dict(zip(CENTRE_USAGE_NAMES, values, strict=True)))
     usage.items = [
         (key, n)
         for key, n in rows(
-            "SELECT key, sum(n)::bigint FROM report_usage_daily WHERE {where} AND metric = 'item'"
+            "SELECT key, sum(n)::bigint FROM {table} WHERE {where} AND metric = 'item'"
             " GROUP BY key ORDER BY 2 DESC, 1 LIMIT %s",
             (where, [*params, TOP_ITEMS]),
         )
     ]
     ident: list[tuple[str, str, int]] = []
     for metric, key, n in rows(
-        "SELECT metric, key, sum(n)::bigint FROM report_usage_daily"
+        "SELECT metric, key, sum(n)::bigint FROM {table}"
         " WHERE {where} AND metric IN ('ended', 'card', 'qr', 'identified')"
         " GROUP BY metric, key ORDER BY metric, key"
     ):
@@ -125,8 +131,9 @@ def usage_data(
     hours = hour_scope(f)
     for weekday, hour, n in rows(
         "SELECT extract(isodow FROM hour)::int - 1, extract(hour FROM hour)::int, sum(n)::bigint"
-        " FROM report_sessions_hourly WHERE {where} GROUP BY 1, 2",
+        " FROM {table} WHERE {where} GROUP BY 1, 2",
         hours,
+        hourly_table,
     ):
         usage.heatmap[weekday][hour] = n
     known = _centres(conn, f)
@@ -139,7 +146,7 @@ def usage_data(
             conn,
             known=known,
             working=working,
-            hours=hours,
+            days=(where, params),
             min_open_hours=min_open_hours,
             limit=flag_limit,
         )
@@ -153,9 +160,8 @@ WITH c AS (
         AS c(city, centre, h1, h2, h3, h4, h5, h6, h7)),
 d AS (SELECT day, extract(isodow FROM day)::int AS dow FROM unnest(%s::date[]) AS d(day)),
 a AS (
-    SELECT city, centre, hour::date AS day, count(*)::int AS n,
-           (max(extract(hour FROM hour)) - min(extract(hour FROM hour)) + 1)::float8 AS span
-    FROM report_sessions_hourly WHERE {where} GROUP BY 1, 2, 3),
+    SELECT city, centre, day, sessions::int AS n, (last_hour - first_hour + 1)::float8 AS span
+    FROM report_centre_daily WHERE {where} AND first_hour IS NOT NULL),
 f AS (
     SELECT d.day, c.city, c.centre, (ARRAY[h1, h2, h3, h4, h5, h6, h7])[d.dow] AS opening,
            coalesce(a.span, 0) AS span, coalesce(a.n, 0) AS n
@@ -170,14 +176,14 @@ def _opening_flags(
     *,
     known: dict[CentreKey, tuple[float, ...]],
     working: list[date],
-    hours: tuple[sql.Composable, list[Any]],
+    days: tuple[sql.Composable, list[Any]],
     min_open_hours: float,
     limit: int | None,
 ) -> tuple[list[tuple[date, str, str, float, float, int]], int]:
     keys = sorted(known)
     columns: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys]]
     columns += [[known[k][w] for k in keys] for w in range(7)]
-    where, params = hours
+    where, params = days
     cur = conn.execute(
         query(OPENING_FLAGS, where),
         [*columns, working, *params, min_open_hours, min_open_hours, limit],
@@ -208,6 +214,20 @@ def _centres(conn: psycopg.Connection, f: ReportFilter) -> dict[CentreKey, tuple
     }
 
 
+CENTRE_USAGE_NAMES = (
+    "sessions",
+    *(f"ended:{r}" for r in ENDED_REASONS),
+    "identified:yes",
+    "identified:no",
+)
+CENTRE_USAGE_SUMS = ", ".join(
+    f"sum({c})::bigint"
+    for c in ("sessions", *(f"ended_{r}" for r in ENDED_REASONS), "identified", "anonymous")
+)
+CENTRE_USAGE_QUERY = (
+    f"SELECT city, centre, {CENTRE_USAGE_SUMS} FROM report_centre_daily"  # noqa: S608 — constants
+    " WHERE {where} GROUP BY city, centre"
+)
 WEEKDAYS = (
     ("周一", "Mon"),
     ("周二", "Tue"),
@@ -316,7 +336,7 @@ def usage_tables(u: Usage, f: ReportFilter, lang: Lang) -> Report:
             Column("centre", "服务中心", "Centre"),
             Column("opening_hours", "公布开放时长(小时)", "Opening hours (h)"),
             Column("activity_hours", "实际服务时段(小时)", "Hours of activity (h)"),
-            Column("active_hours", "有服务的小时数", "Hours with sessions"),
+            Column("sessions", "服务人次", "Sessions"),
         ),
         [tuple(row) for row in u.flags],
     )

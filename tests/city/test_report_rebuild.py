@@ -29,6 +29,10 @@ TABLES = (
     "report_ratings_daily",
     "report_rating_reasons_daily",
     "report_health_daily",
+    "report_city_usage_daily",
+    "report_city_hourly",
+    "report_city_ratings_daily",
+    "report_centre_daily",
     "report_high_bp",
     "report_followups",
 )

@@ -153,22 +153,15 @@ def usage_data(
     return usage
 
 
-OPENING_FLAGS = """
-WITH c AS (
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[], %s::float8[],
-                         %s::float8[], %s::float8[], %s::float8[], %s::float8[])
-        AS c(city, centre, h1, h2, h3, h4, h5, h6, h7)),
-d AS (SELECT day, extract(isodow FROM day)::int AS dow FROM unnest(%s::date[]) AS d(day)),
-a AS (
-    SELECT city, centre, day, sessions::int AS n, (last_hour - first_hour + 1)::float8 AS span
-    FROM report_centre_daily WHERE {where} AND first_hour IS NOT NULL),
-f AS (
-    SELECT d.day, c.city, c.centre, (ARRAY[h1, h2, h3, h4, h5, h6, h7])[d.dow] AS opening,
-           coalesce(a.span, 0) AS span, coalesce(a.n, 0) AS n
-    FROM c CROSS JOIN d LEFT JOIN a ON a.city = c.city AND a.centre = c.centre AND a.day = d.day)
-SELECT day, city, centre, opening, span, n, count(*) OVER () FROM f
-WHERE opening < %s OR span < %s ORDER BY day, city, centre LIMIT %s
-"""
+LONG_DAYS = (
+    "SELECT day, city, centre FROM report_centre_daily WHERE {where}"
+    " AND first_hour IS NOT NULL AND last_hour - first_hour + 1 >= %s"
+)
+SHOWN_DAYS = (
+    "SELECT day, city, centre, (last_hour - first_hour + 1)::float8, sessions::int"
+    " FROM report_centre_daily WHERE first_hour IS NOT NULL"
+    " AND (day, city, centre) IN (SELECT * FROM unnest(%s::date[], %s::text[], %s::text[]))"
+)
 
 
 def _opening_flags(
@@ -180,18 +173,42 @@ def _opening_flags(
     min_open_hours: float,
     limit: int | None,
 ) -> tuple[list[tuple[date, str, str, float, float, int]], int]:
-    keys = sorted(known)
-    columns: list[list[Any]] = [[k[0] for k in keys], [k[1] for k in keys]]
-    columns += [[known[k][w] for k in keys] for w in range(7)]
+    """The flagged (day, centre)s in order (at most `limit`) and how many there are.
+
+    Only the long days are read (activity ≥ the minimum); a known centre's working day that is
+    not one of them, or whose published hours are short, is flagged. Counting is set
+    arithmetic, so a city-wide month costs one indexed read, not centres × days rows.
+    """
     where, params = days
-    cur = conn.execute(
-        query(OPENING_FLAGS, where),
-        [*columns, working, *params, min_open_hours, min_open_hours, limit],
-    )
-    flags, total = [], 0
-    for day, city, centre, opening, span, n, count in cur:
-        flags.append((day, city, centre, opening, span, n))
-        total = count
+    long_days: dict[date, set[CentreKey]] = defaultdict(set)
+    for day, city, centre in conn.execute(query(LONG_DAYS, where), [*params, min_open_hours]):
+        long_days[day].add((city, centre))
+    keys = sorted(known)
+    short_by_weekday = [
+        {k for k in keys if known[k][weekday] < min_open_hours} for weekday in range(7)
+    ]
+    total = 0
+    chosen: list[tuple[date, CentreKey]] = []
+    for day in working:
+        short = short_by_weekday[day.weekday()]
+        long_ok = sum(1 for k in long_days.get(day, ()) if k in known and k not in short)
+        flagged_today = len(keys) - long_ok
+        total += flagged_today
+        if flagged_today and (limit is None or len(chosen) < limit):
+            for key in keys:
+                if key in short or key not in long_days.get(day, ()):
+                    chosen.append((day, key))
+                    if limit is not None and len(chosen) >= limit:
+                        break
+    activity: dict[tuple[date, str, str], tuple[float, int]] = {}
+    if chosen:
+        columns = [[d for d, _k in chosen], [k[0] for _d, k in chosen], [k[1] for _d, k in chosen]]
+        for day, city, centre, span, n in conn.execute(SHOWN_DAYS, columns):
+            activity[(day, city, centre)] = (span, n)
+    flags = []
+    for day, (city, centre) in chosen:
+        span, n = activity.get((day, city, centre), (0.0, 0))
+        flags.append((day, city, centre, known[(city, centre)][day.weekday()], span, n))
     return flags, total
 
 

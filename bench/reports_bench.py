@@ -275,6 +275,9 @@ def run(quick: bool) -> list[Figure]:
                 "report_sessions_hourly",
                 "report_ratings_daily",
                 "report_health_daily",
+                "report_centre_daily",
+                "report_city_usage_daily",
+                "report_city_hourly",
                 "report_followups",
                 "report_high_bp",
             ):

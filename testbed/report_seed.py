@@ -3,6 +3,7 @@ rollup hook included), for the report pages' tests and screenshots."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 import psycopg
 
 from city.config import DEFAULT_CONTRACT_DIR
-from city.contract import load_contract
+from city.contract import Contract, load_contract
 from city.inventory import InventoryKiosk, sync_inventory
 from city.messages import decode_message
 from city.reports.calendar import WorkCalendar
@@ -39,9 +40,14 @@ REASONS = (
 SUBJECTS = tuple(hashlib.sha256(f"resident-{n}".encode()).hexdigest() for n in range(60))
 
 
+@functools.cache
+def _contract() -> Contract:
+    return load_contract(DEFAULT_CONTRACT_DIR)
+
+
 def write(conn: psycopg.Connection, sim: KioskSim, events: list[dict[str, Any]]) -> None:
     """Store events as the ingest does (one transaction per 200, rollups in it)."""
-    contract = load_contract(DEFAULT_CONTRACT_DIR)
+    contract = _contract()
     writer = BatchWriter(conn, after_insert=ReportRollup(POLICY))
     for start in range(0, len(events), 200):
         decoded = decode_message(

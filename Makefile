@@ -44,6 +44,7 @@ chaos-quick: setup
 
 screenshots: setup
 	@$(PY) -m scripts.screenshots
+	@$(PY) -m scripts.console_screenshots
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

@@ -25,6 +25,7 @@ SECTIONS: dict[str, str] = {
     "kiosk": "bench.kiosk_bench",
     "fleet": "bench.fleet_bench",  # --quick: 200 kiosks, broker down 3 s (< ~1 min)
     "city": "bench.city_bench",  # ingest, lag at 5,000 ev/s, fleet of 10,000; needs PostgreSQL
+    "console": "bench.console_bench",  # every console screen at 10,000 kiosks, 10 M events
     "reports": "bench.reports_bench",  # 3 M resident events, report queries, rollup hook cost
 }
 

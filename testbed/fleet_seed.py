@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -164,13 +164,13 @@ def seed_heartbeats(
 
 
 def seed_event(
-    conn: psycopg.Connection, kiosk: str, kind: str, data: dict[str, object], ts: datetime
+    conn: psycopg.Connection, kiosk: str, kind: str, data: Mapping[str, object], ts: datetime
 ) -> None:
     """One event on the main stream (e.g. agent.online, device.fault)."""
     conn.execute(
         "INSERT INTO events (id, kiosk, type, ts, boot, stream, seq, schema, data)"
         " VALUES (%s, %s, %s, %s, %s, 'main', 1, 1, %s::jsonb)",
-        (uuid.uuid4(), kiosk, kind, ts, uuid.uuid4(), json.dumps(data)),
+        (uuid.uuid4(), kiosk, kind, ts, uuid.uuid4(), json.dumps(dict(data))),
     )
 
 

@@ -85,6 +85,29 @@ def check_login(conn: psycopg.Connection, name: str, password: str) -> User | No
     return User(int(row[0]), row[1], row[2])
 
 
+def set_disabled(conn: psycopg.Connection, name: str, disabled: bool) -> bool:
+    """Disable (ending its sessions) or enable an account; False if there is no such name."""
+    row = conn.execute(
+        "UPDATE console_users SET disabled = %s WHERE name = %s RETURNING id", (disabled, name)
+    ).fetchone()
+    if row is None:
+        return False
+    if disabled:
+        conn.execute("DELETE FROM console_sessions WHERE user_id = %s", (row[0],))
+    return True
+
+
+def account_rows(conn: psycopg.Connection) -> list[dict[str, object]]:
+    """Every account with its role, state, creation and last activity (for the admin page)."""
+    rows = conn.execute(
+        "SELECT u.name, u.role, u.disabled, u.created_at, max(s.last_seen_at)"
+        " FROM console_users u LEFT JOIN console_sessions s ON s.user_id = u.id"
+        " GROUP BY u.id ORDER BY u.name"
+    ).fetchall()
+    keys = ("name", "role", "disabled", "created_at", "last_seen_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def list_users(conn: psycopg.Connection) -> list[tuple[str, str, bool]]:
     """(name, role, disabled) of every account, by name."""
     rows = conn.execute("SELECT name, role, disabled FROM console_users ORDER BY name").fetchall()

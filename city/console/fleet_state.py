@@ -35,8 +35,7 @@ WITH base AS (
          k.catalogue_version, k.agent_version, k.versions, k.devices, k.boot,
          (EXISTS (SELECT 1 FROM device_states d WHERE d.kiosk = k.kiosk
                   AND d.fault_since IS NOT NULL)
-          OR EXISTS (SELECT 1 FROM jsonb_each_text(k.devices) h
-                     WHERE h.value IN ('fault', 'disconnected'))) AS p_device,
+          OR k.devices @? '$.* ? (@ == "fault" || @ == "disconnected")') AS p_device,
          coalesce(k.oldest_unsent_age_s > %(backlog_s)s, false) AS p_backlog,
          coalesce(k.free_disk_mb < %(disk_mb)s, false) AS p_disk,
          (%(clock)s AND k.clock_synchronised IS FALSE) AS p_clock,
@@ -63,13 +62,15 @@ WITH base AS (
 class FleetPage:
     """One page of the fleet, the counts per state for the same filters, and the page count.
 
-    `districts` has the counts per state of every district under the other filters (centre,
-    text): the overview and the page's counts come from one grouped scan.
+    `districts` has the counts per state of every district (under the centre and text
+    filters), `centres` those of the chosen district's centres (under the text filter): the
+    overview and the page's counts come from one grouped scan.
     """
 
     kiosks: list[dict[str, Any]]
     counts: dict[str, int]
     districts: list[tuple[str | None, dict[str, int]]]
+    centres: list[tuple[str, dict[str, int]]]
     total: int
     page: int
     pages: int
@@ -85,12 +86,14 @@ def _params(rules: RulesConfig, now: datetime) -> dict[str, Any]:
     }
 
 
-def _where(flt: FleetFilter, params: dict[str, Any], *, district: bool = True) -> str:
+def _where(
+    flt: FleetFilter, params: dict[str, Any], *, district: bool = True, centre: bool = True
+) -> str:
     where = ["TRUE"]
     if flt.district is not None and district:
         where.append("k.district = %(district)s")
         params["district"] = flt.district
-    if flt.centre is not None:
+    if flt.centre is not None and centre:
         where.append("k.centre = %(centre)s")
         params["centre"] = flt.centre
     if flt.text is not None:
@@ -114,20 +117,24 @@ def fleet_page(
     """The kiosks matching `flt`, by district, centre and id, one page of them."""
     params = _params(rules, now)
     per_district: dict[str | None, dict[str, int]] = {}
-    for district, state, count in conn.execute(
+    per_centre: dict[str, dict[str, int]] = {}
+    counts = dict.fromkeys(STATES, 0)
+    for district, centre, state, count in conn.execute(
         _fleet_sql(
-            _where(flt, params, district=False),
-            "SELECT district, state, count(*) FROM fleet GROUP BY district, state"
-            " ORDER BY district NULLS LAST",
+            _where(flt, params, district=False, centre=False),
+            "SELECT district, centre, state, count(*) FROM fleet"
+            " GROUP BY district, centre, state ORDER BY district NULLS LAST, centre",
         ),
         params,
     ).fetchall():
-        per_district.setdefault(district, dict.fromkeys(STATES, 0))[state] = int(count)
-    counts = dict.fromkeys(STATES, 0)
-    for district, states in per_district.items():
-        if flt.district is None or district == flt.district:
-            for state, count in states.items():
-                counts[state] += count
+        in_centre = flt.centre is None or centre == flt.centre
+        in_district = flt.district is None or district == flt.district
+        if in_centre:
+            per_district.setdefault(district, dict.fromkeys(STATES, 0))[state] += int(count)
+        if in_district and flt.district is not None:
+            per_centre.setdefault(centre, dict.fromkeys(STATES, 0))[state] += int(count)
+        if in_district and in_centre:
+            counts[state] += int(count)
     total = counts[flt.state] if flt.state else sum(counts.values())
     pages = max(1, -(-total // page_size))
     page = min(flt.page, pages)
@@ -143,7 +150,9 @@ def fleet_page(
             ),
             params,
         ).fetchall()
-    return FleetPage(rows, counts, list(per_district.items()), total, page, pages)
+    return FleetPage(
+        rows, counts, list(per_district.items()), list(per_centre.items()), total, page, pages
+    )
 
 
 def kiosk_state(

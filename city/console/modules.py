@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import psycopg
 from starlette.routing import BaseRoute
 
 Role = Literal["viewer", "operator", "admin"]
@@ -27,6 +28,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "city.console.pages.kiosk",
     "city.console.pages.alerts",
     "city.console.pages.audit",
+    "city.console.pages.users",
 )
 # Mounted when present: the 好差评/usage/health reports and the signed commands (issue 13).
 OPTIONAL_ROUTE_MODULES: tuple[str, ...] = ("city.reports.web", "city.publish.web")
@@ -43,8 +45,24 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """A page `make screenshots` and the accessibility test visit (as a user with `role`).
+
+    `path` may use {kiosk} (a demo kiosk id) and {alert} (a demo open alert id).
+    """
+
+    name: str
+    path: str
+    role: Role = "operator"
+
+
+@dataclass(frozen=True)
 class ConsoleModule:
-    """What one route module contributes to the console."""
+    """What one route module contributes to the console.
+
+    `demo` writes demonstration rows for its screens (screenshots, accessibility test) into a
+    database that already holds the console's demo fleet (testbed/console_tour.py).
+    """
 
     name: str
     routes: Sequence[BaseRoute] = ()
@@ -52,6 +70,8 @@ class ConsoleModule:
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     templates: Path | None = None
     slots: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    screens: Sequence[Screen] = ()
+    demo: Callable[[psycopg.Connection], None] | None = None
 
 
 def load_modules(

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 
 from city.config import CityConfig, CityConfigError
-from city.console.accounts import AccountError, add_user, set_password
+from city.console.accounts import add_user, set_password
 from common.typed_config import Problem
 
 log = logging.getLogger(__name__)
@@ -45,18 +45,17 @@ def load_secret(config: CityConfig, source: str) -> bytes:
 def ensure_dev_account(conn: psycopg.Connection) -> str:
     """Development only: the `dev` admin account with a new random password; the password."""
     password = secrets.token_urlsafe(12)
-    try:
-        add_user(conn, DEV_ACCOUNT, DEV_ROLE, password)
-    except AccountError:
+    exists = conn.execute("SELECT 1 FROM console_users WHERE name = %s", (DEV_ACCOUNT,)).fetchone()
+    if exists:
         set_password(conn, DEV_ACCOUNT, password)
+    else:
+        add_user(conn, DEV_ACCOUNT, DEV_ROLE, password)
     return password
 
 
 def serve(config: CityConfig, source: str, host: str | None, port: int | None) -> int:
-    """Run the console under uvicorn until interrupted."""
-    import uvicorn
-
-    from city.console.app import create_app
+    """Run the console under uvicorn until interrupted (the URL is printed first: `make run`
+    shows it while the app still loads)."""
     from city.db import connect, require_current
 
     secret = load_secret(config, source)
@@ -66,10 +65,14 @@ def serve(config: CityConfig, source: str, host: str | None, port: int | None) -
         require_current(conn)
         password = ensure_dev_account(conn) if config.console.development else None
         conn.commit()
-    app = create_app(config, secret)
     print(f"console: http://{host}:{port}/", flush=True)
     if password is not None:
         print(f"console: development account {DEV_ACCOUNT} / {password}", flush=True)
+    import uvicorn
+
+    from city.console.app import create_app
+
+    app = create_app(config, secret)
     uvicorn.run(
         app,
         host=host,

@@ -97,6 +97,7 @@ class PageContext:
             "path": self.request.url.path,
             "here": _here(self.request),
             "query": self.request.query_params,
+            "timezone": self.console.config.timezone,
         }
 
     def audit(self, action: str, subject: str = "", detail: Mapping[str, Any] | None = None) -> int:
@@ -224,8 +225,12 @@ def _handle(
             csrf = new_pre_token = signed_token(console.secret)
         ctx = PageContext(request, console, conn, lang, session, csrf, form, files)
         if role is not None and session is None:
+            login = "/login?next=" + quote(_here(request), safe="")
+            if request.headers.get("hx-request") == "true":
+                # an htmx refresh after the session ended: the whole page goes to the login
+                return Response(status_code=204, headers={"HX-Redirect": login})
             if request.method == "GET":
-                return ctx.redirect("/login?next=" + quote(_here(request), safe=""))
+                return ctx.redirect(login)
             return ctx.error(403, ctx.t("error.login_needed"))
         if role is not None and session is not None and not session.user.can(role):
             return ctx.error(403, ctx.t("error.forbidden", role=ctx.t(f"role.{role}")))

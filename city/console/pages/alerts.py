@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from city.alert_store import acknowledge, alert_page
 from city.console.filters import ALERT_STATES, choice_param, note_field, page_param, text_param
-from city.console.modules import ConsoleModule, NavItem
+from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import BadInput, PageContext, page
 
 
@@ -58,4 +58,9 @@ MODULE = ConsoleModule(
         Route("/alerts/{alert_id:int}/ack", acknowledge_alert, methods=["POST"]),
     ],
     nav=[NavItem("/alerts", "nav.alerts", "viewer", order=20)],
+    screens=[
+        Screen("alerts-open", "/alerts"),
+        Screen("alerts-acknowledged", "/alerts?state=acknowledged"),
+        Screen("alerts-viewer", "/alerts", role="viewer"),
+    ],
 )

@@ -7,7 +7,7 @@ from starlette.routing import Route
 
 from city.audit import entries
 from city.console.filters import page_param, text_param
-from city.console.modules import ConsoleModule, NavItem
+from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import PageContext, page
 
 
@@ -31,4 +31,5 @@ MODULE = ConsoleModule(
     name="audit",
     routes=[Route("/audit", audit_log, methods=["GET"])],
     nav=[NavItem("/audit", "nav.audit", "operator", order=90)],
+    screens=[Screen("audit", "/audit")],
 )

@@ -10,11 +10,12 @@ from starlette.routing import Route
 
 from city.console import login_limits
 from city.console.accounts import check_login
+from city.console.filters import text_param
 from city.console.i18n import LANGUAGES
 from city.console.messages import MESSAGES
-from city.console.modules import ConsoleModule
+from city.console.modules import ConsoleModule, Screen
 from city.console.sessions import create_session, end_session
-from city.console.web import LANG_COOKIE, SESSION_COOKIE, PageContext, page
+from city.console.web import LANG_COOKIE, SESSION_COOKIE, BadInput, PageContext, page
 
 MAX_NAME = 64
 MAX_PASSWORD = 256
@@ -40,8 +41,10 @@ def login_form(ctx: PageContext) -> Response:
 @page(None)
 def login(ctx: PageContext) -> Response:
     """Check the name and password, rate limited per account and per address."""
-    name = ctx.form.get("name", "").strip()[:MAX_NAME]
-    password = ctx.form.get("password", "")[:MAX_PASSWORD]
+    name = text_param(ctx.form, "name", MAX_NAME) or ""
+    password = ctx.form.get("password", "")
+    if len(password) > MAX_PASSWORD or "\x00" in password:
+        raise BadInput(ctx.t("login.failed"))
     target = safe_next(ctx.form.get("next"))
     address = ctx.request.client.host if ctx.request.client else "unknown"
     limits = ctx.console.config.console.login_limits
@@ -123,4 +126,5 @@ MODULE = ConsoleModule(
         Route("/lang/{code}", language, methods=["GET"]),
     ],
     messages=MESSAGES,
+    screens=[Screen("login", "/login", role="viewer")],
 )

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from city.console.filters import STATES, FleetFilter, fleet_filter
 from city.console.fleet_state import filter_choices, fleet_page
-from city.console.modules import ConsoleModule, NavItem
+from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import PageContext, page
 
 
@@ -31,6 +31,11 @@ def page_link(flt: FleetFilter, page_number: int) -> str:
 def state_link(flt: FleetFilter, state: str | None) -> str:
     """The fleet URL with the same filters but one state (None: all)."""
     return page_link(FleetFilter(flt.district, flt.centre, state, flt.text), 1)
+
+
+def centre_link(flt: FleetFilter, centre: str) -> str:
+    """The fleet URL for one centre of the chosen district."""
+    return page_link(FleetFilter(flt.district, centre, flt.state, flt.text), 1)
 
 
 def district_link(flt: FleetFilter, district: str | None) -> str:
@@ -67,6 +72,7 @@ def fleet(ctx: PageContext) -> Response:
         page_link=lambda n: page_link(flt, n),
         state_link=lambda s: state_link(flt, s),
         district_link=lambda d: district_link(flt, d),
+        centre_link=lambda c: centre_link(flt, c),
     )
 
 
@@ -74,4 +80,9 @@ MODULE = ConsoleModule(
     name="fleet",
     routes=[Route("/fleet", fleet, methods=["GET"])],
     nav=[NavItem("/fleet", "nav.fleet", "viewer", order=10)],
+    screens=[
+        Screen("fleet", "/fleet"),
+        Screen("fleet-degraded", "/fleet?state=degraded"),
+        Screen("fleet-district", "/fleet?district=%E7%A6%8F%E7%94%B0%E5%8C%BA"),
+    ],
 )

@@ -22,10 +22,12 @@ from city.console.kiosk_detail import (
     presence_timeline,
     recent_faults,
 )
-from city.console.modules import ConsoleModule
+from city.console.modules import ConsoleModule, Screen
+from city.console.presence_band import presence_segments
 from city.console.web import PageContext, page
 
 HISTORY_WINDOW = WINDOWS["30d"]
+BAND_WINDOW = WINDOWS["7d"]
 
 
 def _kiosk(ctx: PageContext) -> str:
@@ -43,13 +45,18 @@ def kiosk_page(ctx: PageContext) -> Response:
     if row is None:
         return ctx.error(404, ctx.t("kiosk.unknown", kiosk=kiosk))
     since = now - HISTORY_WINDOW
+    timeline = presence_timeline(ctx.conn, kiosk, since)
+    band = presence_segments([(e["ts"], e["type"]) for e in timeline], now - BAND_WINDOW, now)
     return ctx.render(
         "kiosk.html",
         kiosk=row,
         kiosk_id=kiosk,
         window=window,
         windows=list(WINDOWS),
-        timeline=presence_timeline(ctx.conn, kiosk, since),
+        timeline=timeline,
+        band=band,
+        band_since=now - BAND_WINDOW,
+        now=now,
         devices=device_rows(ctx.conn, kiosk),
         faults=recent_faults(ctx.conn, kiosk, since),
         alerts=kiosk_alerts(ctx.conn, kiosk),
@@ -72,4 +79,5 @@ MODULE = ConsoleModule(
         Route("/kiosks/{city}/{centre}/{name}", kiosk_page, methods=["GET"]),
         Route("/kiosks/{city}/{centre}/{name}/heartbeats", heartbeats, methods=["GET"]),
     ],
+    screens=[Screen("kiosk", "/kiosks/{kiosk}"), Screen("kiosk-7d", "/kiosks/{kiosk}?window=7d")],
 )

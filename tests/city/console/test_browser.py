@@ -101,3 +101,52 @@ def test_login_fleet_kiosk_and_acknowledge(
     page.goto(f"{base}/fleet")
     assert "Fleet" in page.title()
     screenshot(page, "fleet-en")
+
+
+def test_the_fleet_refreshes_itself_and_a_dead_session_goes_to_login(
+    console_server: ConsoleUnderTest, console_page: Any
+) -> None:
+    """htmx swaps #fleet-live in place; once the session is gone the page goes to the login."""
+    with psycopg.connect(console_server.db_url) as conn:
+        kiosk_row(conn, KIOSK, district="福田区")
+    page, base = console_page, console_server.url
+    login(page, base, STAFF["viewer"])
+    assert page.evaluate("typeof htmx") == "object"
+    assert page.inner_text(".counts li.state-offline .count") == "0"
+    with psycopg.connect(console_server.db_url) as conn:
+        conn.execute("UPDATE kiosks SET presence = 'offline' WHERE kiosk = %s", (KIOSK,))
+    page.evaluate(
+        "htmx.ajax('GET', location.href, {target: '#fleet-live', select: '#fleet-live',"
+        " swap: 'outerHTML'})"
+    )
+    page.wait_for_function(
+        "document.querySelector('.counts li.state-offline .count').textContent === '1'"
+    )
+    assert page.locator("#fleet-live[hx-trigger='every 30s']").count() == 1
+    with psycopg.connect(console_server.db_url) as conn:
+        conn.execute("DELETE FROM console_sessions")
+    page.evaluate(
+        "htmx.ajax('GET', location.href, {target: '#fleet-live', select: '#fleet-live',"
+        " swap: 'outerHTML'})"
+    )
+    page.wait_for_url(f"{base}/login**")
+
+
+def test_htmx_posts_carry_the_csrf_token(
+    console_server: ConsoleUnderTest, console_page: Any
+) -> None:
+    """An hx-post (as a module's button would be) is accepted: <body> gives it the token."""
+    with psycopg.connect(console_server.db_url) as conn:
+        kiosk_row(conn, KIOSK, district="福田区")
+        alert_id = open_alert(conn, KIOSK, "disk_low", "100 MB free")
+    page, base = console_page, console_server.url
+    login(page, base, STAFF["operator"])
+    page.goto(f"{base}/alerts")
+    page.evaluate(
+        f"htmx.ajax('POST', '/alerts/{alert_id}/ack', {{target: 'main', select: 'main',"
+        " values: {note: 'via htmx'}})"
+    )
+    page.wait_for_selector(f"text=告警 {alert_id} 已确认")
+    with psycopg.connect(console_server.db_url) as conn:
+        row = conn.execute("SELECT state, ack_note FROM alerts WHERE id = %s", (alert_id,))
+        assert row.fetchone() == ("acknowledged", "via htmx")

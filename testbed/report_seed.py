@@ -13,7 +13,6 @@ import psycopg
 
 from city.config import DEFAULT_CONTRACT_DIR
 from city.contract import Contract, load_contract
-from city.inventory import InventoryKiosk, sync_inventory
 from city.messages import decode_message
 from city.reports.calendar import WorkCalendar
 from city.reports.rollup import ReportRollup, RollupPolicy
@@ -64,21 +63,29 @@ def write(conn: psycopg.Connection, sim: KioskSim, events: list[dict[str, Any]])
 
 def seed_district(db_url: str, first: date, days: int = 14, seed: int = 3) -> None:
     """Three centres, two kiosks each, `days` days of sessions from `first` (local 09-18 h)."""
-    rng = random.Random(seed)
     with psycopg.connect(db_url) as conn:
-        sync_inventory(
-            conn,
-            [
-                InventoryKiosk(f"440300/{c}/k0{n}", district, hours)
-                for c, district, hours in CENTRES
-                for n in (1, 2)
-            ],
-        )
-        conn.commit()
-        for centre, _district, _hours in CENTRES:
-            for n in (1, 2):
-                sim = KioskSim(centre=centre, kiosk=f"k0{n}")
-                write(conn, sim, _days(rng, sim, centre, first, days))
+        seed_district_on(conn, first, days, seed)
+
+
+def seed_district_on(conn: psycopg.Connection, first: date, days: int = 14, seed: int = 3) -> None:
+    """The same on an open connection (committed); other kiosks of the inventory stay."""
+    rng = random.Random(seed)
+    conn.cursor().executemany(
+        "INSERT INTO kiosks (kiosk, city, centre, name, in_inventory, district, opening_hours)"
+        " VALUES (%s, %s, %s, %s, true, %s, %s) ON CONFLICT (kiosk) DO UPDATE SET"
+        " in_inventory = true, district = EXCLUDED.district,"
+        " opening_hours = EXCLUDED.opening_hours",
+        [
+            (f"440300/{c}/k0{n}", "440300", c, f"k0{n}", district, hours)
+            for c, district, hours in CENTRES
+            for n in (1, 2)
+        ],
+    )
+    conn.commit()
+    for centre, _district, _hours in CENTRES:
+        for n in (1, 2):
+            sim = KioskSim(centre=centre, kiosk=f"k0{n}")
+            write(conn, sim, _days(rng, sim, centre, first, days))
 
 
 def _days(

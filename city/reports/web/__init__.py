@@ -8,18 +8,19 @@ through city/reports/filters.py; a bad value is a 400 with its message.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import psycopg
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from city.console.filters import page_param
-from city.console.modules import ConsoleModule, NavItem
+from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import BadInput, PageContext, page
 from city.reports.build import REPORT_NAMES, ReportName, build_report, calendar_of
 from city.reports.export import CONTENT_TYPES, Format, filename, render
@@ -430,6 +431,16 @@ def _report_name(name: str) -> ReportName:
     raise BadInput(name)
 
 
+def demo(conn: psycopg.Connection) -> None:
+    """Two weeks of a small district's resident events (make screenshots, the axe test)."""
+    # Demonstration data is built by the test bed (contract-valid events through the ingest's
+    # own writer); imported here only when a screenshot or accessibility run asks for it.
+    from testbed.report_seed import seed_district_on
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    seed_district_on(conn, today - timedelta(days=13))
+
+
 MODULE = ConsoleModule(
     name="reports",
     routes=[
@@ -450,4 +461,11 @@ MODULE = ConsoleModule(
     ],
     messages=MESSAGES,
     templates=HERE / "templates",
+    screens=[
+        Screen("reports-ratings", "/reports/ratings", role="viewer"),
+        Screen("reports-followups", "/reports/followups?status=open"),
+        Screen("reports-usage", "/reports/usage", role="viewer"),
+        Screen("reports-health", "/reports/health"),
+    ],
+    demo=demo,
 )

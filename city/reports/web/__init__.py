@@ -432,13 +432,13 @@ def _report_name(name: str) -> ReportName:
 
 
 def demo(conn: psycopg.Connection) -> None:
-    """Two weeks of a small district's resident events (make screenshots, the axe test)."""
+    """A month of a small district's resident events (make screenshots, the axe test)."""
     # Demonstration data is built by the test bed (contract-valid events through the ingest's
     # own writer); imported here only when a screenshot or accessibility run asks for it.
     from testbed.report_seed import seed_district_on
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    seed_district_on(conn, today - timedelta(days=13))
+    seed_district_on(conn, today - timedelta(days=29), days=30)
 
 
 MODULE = ConsoleModule(

@@ -141,11 +141,24 @@ def table_view(table: Table, lang: Lang, limit: int | None = None) -> dict[str, 
             else:
                 cells.append((str(value), ""))
         rows.append(cells)
+    prefix = "差评原因：" if lang == "zh" else "Reason: "
+    grouped = [c.key.startswith("reason_") for c in table.columns]
+    groups: list[tuple[str, int]] = []
+    for is_reason in grouped:
+        label = prefix.rstrip("：: ") if is_reason else ""
+        if groups and groups[-1][0] == label:
+            groups[-1] = (label, groups[-1][1] + 1)
+        else:
+            groups.append((label, 1))
     return {
         "title": table.title_in(lang),
         "name": table.name,
+        "groups": groups if any(grouped) else [],
         "headings": [
-            (c.label(lang), "num" if rates[i] or _numeric(table, i) else "")
+            (
+                c.label(lang).removeprefix(prefix) if grouped[i] else c.label(lang),
+                "num" if rates[i] or _numeric(table, i) else "",
+            )
             for i, c in enumerate(table.columns)
         ],
         "rows": rows,
@@ -163,7 +176,7 @@ def ratings(ctx: PageContext) -> Response:
     """好差评: totals, levels by day, per centre, per item (per centre and item with a centre)."""
     f = report_filter(ctx)
     lang = report_lang(ctx)
-    report = ratings_report(ctx.conn, f, lang, detail=f.centre is not None)
+    report = ratings_report(ctx.conn, f, lang, detail=False)  # the export has centre × item
     by_centre, by_item, by_day = (report.table(n) for n in ("by_centre", "by_item", "by_day"))
     totals = dict.fromkeys(LEVELS, 0)
     reasons: dict[str, int] = {}
@@ -194,7 +207,6 @@ def ratings(ctx: PageContext) -> Response:
         ],
         by_centre=table_view(by_centre, lang, TABLE_ROWS),
         by_item=table_view(by_item, lang, 20),
-        detail=table_view(report.table("by_centre_item"), lang) if f.centre else None,
         **_common(ctx, f, "ratings"),
     )
 

@@ -329,3 +329,31 @@ def test_report_of_an_empty_database(conn: psycopg.Connection, tmp_path: Path) -
     for name in ("ratings", "usage", "health", "followups"):
         report = build_report(conn, name, ALL_DEC, config, today=DAY)
         assert report.tables
+
+
+def test_the_ingest_commit_path_runs_the_hook(
+    city_db: str, contract: Contract, tmp_path: Path
+) -> None:
+    """IngestCore (what both broker adapters use) opens the follow-up in its own commit, once
+    even when the broker redelivers the message after a lost ack."""
+    from city.ingest_core import IngestCore
+
+    config = city_config_from_data(
+        {"database": {"url": city_db}, "broker": {"url": "mqtt://127.0.0.1:1"}},
+        source="t",
+        base_dir=tmp_path,
+    )
+    core: IngestCore[int] = IngestCore(config, contract)
+    sim = ev.at(KioskSim(kiosk="k01"), THU)
+    s = ev.new_session()
+    payload = batch(ev.session_started(sim, s), ev.rating(sim, s, 1, ("other",), "social-card"))
+    acked: list[int] = []
+    for token in (1, 2):  # the same message delivered twice
+        core.receive(token, sim.topic(), payload)
+        core.flush(acked.extend)
+    core.close()
+    assert acked == [1, 2]
+    with psycopg.connect(city_db) as conn:
+        (followups,) = conn.execute("SELECT count(*) FROM report_followups").fetchone() or (0,)
+        (ratings,) = conn.execute("SELECT sum(n) FROM report_ratings_daily").fetchone() or (0,)
+    assert (followups, ratings) == (1, 1)

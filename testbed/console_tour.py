@@ -42,16 +42,18 @@ def seed_console_demo(conn: psycopg.Connection) -> dict[str, str]:
     fault_device(conn, DEMO_KIOSK, "bp", "timeout", now - timedelta(minutes=40))
     for connection, (kind, hours_ago) in enumerate(
         [("agent.online", 200), ("agent.offline", 75), ("agent.online", 69), ("agent.offline", 30)],
-        start=0,
+        start=1,
     ):
-        data = {"connection": connection} | ({"reason": "will"} if kind == "agent.offline" else {})
+        data = {"connection": connection} | (
+            {"reason": "connection_lost"} if kind == "agent.offline" else {}
+        )
         seed_event(conn, DEMO_KIOSK, kind, data, now - timedelta(hours=hours_ago))
-    seed_event(conn, DEMO_KIOSK, "agent.online", {"connection": 4}, now - timedelta(hours=5))
+    seed_event(conn, DEMO_KIOSK, "agent.online", {"connection": 5}, now - timedelta(hours=5))
     seed_event(
         conn,
         DEMO_KIOSK,
         "agent.offline",
-        {"connection": 2, "reason": "will"},
+        {"connection": 2, "reason": "connection_lost"},
         now - timedelta(hours=6),
     )
     seed_event(

@@ -73,7 +73,7 @@ def kiosk_row(
             "presence": presence,
             "conn": 3 if seen else None,
             "since": now - timedelta(hours=5) if seen else None,
-            "reason": "will" if presence == "offline" else None,
+            "reason": "connection_lost" if presence == "offline" else None,
             "boot": uuid.uuid4() if seen else None,
             "agent": "0.1.0" if seen else None,
             "hb": now - timedelta(seconds=heartbeat_age_s) if seen else None,

@@ -1,6 +1,6 @@
 """Parsing the console's query parameters: bounded, typed, and a clear message when wrong.
 
-Pure functions (no I/O): tests/city/console/test_filters_fuzz.py throws arbitrary input at them.
+Pure functions (no I/O): tests/city/console/test_inputs_fuzz.py throws arbitrary input at them.
 A parse error is a `BadInput` (HTTP 400 with the message), never an exception of another kind.
 """
 

@@ -36,12 +36,17 @@ OPTIONAL_ROUTE_MODULES: tuple[str, ...] = ("city.reports.web", "city.publish.web
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the top menu: shown to users with at least `role`, in `order`."""
+    """One entry of the top menu: shown to users with at least `role`, in `order`.
+
+    `badge(conn)` (optional, one cheap indexed query) gives a count shown beside the label
+    when it is not zero: open alerts, open follow-ups.
+    """
 
     path: str
     label_key: str
     role: Role = "viewer"
     order: int = 100
+    badge: Callable[[psycopg.Connection], int] | None = None
 
 
 @dataclass(frozen=True)

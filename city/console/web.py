@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from city import audit
 from city.console.accounts import User
+from city.console.i18n import pick_language
 from city.console.modules import Role
 from city.console.sessions import (
     Session,
@@ -94,6 +95,11 @@ class PageContext:
             "csrf_token": self.csrf_token,
             "csrf_field": CSRF_FIELD,
             "nav": self.console.nav_for(user),
+            "badges": {
+                item.path: item.badge(self.conn)
+                for item in self.console.nav_for(user)
+                if item.badge is not None
+            },
             "path": self.request.url.path,
             "here": _here(self.request),
             "query": self.request.query_params,
@@ -201,6 +207,36 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def _csrf_token(console: Console, request: Request, session: Session | None) -> tuple[str, bool]:
+    """The token forms must carry: the session's, else the signed pre-login one (new: True)."""
+    if session is not None:
+        return session.csrf_token, False
+    pre_token = request.cookies.get(PRE_SESSION_COOKIE)
+    if signed_token_valid(console.secret, pre_token):
+        return str(pre_token), False
+    return signed_token(console.secret), True
+
+
+def _refusal(ctx: PageContext, role: Role | None, new_token: bool) -> Response | None:
+    """Why this request may not reach its handler (login, role, CSRF), or None."""
+    request, session = ctx.request, ctx.session
+    if role is not None and session is None:
+        login = "/login?next=" + quote(_here(request), safe="")
+        if request.headers.get("hx-request") == "true":
+            # an htmx refresh after the session ended: the whole page goes to the login
+            return Response(status_code=204, headers={"HX-Redirect": login})
+        if request.method == "GET":
+            return ctx.redirect(login)
+        return ctx.error(403, ctx.t("error.login_needed"))
+    if role is not None and session is not None and not session.user.can(role):
+        return ctx.error(403, ctx.t("error.forbidden", role=ctx.t(f"role.{role}")))
+    if request.method == "POST":
+        given = ctx.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+        if new_token or not csrf_matches(ctx.csrf_token, given):
+            return ctx.error(403, ctx.t("error.csrf"))
+    return None
+
+
 def _handle(
     console: Console,
     request: Request,
@@ -210,43 +246,23 @@ def _handle(
     handler: Handler,
     role: Role | None,
 ) -> Response:
-    from city.console.i18n import pick_language
-
     lang = pick_language(request.cookies.get(LANG_COOKIE))
     with console.connection() as conn:
         session = load_session(conn, console.secret, request.cookies.get(SESSION_COOKIE))
-        pre_token = request.cookies.get(PRE_SESSION_COOKIE)
-        new_pre_token = None
-        if session is not None:
-            csrf = session.csrf_token
-        elif signed_token_valid(console.secret, pre_token):
-            csrf = str(pre_token)
-        else:
-            csrf = new_pre_token = signed_token(console.secret)
+        csrf, new_token = _csrf_token(console, request, session)
         ctx = PageContext(request, console, conn, lang, session, csrf, form, files)
-        if role is not None and session is None:
-            login = "/login?next=" + quote(_here(request), safe="")
-            if request.headers.get("hx-request") == "true":
-                # an htmx refresh after the session ended: the whole page goes to the login
-                return Response(status_code=204, headers={"HX-Redirect": login})
-            if request.method == "GET":
-                return ctx.redirect(login)
-            return ctx.error(403, ctx.t("error.login_needed"))
-        if role is not None and session is not None and not session.user.can(role):
-            return ctx.error(403, ctx.t("error.forbidden", role=ctx.t(f"role.{role}")))
-        if request.method == "POST":
-            given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-            if new_pre_token is not None or not csrf_matches(csrf, given):
-                return ctx.error(403, ctx.t("error.csrf"))
+        refusal = _refusal(ctx, role, new_token)
+        if refusal is not None:
+            return refusal
         try:
             response = handler(ctx)
         except BadInput as exc:
             conn.rollback()
             response = ctx.error(400, str(exc))
-    if new_pre_token is not None:
+    if new_token:
         response.set_cookie(
             PRE_SESSION_COOKIE,
-            new_pre_token,
+            csrf,
             httponly=True,
             samesite="strict",
             secure=console.secure(request),

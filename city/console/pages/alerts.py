@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import psycopg
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -11,6 +12,12 @@ from city.alert_store import acknowledge, alert_page
 from city.console.filters import ALERT_STATES, choice_param, note_field, page_param, text_param
 from city.console.modules import ConsoleModule, NavItem, Screen
 from city.console.web import BadInput, PageContext, page
+
+
+def open_alert_count(conn: psycopg.Connection) -> int:
+    """Open alerts, for the menu (index alerts_state_opened)."""
+    row = conn.execute("SELECT count(*) FROM alerts WHERE state = 'open'").fetchone()
+    return int(row[0]) if row else 0
 
 
 @page("viewer")
@@ -57,7 +64,7 @@ MODULE = ConsoleModule(
         Route("/alerts", alerts, methods=["GET"]),
         Route("/alerts/{alert_id:int}/ack", acknowledge_alert, methods=["POST"]),
     ],
-    nav=[NavItem("/alerts", "nav.alerts", "viewer", order=20)],
+    nav=[NavItem("/alerts", "nav.alerts", "viewer", order=20, badge=open_alert_count)],
     screens=[
         Screen("alerts-open", "/alerts"),
         Screen("alerts-acknowledged", "/alerts?state=acknowledged"),

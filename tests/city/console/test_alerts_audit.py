@@ -163,3 +163,13 @@ def test_audit_page_filters(console_client: TestClient, console_config: CityConf
     assert "catalogue.publish" in by_li
     assert "command.ping" not in by_li
     assert "共 0 条" in console_client.get("/audit", params={"action": "%"}).text  # escaped
+
+
+def test_the_menu_counts_open_alerts(
+    console_client: TestClient, console_config: CityConfig
+) -> None:
+    """The Alerts menu entry carries the number of open alerts, none when there are none."""
+    console_login(console_client, "viewer")
+    assert "nav-badge" not in console_client.get("/fleet").text
+    _seed(console_config.database.url)
+    assert '<span class="nav-badge">2</span>' in console_client.get("/fleet").text

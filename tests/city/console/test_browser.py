@@ -36,7 +36,7 @@ def _seed(db_url: str) -> int:
             conn,
             KIOSK,
             "agent.offline",
-            {"connection": 2, "reason": "will"},
+            {"connection": 2, "reason": "connection_lost"},
             now - timedelta(hours=6),
         )
         seed_event(

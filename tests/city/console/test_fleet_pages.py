@@ -143,7 +143,9 @@ def test_kiosk_page_and_heartbeat_chart(
     now = datetime.now(UTC)
     with psycopg.connect(console_config.database.url) as conn:
         _seed_states(console_config.database.url)
-        seed_event(conn, kiosk, "agent.offline", {"connection": 2, "reason": "will"}, now)
+        seed_event(
+            conn, kiosk, "agent.offline", {"connection": 2, "reason": "connection_lost"}, now
+        )
         seed_event(
             conn,
             kiosk,
@@ -155,7 +157,7 @@ def test_kiosk_page_and_heartbeat_chart(
     console_login(console_client, "viewer")
     page = console_client.get(f"/kiosks/{kiosk}")
     assert page.status_code == 200
-    for text in ("血压计", "超时", "no answer (E7)", "2026.11.1", "will", "心跳历史"):
+    for text in ("血压计", "超时", "no answer (E7)", "2026.11.1", "连接中断", "心跳历史"):
         assert text in page.text
     assert f'data-src="/kiosks/{kiosk}/heartbeats?window=24h"' in page.text
     day = console_client.get(f"/kiosks/{kiosk}/heartbeats", params={"window": "24h"}).json()

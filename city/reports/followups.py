@@ -111,10 +111,11 @@ def list_followups(
     status: StatusFilter = "all",
     *,
     today: date,
-    limit: int = LIST_LIMIT,
+    limit: int | None = LIST_LIMIT,
     offset: int = 0,
 ) -> list[FollowUpRow]:
-    """Follow-ups of 差评 given in the period, oldest due first (`limit` from `offset`)."""
+    """Follow-ups of 差评 given in the period, oldest due first (`limit` from `offset`;
+    None: all of them, for exports)."""
     where, params = day_scope(f, "rated_day")
     if status == "overdue":
         where = sql.SQL("{} AND status = 'open' AND due_day < %s").format(where)
@@ -206,7 +207,7 @@ def followups_report(
     zone = ZoneInfo(timezone)
     rows: list[tuple[Cell, ...]] = []
     yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
-    for r in list_followups(conn, f, status, today=today):
+    for r in list_followups(conn, f, status, today=today, limit=None):
         rows.append(
             (
                 r.event_id,

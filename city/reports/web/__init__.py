@@ -443,6 +443,12 @@ def _report_name(name: str) -> ReportName:
     raise BadInput(name)
 
 
+def open_count(conn: psycopg.Connection) -> int:
+    """Open follow-ups (the menu's badge; index report_followups_status)."""
+    row = conn.execute("SELECT count(*) FROM report_followups WHERE status = 'open'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def demo(conn: psycopg.Connection) -> None:
     """A month of a small district's resident events (make screenshots, the axe test)."""
     # Demonstration data is built by the test bed (contract-valid events through the ingest's
@@ -467,7 +473,9 @@ MODULE = ConsoleModule(
     ],
     nav=[
         NavItem("/reports/ratings", "nav.reports", "viewer", order=30),
-        NavItem("/reports/followups", "nav.reports.followups", "viewer", order=31),
+        NavItem(
+            "/reports/followups", "nav.reports.followups", "viewer", order=31, badge=open_count
+        ),
         NavItem("/reports/usage", "nav.reports.usage", "viewer", order=32),
         NavItem("/reports/health", "nav.reports.health", "viewer", order=33),
     ],

@@ -243,6 +243,51 @@ def ingest_overhead(conn: psycopg.Connection, batches: int, size: int) -> list[F
     ]
 
 
+def concurrent_ingest(url: str, batches: int, size: int, writers: int = 3) -> list[Figure]:
+    """Total events/s of `writers` concurrent BatchWriters (hook on, then off), each its own
+    connection and kiosks of the same centres and day: the city-wide rollup rows are shared."""
+    import threading
+
+    figures = []
+    for hooked in (False, True):
+        data = [_batches(batches, size) for _ in range(writers)]
+        errors: list[BaseException] = []
+
+        def work(
+            messages: list[Decoded],
+            hooked: bool = hooked,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            try:
+                with psycopg.connect(url) as conn:
+                    hook = ReportRollup(POLICY) if hooked else None
+                    writer = BatchWriter(conn, after_insert=hook)
+                    for message in messages:
+                        writer.write([message], datetime.now(UTC))
+            except BaseException as exc:  # noqa: BLE001 — reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(d,)) for d in data]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
+        if errors:
+            raise errors[0]
+        name = "with_rollups" if hooked else "plain"
+        figures.append(
+            Figure(
+                f"city.reports.ingest.{writers}_writers_{name}_ev_s",
+                round(writers * batches * size / elapsed),
+                "ev/s",
+                "concurrent writers, same centres",
+            )
+        )
+    return figures
+
+
 def run(quick: bool) -> list[Figure]:
     """The section's figures."""
     events = 300_000 if quick else 3_000_000
@@ -325,6 +370,7 @@ def run(quick: bool) -> list[Figure]:
                 )
                 conn.rollback()
             figures += ingest_overhead(conn, 5 if quick else 15, 2000)
+        figures += concurrent_ingest(url, 4 if quick else 10, 2000)
     finally:
         server.remove()
     return figures

@@ -392,18 +392,12 @@ INSERT_HIGH_READING = (
 
 
 def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
-    """Add the delta's counts and rows (inside the caller's transaction)."""
-    for name, sql in UPSERTS.items():
-        counts: Counter[Any] = getattr(delta, name)
-        if counts:
-            rows = [(*key, n) for key, n in sorted(counts.items())]
-            cur.execute(sql, [list(column) for column in zip(*rows, strict=True)])
-    if delta.centre_daily:
-        rows = [
-            (*key, day.first_hour, day.last_hour, *day.counts)
-            for key, day in sorted(delta.centre_daily.items())
-        ]
-        cur.execute(UPSERT_CENTRE_DAY, [list(column) for column in zip(*rows, strict=True)])
+    """Add the delta's counts and rows (inside the caller's transaction).
+
+    Hottest rows last: every worker adds to the same city-wide rows of today, and a row lock is
+    held until commit, so those upserts come right before it (then the centre-day rows, which
+    the workers share per centre). Measured in docs/reports.md "Scale".
+    """
     if delta.followups:
         cur.executemany(
             INSERT_FOLLOWUP,
@@ -444,6 +438,26 @@ def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
                 for r in sorted(delta.high_readings, key=lambda r: r.event_id)
             ],
         )
+    for name in FINE:
+        _upsert(cur, UPSERTS[name], getattr(delta, name))
+    if delta.centre_daily:
+        rows = [
+            (*key, day.first_hour, day.last_hour, *day.counts)
+            for key, day in sorted(delta.centre_daily.items())
+        ]
+        cur.execute(UPSERT_CENTRE_DAY, [list(column) for column in zip(*rows, strict=True)])
+    for name in CITY_WIDE:
+        _upsert(cur, UPSERTS[name], getattr(delta, name))
+
+
+FINE = ("usage", "sessions_hourly", "ratings", "reasons", "health")
+CITY_WIDE = ("city_usage", "city_hourly", "city_ratings")
+
+
+def _upsert(cur: psycopg.Cursor[Any], statement: str, counts: Counter[Any]) -> None:
+    if counts:
+        rows = [(*key, n) for key, n in sorted(counts.items())]
+        cur.execute(statement, [list(column) for column in zip(*rows, strict=True)])
 
 
 class ReportRollup:

@@ -145,8 +145,16 @@ def plan(config_path: Path, workdir: Path) -> tuple[list[Part], PostgresServer |
 
 
 def _start(part: Part) -> None:
+    # Unbuffered: a buffered pipe's readline() may pull two lines into Python's buffer while
+    # select() only sees the file descriptor, so the second line (the console's development
+    # account) waited there until the part printed again.
     part.process = subprocess.Popen(  # noqa: S603 — our own interpreter and modules
-        part.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=part.env
+        part.argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=part.env,
+        bufsize=0,
     )
     print(f"[run] started {part.name} (pid {part.process.pid})", flush=True)
 

@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {
     "city": "bench.city_bench",  # ingest, lag at 5,000 ev/s, fleet of 10,000; needs PostgreSQL
     "rollout": "bench.rollout_bench",  # city.rollout.*: a staged rollout to 1,000 kiosks
     "console": "bench.console_bench",  # every console screen at 10,000 kiosks, 10 M events
+    "reports": "bench.reports_bench",  # 3 M resident events, report queries, rollup hook cost
 }
 
 

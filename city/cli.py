@@ -1,5 +1,5 @@
-"""`python -m city ingest|db migrate|fleet|alerts|console|users|publish|dispatch|points|responder
---config FILE`."""
+"""`python -m city ingest|db migrate|db rebuild-reports|fleet|alerts|report|console|users|publish
+|dispatch|points|responder --config FILE`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from city.config import CityConfig, CityConfigError, load_city_config
@@ -34,12 +35,31 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     with_config(db_sub.add_parser("migrate", help="apply pending schema migrations"))
+    rebuild = with_config(
+        db_sub.add_parser("rebuild-reports", help="recompute the report rollups of a period")
+    )
+    rebuild.add_argument("--from", dest="first", required=True, metavar="DATE")
+    rebuild.add_argument("--to", dest="last", required=True, metavar="DATE")
     fleet = with_config(sub.add_parser("fleet", help="print every kiosk's state"))
     fleet.add_argument("--json", action="store_true", help="one JSON document")
     alerts = with_config(sub.add_parser("alerts", help="print open and recent alerts"))
     alerts.add_argument("--json", action="store_true", help="one JSON document")
     alerts.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID")
     alerts.add_argument("--note", default="", help="why (with --ack)")
+    report = with_config(sub.add_parser("report", help="write a service report (docs/reports.md)"))
+    report.add_argument("report", choices=["ratings", "usage", "health", "followups"])
+    report.add_argument("--from", dest="first", metavar="DATE", help="YYYY-MM-DD (local day)")
+    report.add_argument("--to", dest="last", metavar="DATE", help="YYYY-MM-DD, included")
+    report.add_argument("--centre", default="", metavar="C", help="CENTRE or CITY/CENTRE")
+    report.add_argument("--format", dest="fmt", choices=["csv", "xlsx", "json"], default="csv")
+    report.add_argument("--out", type=Path, required=True, metavar="FILE", help="- for stdout")
+    report.add_argument("--lang", choices=["zh", "en"], default="zh", help="headings")
+    report.add_argument(
+        "--status",
+        choices=["all", "open", "answered", "closed", "overdue"],
+        default="all",
+        help="followups only",
+    )
     console = with_config(sub.add_parser("console", help="serve the web console (uvicorn)"))
     console.add_argument("--host", default=None, help="default: console.host")
     console.add_argument("--port", type=int, default=None, help="default: console.port")
@@ -110,6 +130,62 @@ def _cmd_alerts(config: CityConfig, as_json: bool, ack: int | None, note: str = 
     return 0
 
 
+def _cmd_rebuild(config: CityConfig, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from city.db import connect, require_current
+    from city.reports.filters import FilterError, parse_filter
+    from city.reports.rebuild import rebuild
+    from city.reports.rollup import policy_of
+
+    try:
+        period = parse_filter(args.first, args.last, today=date.max)
+    except FilterError as exc:
+        print(f"city db rebuild-reports: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        added = rebuild(conn, period.first, period.last, policy_of(config))
+    print(f"city db rebuild-reports: {period.first}..{period.last}, {added} follow-ups added")
+    return 0
+
+
+def _cmd_report(config: CityConfig, args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from city.db import connect, require_current
+    from city.reports.build import build_report
+    from city.reports.export import render
+    from city.reports.filters import FilterError, parse_filter
+
+    today = datetime.now(ZoneInfo(config.timezone)).date()
+    try:
+        report_filter = parse_filter(args.first, args.last, args.centre, today=today)
+    except FilterError as exc:
+        print(f"city report: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    with connect(config.database.url) as conn:
+        require_current(conn)
+        report = build_report(
+            conn,
+            args.report,
+            report_filter,
+            config,
+            today=today,
+            lang=args.lang,
+            status=args.status,
+        )
+    data = render(report, args.fmt, args.lang)
+    if str(args.out) == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        args.out.write_bytes(data)
+        rows = sum(len(t.rows) for t in report.tables)
+        print(f"city report {args.report}: {rows} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
 def _cmd_users(config: CityConfig, args: argparse.Namespace) -> int:
     from city.console.accounts import AccountError, add_user, list_users
     from city.console.server import read_password
@@ -161,20 +237,21 @@ def _run(config: CityConfig, args: argparse.Namespace) -> int:
         from city import publish_cli
 
         return publish_cli.run(config, args)
-    return _run_platform(config, args)
-
-
-def _run_platform(config: CityConfig, args: argparse.Namespace) -> int:
-    if args.command == "db":
-        return _cmd_migrate(config)
-    if args.command == "fleet":
-        return _cmd_fleet(config, args.json)
-    if args.command == "alerts":
-        return _cmd_alerts(config, args.json, args.ack, args.note)
-    if args.command == "users":
-        return _cmd_users(config, args)
     if args.command in ("points", "responder", "console"):
         return _run_service(config, args)
+    commands: dict[str, Callable[[], int]] = {
+        "db": lambda: (
+            _cmd_rebuild(config, args)
+            if args.db_command == "rebuild-reports"
+            else _cmd_migrate(config)
+        ),
+        "fleet": lambda: _cmd_fleet(config, args.json),
+        "alerts": lambda: _cmd_alerts(config, args.json, args.ack, args.note),
+        "report": lambda: _cmd_report(config, args),
+        "users": lambda: _cmd_users(config, args),
+    }
+    if args.command in commands:
+        return commands[args.command]()
     from city.worker import run_worker
 
     return run_worker(config, worker_id=args.worker_id)

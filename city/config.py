@@ -10,6 +10,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -160,6 +161,44 @@ class AlertConfig:
     notifiers: NotifierConfig = field(NotifierConfig())
 
 
+def as_date(value: date | str) -> date:
+    """A YAML date (unquoted) or a quoted YYYY-MM-DD; ValueError otherwise."""
+    if isinstance(value, date):
+        return value
+    if len(value) != len("2026-01-01"):
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+def _distinct_dates(value: Any) -> str | tuple[str, str] | None:
+    days = []
+    for index, item in enumerate(value):
+        try:
+            days.append(as_date(item))
+        except ValueError:
+            return f"[{index}]", "expected a date YYYY-MM-DD"
+    return None if len(set(days)) == len(days) else "lists a date twice"
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    """好差评 follow-ups, opening-hours checks and early warning (docs/reports.md)."""
+
+    followup_working_days: int = field(
+        5, check=in_range(1, 60), doc="a 差评's follow-up is due this many working days later"
+    )
+    holidays: tuple[date | str, ...] = field(
+        (), check=_distinct_dates, doc="public holidays (YYYY-MM-DD): not working days"
+    )
+    workdays: tuple[date | str, ...] = field(
+        (), check=_distinct_dates, doc="weekend days worked instead (调休): working days"
+    )
+    min_open_hours: float = field(8.0, check=in_range(0, 24), doc="a centre opens this long a day")
+    warning_window_days: int = field(
+        30, check=in_range(1, 365), doc="two grade 2-3 visits this close put a resident on the list"
+    )
+
+
 @dataclass(frozen=True)
 class LoginLimitConfig:
     """Failed logins allowed within `window_s`, per account and per client address."""
@@ -232,6 +271,7 @@ class CityConfig:
     console: ConsoleConfig = field(ConsoleConfig())
     publishing: PublishingConfig = field(PublishingConfig())
     points: PointsConfig = field(PointsConfig())
+    reports: ReportsConfig = field(ReportsConfig())
 
 
 class CityConfigError(ValueError):

@@ -21,6 +21,7 @@ from city.config import CityConfig
 from city.contract import Contract
 from city.db import connect, require_current
 from city.messages import Decoded, decode_message
+from city.reports.rollup import ReportRollup, policy_of
 from city.store import BatchWriter, WriteResult
 
 log = logging.getLogger("city.ingest")
@@ -102,7 +103,7 @@ class IngestCore(Generic[Token]):
         )
         require_current(self.conn)
         self.conn.commit()
-        self.writer = BatchWriter(self.conn)
+        self.writer = BatchWriter(self.conn, after_insert=ReportRollup(policy_of(self.config)))
 
     def wait_for_db(self, stopping: Callable[[], bool]) -> bool:
         """Connect, retrying with backoff while the database is unreachable (a worker started

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg import errors
@@ -49,6 +50,9 @@ DATA_ERRORS: tuple[type[Exception], ...] = (errors.DataError, errors.IntegrityEr
 RETRYABLE: tuple[type[Exception], ...] = (errors.DeadlockDetected, errors.SerializationFailure)
 
 StreamKey = tuple[str, str, str]
+# Called with the batch's newly inserted events inside its transaction (the report rollups,
+# city/reports/rollup.py): what it writes commits or rolls back with the events.
+AfterInsert = Callable[[psycopg.Cursor[Any], Sequence[EventRow]], None]
 
 
 @dataclass
@@ -65,8 +69,9 @@ class WriteResult:
 class BatchWriter:
     """Writes decoded messages over one connection; `write` commits or raises (nothing kept)."""
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection, after_insert: AfterInsert | None = None) -> None:
         self.conn = conn
+        self.after_insert = after_insert
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS incoming"
             " (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -126,6 +131,8 @@ class BatchWriter:
                 _track_gaps(cur, new_events, received_at)
                 result.changes = apply_events(self.conn, new_events, received_at)
                 apply_command_results(self.conn, new_events, received_at)
+                if self.after_insert is not None and new_events:
+                    self.after_insert(cur, new_events)
             if quarantined:
                 cur.executemany(
                     "INSERT INTO quarantine (received_at, topic, reason, raw, raw_size)"

@@ -333,6 +333,7 @@ MODULE = ConsoleModule(
         Screen("publish", "/publish"),
         Screen("publish-diff", "/publish/documents/2?to=all&first_centre=centre-0000&staged=1"),
         Screen("publish-rollout", "/publish/rollouts/2"),
+        Screen("publish-rollout-targets", "/publish/rollouts/2/targets"),
     ],
     demo=seed_publish_demo,
 )

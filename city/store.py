@@ -123,7 +123,7 @@ class BatchWriter:
         quarantined = [q for message in messages for q in message.quarantined]
         result = WriteResult(offered=len(rows), quarantined=len(quarantined))
         # Events, gaps, fleet state and quarantine commit together; the broker ack follows.
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self.conn.cursor() as cur:
             if rows:
                 new_events = self._insert(cur, rows, received_at)
                 result.inserted = len(new_events)
@@ -139,6 +139,7 @@ class BatchWriter:
                     " VALUES (%s, %s, %s, %s, %s)",
                     [(received_at, q.topic, q.reason, q.raw, q.raw_size) for q in quarantined],
                 )
+        self.conn.commit()
         return result
 
     def _insert(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -121,12 +122,27 @@ def seed_demo(db_url: str, modules: Sequence[ConsoleModule]) -> dict[str, str]:
         return seed_all(conn, modules)
 
 
+def _reports_demo(conn: psycopg.Connection) -> None:
+    """A month of a small district's resident events, through the ingest's own writer."""
+    from testbed.report_seed import seed_district_on
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    seed_district_on(conn, today - timedelta(days=29), days=30)
+
+
+# Demo data a shipped module cannot make itself (it is built from the test bed's contract-valid
+# events, and the shipped city package never imports the test bed), by module name.
+TESTBED_DEMOS: dict[str, Callable[[psycopg.Connection], None]] = {"reports": _reports_demo}
+
+
 def seed_all(conn: psycopg.Connection, modules: Sequence[ConsoleModule]) -> dict[str, str]:
     """seed_demo on an open connection."""
     values = seed_console_demo(conn)
     for module in modules:
         if module.demo is not None:
             values.update(module.demo(conn) or {})
+        if module.name in TESTBED_DEMOS:
+            TESTBED_DEMOS[module.name](conn)
     return values
 
 

@@ -8,7 +8,7 @@ through city/reports/filters.py; a bad value is a 400 with its message.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -449,16 +449,6 @@ def open_count(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def demo(conn: psycopg.Connection) -> None:
-    """A month of a small district's resident events (make screenshots, the axe test)."""
-    # Demonstration data is built by the test bed (contract-valid events through the ingest's
-    # own writer); imported here only when a screenshot or accessibility run asks for it.
-    from testbed.report_seed import seed_district_on
-
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    seed_district_on(conn, today - timedelta(days=29), days=30)
-
-
 MODULE = ConsoleModule(
     name="reports",
     routes=[
@@ -488,5 +478,4 @@ MODULE = ConsoleModule(
         Screen("reports-health", "/reports/health"),
         Screen("reports-export", "/reports/export/ratings.csv"),
     ],
-    demo=demo,
 )

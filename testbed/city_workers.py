@@ -42,7 +42,8 @@ def write_city_config(
 
 @dataclass
 class WorkerProcess:
-    """`python -m city ingest` in a process of its own; output in a log file."""
+    """`python -m city ingest` (or another `command` that takes a stable id) in a process of
+    its own; output in a log file."""
 
     config: Path
     log_path: Path
@@ -50,12 +51,14 @@ class WorkerProcess:
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
     ready: str = "subscribed: "  # the log line that says it receives (AMQP: "consuming: ")
+    command: str = "ingest"
+    id_flag: str = "--worker-id"
 
     def start(self, timeout_s: float = 30.0) -> None:
         """Start and wait until the broker confirmed its subscriptions."""
-        argv = [sys.executable, "-m", "city", "ingest", "--config", str(self.config)]
+        argv = [sys.executable, "-m", "city", self.command, "--config", str(self.config)]
         if self.worker_id is not None:
-            argv += ["--worker-id", self.worker_id]
+            argv += [self.id_flag, self.worker_id]
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -72,7 +75,7 @@ class WorkerProcess:
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
-        raise RuntimeError(f"worker did not connect: {self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(f"city {self.command} did not subscribe: {self.output[-3000:]}")
 
     def kill(self) -> None:
         """SIGKILL: no flush, no disconnect."""
@@ -96,7 +99,7 @@ class WorkerProcess:
     @property
     def output(self) -> str:
         """Everything it printed so far."""
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 class Publisher:

@@ -2,70 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from testbed.city_workers import WorkerProcess
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class ResponderProcess:
+class ResponderProcess(WorkerProcess):
     """`python -m city responder` in a process of its own; output in a log file."""
 
-    config: Path
-    log_path: Path
-    responder_id: str | None = None
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 30.0) -> None:
-        """Start and wait until the broker confirmed the calls subscription."""
-        argv = [sys.executable, "-m", "city", "responder", "--config", str(self.config)]
-        if self.responder_id is not None:
-            argv += ["--responder-id", self.responder_id]
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=dict(os.environ)
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if "subscribed: " in self.log_path.read_text(errors="replace")[offset:]:
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"responder did not subscribe: {self.output[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL: no answer, no acknowledgement, no disconnect."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def stop(self) -> int | None:
-        """SIGTERM and wait; the exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-    @property
-    def output(self) -> str:
-        """Everything it printed so far."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def __init__(self, config: Path, log_path: Path, responder_id: str | None = None) -> None:
+        super().__init__(
+            config, log_path, responder_id, command="responder", id_flag="--responder-id"
+        )
 
 
 @dataclass

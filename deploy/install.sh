@@ -258,7 +258,7 @@ if [[ -n $ROOT || ! -f $venv/.install-stamp || $(cat "$venv/.install-stamp") != 
 fi
 run "$venv/bin/python" "$APP_DIR/scripts/make_font.py"
 # The services may not write bytecode into /opt: compile it once here, for a quick start.
-run "$venv/bin/python" -m compileall -q "$APP_DIR/drivers" "$APP_DIR/edge_agent" "$APP_DIR/kiosk" "$APP_DIR/config"
+run "$venv/bin/python" -m compileall -q "$APP_DIR/common" "$APP_DIR/drivers" "$APP_DIR/edge_agent" "$APP_DIR/kiosk" "$APP_DIR/config"
 
 if ((VALIDATED == 0)); then
   CHECK_PY=$venv/bin/python

@@ -22,9 +22,9 @@ import psycopg
 from city.reports.rollup import (
     CENTRE_DAY_COLUMNS,
     ENDED_REASONS,
-    INSERT_FOLLOWUP,
     RollupPolicy,
     delta_of,
+    insert_followups,
 )
 
 ROLLUP_TABLES = (
@@ -185,24 +185,6 @@ def rebuild(conn: psycopg.Connection, first: date, last: date, policy: RollupPol
             cur.execute(statement, params)
         rows = [_Row(*r) for r in cur.execute(LOW_RATINGS_WITHOUT_FOLLOWUP, params)]
         followups = delta_of(rows, policy).followups
-        if followups:
-            cur.executemany(
-                INSERT_FOLLOWUP,
-                [
-                    (
-                        f.event_id,
-                        f.kiosk,
-                        f.city,
-                        f.centre,
-                        f.item,
-                        f.level,
-                        list(f.reasons),
-                        f.rated_at,
-                        f.rated_day,
-                        f.due_day,
-                    )
-                    for f in followups
-                ],
-            )
+        insert_followups(cur, followups)
     conn.commit()
     return len(followups)

@@ -391,14 +391,9 @@ INSERT_HIGH_READING = (
 )
 
 
-def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
-    """Add the delta's counts and rows (inside the caller's transaction).
-
-    Hottest rows last: every worker adds to the same city-wide rows of today, and a row lock is
-    held until commit, so those upserts come right before it (then the centre-day rows, which
-    the workers share per centre). Measured in docs/reports.md "Scale".
-    """
-    if delta.followups:
+def insert_followups(cur: psycopg.Cursor[Any], followups: Sequence[FollowUp]) -> None:
+    """One follow-up row per 差评 (in event id order, so concurrent writers lock alike)."""
+    if followups:
         cur.executemany(
             INSERT_FOLLOWUP,
             [
@@ -414,9 +409,19 @@ def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
                     f.rated_day,
                     f.due_day,
                 )
-                for f in sorted(delta.followups, key=lambda f: f.event_id)
+                for f in sorted(followups, key=lambda f: f.event_id)
             ],
         )
+
+
+def apply_delta(cur: psycopg.Cursor[Any], delta: Delta) -> None:
+    """Add the delta's counts and rows (inside the caller's transaction).
+
+    Hottest rows last: every worker adds to the same city-wide rows of today, and a row lock is
+    held until commit, so those upserts come right before it (then the centre-day rows, which
+    the workers share per centre). Measured in docs/reports.md "Scale".
+    """
+    insert_followups(cur, delta.followups)
     if delta.high_readings:
         cur.executemany(
             INSERT_HIGH_READING,

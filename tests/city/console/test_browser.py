@@ -125,9 +125,11 @@ def test_the_fleet_refreshes_itself_and_a_dead_session_goes_to_login(
     assert page.locator("#fleet-live[hx-trigger='every 30s']").count() == 1
     with psycopg.connect(console_server.db_url) as conn:
         conn.execute("DELETE FROM console_sessions")
+    # Not awaiting htmx.ajax's promise: the redirect to the login can destroy the page's
+    # context before it settles, and evaluate would fail on that race.
     page.evaluate(
-        "htmx.ajax('GET', location.href, {target: '#fleet-live', select: '#fleet-live',"
-        " swap: 'outerHTML'})"
+        "() => { htmx.ajax('GET', location.href, {target: '#fleet-live', select: '#fleet-live',"
+        " swap: 'outerHTML'}); }"
     )
     page.wait_for_url(f"{base}/login**")
 

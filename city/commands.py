@@ -5,9 +5,11 @@ message. A kiosk's MQTT session is clean (edge_agent/link.py): a message publish
 is offline is lost, so nothing is published to an offline kiosk — the command waits and is
 signed and sent when the `kiosks` table shows it online. A command without an answer in its
 window is `expired`; a `set_config` (idempotent: the same document applied twice is the same
-state) is then re-sent as a new attempt with a new id, nonce and window when the kiosk has
-reconnected since, up to `publishing.max_attempts`. One-shot actions (ping, diagnostics,
-restart) are never re-sent: a restart queued for hours and run later would surprise.
+state) or an `activity_signup_result` (the same answer recorded twice) is then re-sent as a new
+attempt with a new id, nonce and window when the kiosk has reconnected since, up to
+`publishing.max_attempts`; both also wait for an offline kiosk without expiring. One-shot
+actions (ping, diagnostics, restart) are never re-sent: a restart queued for hours and run
+later would surprise.
 
 The kiosk never sees an id twice in a valid command, and refuses a replayed nonce; each
 command.result it sends names exactly one attempt (city/command_results.py folds them in).
@@ -37,7 +39,10 @@ log = logging.getLogger("city.commands")
 
 DISPATCH_LOCK_KEY = 0x434D4453  # "CMDS": one dispatcher tick at a time across processes
 PUBLISH_TIMEOUT_S = 10.0
-RESENT_TYPES = frozenset({"set_config"})
+# Idempotent at the kiosk, so they wait while it is offline and are re-sent after a reconnect:
+# a document applied twice is the same state; a sign-up's answer recorded twice is the same
+# answer (docs/activities.md).
+RESENT_TYPES = frozenset({"set_config", "activity_signup_result"})
 OPEN_STATES = ("waiting", "sent")
 FINAL_STATES = ("applied", "rejected", "failed", "expired", "cancelled")
 ONE_SHOT_TYPES = ("ping", "run_diagnostics", "restart_kiosk")
@@ -193,9 +198,10 @@ class Dispatcher:
         rows = conn.execute(
             "UPDATE commands SET state = 'expired', updated_at = %(now)s"
             " WHERE (state = 'sent' AND expires_at < %(now)s)"
-            "    OR (state = 'waiting' AND type <> 'set_config' AND created_at + %(ttl)s < %(now)s)"
+            "    OR (state = 'waiting' AND type <> ALL(%(resent)s)"
+            "        AND created_at + %(ttl)s < %(now)s)"
             " RETURNING id",
-            {"now": now, "ttl": ttl},
+            {"now": now, "ttl": ttl, "resent": sorted(RESENT_TYPES)},
         ).fetchall()
         return len(rows)
 

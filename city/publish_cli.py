@@ -91,14 +91,14 @@ def run(config: CityConfig, args: argparse.Namespace) -> int:
 
 
 def _dispatcher(config: CityConfig) -> Any:
+    from city.activities.publishing import dispatcher_tick
     from city.commands import Dispatcher, transport_for
-    from city.rollouts import auto_promote
     from city.signing import load_signing_key
 
     key = load_signing_key(config.console.signing_key_file)
     transport = transport_for(config, "cli")
     transport.wait_connected(10.0)
-    return Dispatcher(config, key, transport, on_tick=auto_promote)
+    return Dispatcher(config, key, transport, on_tick=dispatcher_tick)
 
 
 def _publish(config: CityConfig, conn: Any, args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from city.selector import Selector, resolve
-from city.upload import ConfigKind, ValidDocument
+from city.upload import KINDS, ConfigKind, ValidDocument
 
 MAX_DIFF_LINES = 400
 
@@ -88,11 +88,12 @@ def document_by_id(conn: psycopg.Connection, document_id: int) -> Document | Non
 
 
 def documents(conn: psycopg.Connection, limit: int = 50) -> list[Document]:
-    """Published documents, newest first, without their content (a list page needs none)."""
+    """Uploaded documents, newest first, without their content (a list page needs none); the
+    activities documents each centre gets (city/activities/publishing.py) are not rolled out."""
     rows = conn.execute(
         "SELECT id, kind, version, '', sha256, summary, uploaded_at, uploaded_by"
-        " FROM config_documents ORDER BY id DESC LIMIT %s",
-        (limit,),
+        " FROM config_documents WHERE kind = ANY(%s) ORDER BY id DESC LIMIT %s",
+        (list(KINDS), limit),
     ).fetchall()
     return [Document(*row) for row in rows]
 

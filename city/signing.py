@@ -20,7 +20,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-COMMAND_TYPES = ("ping", "set_config", "run_diagnostics", "restart_kiosk")
+COMMAND_TYPES = (
+    "ping", "set_config", "run_diagnostics", "restart_kiosk", "activity_signup_result",
+)  # fmt: skip
 MAX_LIFETIME_S = 7 * 86400.0  # the kiosk refuses a longer window as malformed
 NONCE_BYTES = 16  # 32 hex characters, the contract's minimum
 MAX_KEY_FILE_BYTES = 16 * 1024

@@ -14,10 +14,10 @@ from typing import Any
 
 import psycopg
 
+from city.activities.publishing import dispatcher_tick
 from city.commands import Dispatcher, MqttTransport, transport_for
 from city.config import CityConfig
 from city.db import connect
-from city.rollouts import auto_promote
 from city.signing import SigningKeyError, load_signing_key
 
 log = logging.getLogger("city.publish")
@@ -44,7 +44,7 @@ class PublishRuntime:
             self.problem = str(exc)
             log.warning("commands disabled: %s", exc)
             return
-        self.dispatcher = Dispatcher(config, key, self.transport, on_tick=auto_promote)
+        self.dispatcher = Dispatcher(config, key, self.transport, on_tick=dispatcher_tick)
         self._thread = threading.Thread(target=self._run, name="city-dispatch", daemon=True)
         self._thread.start()
 

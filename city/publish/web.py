@@ -124,7 +124,7 @@ def _centres(ctx: PageContext) -> tuple[list[str], list[str]]:
 def document_page(ctx: PageContext) -> Response:
     """A published version: choose targets, see the plan and the diff, confirm."""
     document = document_by_id(ctx.conn, int(ctx.request.path_params["id"]))
-    if document is None:
+    if document is None or document.kind not in KINDS:  # activities: per centre, not rolled out
         return ctx.error(404, ctx.t("publish.unknown_document"))
     to = text_param(ctx.query, "to", 200)
     first_centre = text_param(ctx.query, "first_centre", 64)
@@ -177,7 +177,7 @@ def start_rollout(ctx: PageContext) -> Response:
     except ValueError:
         raise BadInput(ctx.t("publish.unknown_document")) from None
     document = document_by_id(ctx.conn, document_id)
-    if document is None:
+    if document is None or document.kind not in KINDS:
         return ctx.error(404, ctx.t("publish.unknown_document"))
     first_centre = ctx.form.get("first_centre") or None
     staged = ctx.form.get("staged") == "1"

@@ -1,0 +1,1 @@
+"""Activities (活动报名) at the city: sign-ups allocated at ingest, pushed lists, console pages."""

@@ -425,7 +425,6 @@ MODULE = ConsoleModule(
     templates=HERE / "templates",
     screens=[
         Screen("activities", "/activities", role="viewer"),
-        Screen("activities-new", "/activities/new"),
         Screen("activities-activity", f"/activities/{DEMO_ACTIVITY}"),
         Screen("activities-roster-export", f"/activities/{DEMO_ACTIVITY}/roster.csv"),
     ],

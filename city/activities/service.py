@@ -26,6 +26,10 @@ TEXT_FIELDS = (
     "title_zh", "title_en", "place_zh", "place_en",
     "organiser_zh", "organiser_en", "audience_zh", "audience_en",
 )  # fmt: skip
+FORM_FIELDS = (
+    "centre", *TEXT_FIELDS, "starts_at", "ends_at", "capacity", "points", "approval",
+)  # fmt: skip
+YEARS = (2000, 2100)  # a typo's year 1 or 9999 would overflow a conversion to UTC
 MAX_ZH = 60
 MAX_EN = 120
 MAX_CAPACITY = 100_000
@@ -73,7 +77,9 @@ def _local(value: str, zone: ZoneInfo) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return None if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    if moment.tzinfo is not None or not YEARS[0] <= moment.year <= YEARS[1]:
+        return None
+    return moment.replace(tzinfo=zone)
 
 
 def _whole(value: str, low: int, high: int) -> int | None:

@@ -395,3 +395,40 @@ def test_the_pushed_document_passes_the_kiosk_validator_and_is_debounced(city: C
     assert cancelled is not None
     assert cancelled.places_left == 0
     assert cancelled.title.zh.endswith("（已取消）")
+
+
+def test_the_agent_applies_what_the_dispatcher_sends(city: City, tmp_path: Path) -> None:
+    """The signed set_config and the answer, as published, verified and run by the kiosk
+    agent's own code: the document swaps in, the answer is handed to the kiosk, both ok."""
+    from edge_agent.actions import Actions
+    from edge_agent.agent import DEFAULT_VALIDATORS
+    from tests.edge_agent.test_commands import check_result
+
+    add_activity(city.conn, capacity=2)
+    sim = KioskSim(centre="c1", kiosk="k1")
+    city.feed(sim, sim.presence("online"), channel="status")
+    event = signup_event(sim, 1, NOW - timedelta(minutes=1))
+    city.feed(sim, event)
+    assert publish_centre(city.conn, "440300", "c1", by="otto") is not None
+    city.conn.commit()
+    assert city.dispatcher.tick(city.conn).sent == 2
+    data = tmp_path / "data"
+    actions = Actions(
+        data,
+        {"catalogue": tmp_path / "catalogue.yaml", "activities": data / "activities.yaml"},
+        validators=dict(DEFAULT_VALIDATORS),
+    )
+    verifier = Verifier(load_public_key(DEV_PUBLIC_KEY, None), sim.full_id, 60, lambda *_: True)
+    results = {}
+    for _topic, payload in city.transport.messages:
+        command = verifier.verify(payload, datetime.now(UTC).timestamp())
+        result = actions.run(command)
+        assert result is not None
+        check_result(result)
+        results[command["type"]] = result
+    assert results["activity_signup_result"]["status"] == "ok"
+    assert results["activity_signup_result"]["detail"]["handed_to_kiosk"] is True
+    assert results["set_config"]["status"] == "ok", results["set_config"]
+    pushed = activities_from_bytes((data / "activities.yaml").read_bytes(), "kiosk")
+    assert pushed.get("tai-chi") is not None
+    assert pushed.activities[0].places_left == 1

@@ -91,6 +91,7 @@ ZH = {
     "activities.error.duplicate": "该居民已有这项活动的报名。",
     "activities.error.not_confirmed": "只有已确认的报名可以签到。",
     "activities.signup.unknown": "没有这条报名。",
+    "activities.error.document": "终端不会接受这份活动清单，未推送：{problem}",
     "activities.roster": "报名名单",
     "activities.roster_note": "只显示居民假名（不含姓名、证件号）；按报名时间先后排列。",
     "activities.export_csv": "导出 CSV",
@@ -233,6 +234,7 @@ EN = {
     "activities.error.duplicate": "This resident already has a sign-up for this activity.",
     "activities.error.not_confirmed": "Only a confirmed sign-up can be marked as attended.",
     "activities.signup.unknown": "There is no such sign-up.",
+    "activities.error.document": "The kiosks would refuse this list; nothing was pushed: {problem}",
     "activities.roster": "Roster",
     "activities.roster_note": (
         "Residents' pseudonyms only (no names, no ID numbers), in the order they signed up."

@@ -27,6 +27,7 @@ import psycopg
 
 from city.rollouts import auto_promote
 from config.activities import MAX_ACTIVITIES, activities_from_bytes
+from config.loader import ConfigError
 
 log = logging.getLogger("city.activities")
 
@@ -50,6 +51,12 @@ UPDATE commands SET state = 'cancelled', updated_at = now()
 WHERE type = 'set_config' AND args ->> 'kind' = 'activities' AND kiosk = ANY(%s)
   AND state IN ('waiting', 'expired')
 """
+
+
+class DocumentRefused(ValueError):
+    """The centre's document would not pass the kiosk's validator (the message says where);
+    nothing is queued. The staff form checks the same rules, so this means a row was written
+    some other way."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,10 @@ def publish_centre(
     version = version_for(centre, serial)
     document = {"kind": "activities", "version": version, "activities": entries}
     content = json.dumps(document, ensure_ascii=False, indent=1)
-    activities_from_bytes(content.encode("utf-8"), "activities")  # what the kiosk will accept
+    try:
+        activities_from_bytes(content.encode("utf-8"), "activities")  # what the kiosk accepts
+    except ConfigError as exc:
+        raise DocumentRefused(f"{city}/{centre}: {exc}") from None
     summary = {"city": city, "centre": centre, "activities": len(entries)}
     doc_row = conn.execute(
         "INSERT INTO config_documents (kind, version, content, sha256, summary, uploaded_by)"
@@ -184,7 +194,17 @@ def republish_due(
     conn.commit()
     done = []
     for city, centre in due:
-        publication = publish_centre(conn, city, centre, by="auto", reason="places", now=moment)
+        try:
+            publication = publish_centre(conn, city, centre, by="auto", reason="places", now=moment)
+        except DocumentRefused as exc:
+            conn.rollback()
+            log.error("activities not pushed again: %s", exc)  # once: the change is dropped
+            conn.execute(
+                "UPDATE activities SET places_changed_at = NULL WHERE city = %s AND centre = %s",
+                (city, centre),
+            )
+            conn.commit()
+            continue
         conn.commit()
         if publication is not None:
             log.info("activities of %s/%s pushed again: places changed", city, centre)

@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from city.activities.demo import DEMO_ACTIVITY, seed_activities_demo
 from city.activities.messages import MESSAGES
-from city.activities.publishing import publish_centre
+from city.activities.publishing import DocumentRefused, publish_centre
 from city.activities.roster import (
     ROSTER_STATES,
     confirm,
@@ -246,7 +246,10 @@ def detail(ctx: PageContext) -> Response:
 
 def _push(ctx: PageContext, activity: dict[str, Any]) -> None:
     """Push the activity's centre again (after a staff change), audited with the version."""
-    publication = publish_centre(ctx.conn, activity["city"], activity["centre"], by=_by(ctx))
+    try:
+        publication = publish_centre(ctx.conn, activity["city"], activity["centre"], by=_by(ctx))
+    except DocumentRefused as exc:
+        raise BadInput(ctx.t("activities.error.document", problem=str(exc))) from None
     if publication is not None:
         ctx.audit(
             "activity.push",
@@ -314,7 +317,10 @@ def push(ctx: PageContext) -> Response:
     activity = get_activity(ctx.conn, _activity_id(ctx))
     if activity is None:
         return ctx.error(404, ctx.t("activities.unknown"))
-    publication = publish_centre(ctx.conn, activity["city"], activity["centre"], by=_by(ctx))
+    try:
+        publication = publish_centre(ctx.conn, activity["city"], activity["centre"], by=_by(ctx))
+    except DocumentRefused as exc:
+        raise BadInput(ctx.t("activities.error.document", problem=str(exc))) from None
     if publication is None:
         return ctx.error(409, ctx.t("activities.nothing_to_push"))
     ctx.audit(

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from city.activities.publishing import publish_centre, republish_due
+from city.activities.publishing import DocumentRefused, publish_centre, republish_due
 from city.activities.roster import confirm, mark_attended, refuse, roster
 from city.activities.service import cancel_activity
 from city.commands import Dispatcher
@@ -339,6 +339,7 @@ def test_staff_decisions_supersede_and_attendance_credits_once(city: City) -> No
         confirm(city.conn, "tai-chi", b_id, by="otto")
     city.conn.rollback()
     refuse(city.conn, "tai-chi", a_id, by="otto", reason="请到服务台 (see the desk)")
+    city.conn.commit()  # each staff action is one request (created_at is the transaction's)
     confirm(city.conn, "tai-chi", b_id, by="otto")
     city.conn.commit()
     answers = city.commands()
@@ -432,3 +433,18 @@ def test_the_agent_applies_what_the_dispatcher_sends(city: City, tmp_path: Path)
     pushed = activities_from_bytes((data / "activities.yaml").read_bytes(), "kiosk")
     assert pushed.get("tai-chi") is not None
     assert pushed.activities[0].places_left == 1
+
+
+def test_a_document_the_kiosk_would_refuse_is_never_queued(city: City) -> None:
+    """A row written around the form (English text with Chinese in it): the push is refused
+    with the path, the dispatcher's re-push drops the change instead of failing every tick."""
+    add_activity(city.conn, capacity=3)
+    city.conn.execute("UPDATE activities SET title_en = '太极', places_changed_at = now()")
+    city.conn.commit()
+    with pytest.raises(DocumentRefused, match=r"activities\[0\]\.title\.en"):
+        publish_centre(city.conn, "440300", "c1", by="otto")
+    city.conn.rollback()
+    assert republish_due(city.conn, datetime.now(UTC)) == []
+    assert city.commands("set_config") == []
+    left = city.conn.execute("SELECT places_changed_at FROM activities").fetchone()
+    assert left == (None,)

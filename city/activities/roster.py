@@ -129,7 +129,9 @@ def refuse(
     signup = _signup(conn, activity_id, signup_id)
     if signup["state"] not in ("requested", "confirmed") or signup["attended_at"] is not None:
         raise ActivityError("activities.error.cannot_refuse")
-    words = reason.strip()[:MAX_STAFF_REASON] or reason_text("staff")
+    # one printable line: the kiosk drops an answer whose reason has a newline or a control
+    words = " ".join("".join(ch if ch.isprintable() else " " for ch in reason).split())
+    words = words[:MAX_STAFF_REASON] or reason_text("staff")
     conn.execute(
         "UPDATE activity_signups SET state = 'refused', reason = %s, decided_at = now(),"
         " decided_by = %s WHERE signup_id = %s",

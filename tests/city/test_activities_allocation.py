@@ -102,7 +102,9 @@ def test_refusals_name_the_reason() -> None:
     draft = allocate({"tai-chi": facts(state="draft")}, {}, {}, [signup(5, 5)], NOW)
     assert draft.new[0].reason == "unknown"
     for code in REASONS:
-        assert 0 < len(reason_text(code)) <= 200
+        words = reason_text(code)
+        assert 0 < len(words) <= 200
+        assert words.isprintable()
 
 
 def test_a_pseudonym_gets_one_place() -> None:

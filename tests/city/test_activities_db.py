@@ -26,6 +26,7 @@ from city.messages import decode_message
 from city.points.ledger import Resident, balance
 from city.signing import load_signing_key
 from city.store import BatchWriter
+from common.kiosk_agent import parse_signup_result
 from config.activities import activities_from_bytes
 from edge_agent.commands import Verifier, load_public_key
 from testbed.city_events import KioskSim, ts, uuid7
@@ -206,6 +207,7 @@ def test_capacity_edge_and_redelivery_and_duplicates(city: City) -> None:
     assert reasons[twice["data"]["signup_id"]].startswith("您已报名")
     assert reasons[three["data"]["signup_id"]].startswith("名额已满")
     assert all(c["kiosk"] == sim.full_id for c in sent)
+    assert all(parse_signup_result(c["args"]) is not None for c in sent)  # the kiosk's parser
 
 
 def test_cancellation_frees_a_place_and_schedules_a_push(city: City) -> None:
@@ -338,7 +340,7 @@ def test_staff_decisions_supersede_and_attendance_credits_once(city: City) -> No
     with pytest.raises(ValueError, match=r"activities\.error\.full"):
         confirm(city.conn, "tai-chi", b_id, by="otto")
     city.conn.rollback()
-    refuse(city.conn, "tai-chi", a_id, by="otto", reason="请到服务台 (see the desk)")
+    refuse(city.conn, "tai-chi", a_id, by="otto", reason="请到服务台\n(see the desk)\t")
     city.conn.commit()  # each staff action is one request (created_at is the transaction's)
     confirm(city.conn, "tai-chi", b_id, by="otto")
     city.conn.commit()
@@ -346,6 +348,8 @@ def test_staff_decisions_supersede_and_attendance_credits_once(city: City) -> No
     assert [(c["args"]["signup_id"], c["args"]["outcome"]) for c in answers] == [
         (a_id, "confirmed"), (a_id, "refused"), (b_id, "confirmed"),
     ]  # fmt: skip
+    assert answers[1]["args"]["reason"] == "请到服务台 (see the desk)"  # one printable line
+    assert parse_signup_result(answers[1]["args"]) is not None  # what the kiosk accepts
     # the undelivered first answer to a was superseded by the second
     assert [c["state"] for c in answers] == ["cancelled", "waiting", "waiting"]
     assert mark_attended(city.conn, "tai-chi", b_id, by="otto") == (True, 15)

@@ -260,7 +260,7 @@ EN = {
     "activities.signup.confirm": "Confirm",
     "activities.signup.refuse": "Refuse",
     "activities.signup.refuse_reason": "Reason shown to the resident (optional)",
-    "activities.signup.attend": "Attended",
+    "activities.signup.attend": "Mark attended",
     "activities.signup.attended_at": "{when}, by {by}",
     "activities.signup.points": "+{points} points",
     "activities.delivery.waiting": "waiting to be sent (until the kiosk is online)",

@@ -32,7 +32,8 @@ SELECT s.signup_id::text, s.key_id, s.subject, s.kiosk, s.signed_up_at, s.receiv
 FROM activity_signups s
 LEFT JOIN LATERAL (
     SELECT state FROM commands WHERE type = 'activity_signup_result'
-      AND args ->> 'signup_id' = s.signup_id::text ORDER BY created_at DESC LIMIT 1
+      AND args ->> 'signup_id' = s.signup_id::text
+    ORDER BY state = 'cancelled', created_at DESC LIMIT 1  -- a superseded answer is never latest
 ) c ON true
 WHERE s.activity_id = %(activity)s AND (%(state)s::text IS NULL OR s.state = %(state)s)
 ORDER BY s.signed_up_at NULLS LAST, s.event_id, s.signup_id

@@ -170,6 +170,22 @@ def get_activity(
     return None if row is None else dict(zip(COLUMNS, row, strict=True))
 
 
+def lock_for_push(conn: psycopg.Connection, activity_id: str) -> dict[str, Any] | None:
+    """The activity, after locking every activity of its centre in id order: the order the
+    ingest and the push lock them in, so a staff change that pushes the centre afterwards
+    never deadlocks with an ingest worker holding a sibling activity."""
+    found = conn.execute(
+        "SELECT city, centre FROM activities WHERE id = %s", (activity_id,)
+    ).fetchone()
+    if found is None:
+        return None
+    conn.execute(
+        "SELECT id FROM activities WHERE city = %s AND centre = %s ORDER BY id FOR UPDATE",
+        found,
+    ).fetchall()
+    return get_activity(conn, activity_id)
+
+
 def create_activity(
     conn: psycopg.Connection, data: ActivityInput, *, by: str, zone: ZoneInfo
 ) -> str:
@@ -198,7 +214,7 @@ def update_activity(
 ) -> dict[str, Any]:
     """Change an activity (not a cancelled one; the centre only while a draft; the capacity
     never below the places taken); the row before. The caller commits."""
-    current = get_activity(conn, activity_id, lock=True)
+    current = lock_for_push(conn, activity_id)
     if current is None:
         raise ActivityError("activities.unknown")
     if current["state"] == "cancelled":
@@ -227,7 +243,7 @@ def update_activity(
 
 def publish_activity(conn: psycopg.Connection, activity_id: str, *, by: str) -> dict[str, Any]:
     """Draft → published (offered at its centre's kiosks); the row. The caller commits."""
-    current = get_activity(conn, activity_id, lock=True)
+    current = lock_for_push(conn, activity_id)
     if current is None:
         raise ActivityError("activities.unknown")
     if current["state"] != "draft":
@@ -243,7 +259,7 @@ def publish_activity(conn: psycopg.Connection, activity_id: str, *, by: str) -> 
 def cancel_activity(conn: psycopg.Connection, activity_id: str, *, by: str) -> int:
     """Cancel it: every sign-up holding or waiting for a place is refused (活动已取消) and its
     kiosk told; how many. The caller commits."""
-    current = get_activity(conn, activity_id, lock=True)
+    current = lock_for_push(conn, activity_id)
     if current is None:
         raise ActivityError("activities.unknown")
     if current["state"] == "cancelled":

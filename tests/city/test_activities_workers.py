@@ -86,7 +86,7 @@ def test_workers_racing_for_the_last_places_confirm_exactly_capacity(
     total = KIOSKS * PER_KIOSK
     assert wait_for(city_db, "SELECT count(*) FROM activity_signups", total, 90) == total
     with psycopg.connect(city_db) as conn:
-        states = dict(
+        states: dict[str, int] = dict(
             conn.execute("SELECT state, count(*) FROM activity_signups GROUP BY 1").fetchall()
         )
         confirmed = conn.execute("SELECT confirmed FROM activities").fetchone()

@@ -100,21 +100,50 @@ def centre_of(actor: str) -> str | None:
     return "/".join(parts[:2]) if len(parts) == 3 else None
 
 
-def totals(conn: psycopg.Connection, period: Period) -> dict[str, Any]:
-    """The period's sums: per day or month, per centre, and overall."""
+TOTALS_ENTRIES = (
+    "SELECT date_trunc(%s, created_at AT TIME ZONE %s)::date AS bucket,"
+    " CASE WHEN actor LIKE 'kiosk:%%' THEN actor END AS kiosk_actor,"
+    " kind, count(*), sum(abs(points))"
+    " FROM points_entries WHERE id >= %s AND id < %s"
+    " AND created_at >= %s AND created_at < %s GROUP BY 1, 2, 3"
+)
+TOTALS_REFUSALS = (
+    "SELECT date_trunc(%s, created_at AT TIME ZONE %s)::date, kiosk, count(*)"
+    " FROM points_redemptions WHERE redemption_id >= %s::uuid AND redemption_id < %s::uuid"
+    " AND outcome = 'refused' GROUP BY 1, 2"
+)
+TOTALS_ACCOUNTS = (
+    "SELECT count(DISTINCT account_id) FROM points_entries WHERE id >= %s AND id < %s"
+    " AND created_at >= %s AND created_at < %s"
+)
+
+
+def totals_queries(
+    conn: psycopg.Connection, period: Period
+) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The overview's three statements with their parameters (the plan test EXPLAINs them)."""
     first_id, end_id = entry_range(conn, period)
     unit = "month" if period.by_month else "day"
     zone = period.zone.key
+    return (
+        (TOTALS_ENTRIES, (unit, zone, first_id, end_id, period.start, period.end)),
+        (
+            TOTALS_REFUSALS,
+            (unit, zone, uuid7_floor(period.start), uuid7_floor(period.end)),
+        ),
+        (TOTALS_ACCOUNTS, (first_id, end_id, period.start, period.end)),
+    )
+
+
+def totals(conn: psycopg.Connection, period: Period) -> dict[str, Any]:
+    """The period's sums: per day or month, per centre, and overall."""
+    (entries_sql, entries_args), (refusals_sql, refusals_args), (accounts_sql, accounts_args) = (
+        totals_queries(conn, period)
+    )
+    unit = "month" if period.by_month else "day"
     by_time: dict[date, dict[str, int]] = {}
     by_centre: dict[str | None, dict[str, int]] = {}
-    rows = conn.execute(
-        "SELECT date_trunc(%s, created_at AT TIME ZONE %s)::date AS bucket,"
-        " CASE WHEN actor LIKE 'kiosk:%%' THEN actor END AS kiosk_actor,"
-        " kind, count(*), sum(abs(points))"
-        " FROM points_entries WHERE id >= %s AND id < %s"
-        " AND created_at >= %s AND created_at < %s GROUP BY 1, 2, 3",
-        (unit, zone, first_id, end_id, period.start, period.end),
-    ).fetchall()
+    rows = conn.execute(entries_sql, entries_args).fetchall()
     overall = {"earned": 0, "redeemed": 0, "earn_entries": 0, "redeem_entries": 0, "refused": 0}
     for bucket, kiosk_actor, kind, count, points in rows:
         slot = by_time.setdefault(bucket, {"earned": 0, "redeemed": 0, "refused": 0})
@@ -127,23 +156,14 @@ def totals(conn: psycopg.Connection, period: Period) -> dict[str, Any]:
         where[key] += int(points)
         overall[key] += int(points)
         overall[f"{kind}_entries"] += int(count)
-    refusals = conn.execute(
-        "SELECT date_trunc(%s, created_at AT TIME ZONE %s)::date, kiosk, count(*)"
-        " FROM points_redemptions WHERE redemption_id >= %s::uuid AND redemption_id < %s::uuid"
-        " AND outcome = 'refused' GROUP BY 1, 2",
-        (unit, zone, uuid7_floor(period.start), uuid7_floor(period.end)),
-    ).fetchall()
+    refusals = conn.execute(refusals_sql, refusals_args).fetchall()
     for bucket, kiosk, count in refusals:
         by_time.setdefault(bucket, {"earned": 0, "redeemed": 0, "refused": 0})["refused"] += count
         by_centre.setdefault(
             centre_of(f"kiosk:{kiosk}"), {"earned": 0, "redeemed": 0, "refused": 0}
         )["refused"] += int(count)
         overall["refused"] += int(count)
-    accounts = conn.execute(
-        "SELECT count(DISTINCT account_id) FROM points_entries WHERE id >= %s AND id < %s"
-        " AND created_at >= %s AND created_at < %s",
-        (first_id, end_id, period.start, period.end),
-    ).fetchone()
+    accounts = conn.execute(accounts_sql, accounts_args).fetchone()
     overall["accounts"] = int(accounts[0]) if accounts else 0
     return {
         "overall": overall,

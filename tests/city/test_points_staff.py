@@ -40,7 +40,9 @@ def test_a_months_totals_are_read_through_the_primary_keys(big_ledger: str) -> N
     period = staff.Period(today - timedelta(days=129), today - timedelta(days=100), ZONE)
     with psycopg.connect(big_ledger, autocommit=True) as conn:
         for sql, args in staff.totals_queries(conn, period):
-            (plan,) = conn.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchone()[0]
+            explained = conn.execute("EXPLAIN (FORMAT JSON) " + sql, args).fetchone()
+            assert explained is not None
+            (plan,) = explained[0]
             nodes = _nodes(plan["Plan"])
             kinds = {
                 (n["Node Type"], n.get("Index Name")) for n in nodes if "Scan" in n["Node Type"]

@@ -8,6 +8,7 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -293,8 +294,8 @@ def test_totals_per_period_and_centre(
     balance of 37, then two refused there."""
     _ledger_over_days(console_config)
     with _db(console_config) as conn:
-        today = datetime.now(staff.ZoneInfo("Asia/Shanghai")).date()
-        period = staff.Period(today - timedelta(days=29), today, staff.ZoneInfo("Asia/Shanghai"))
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        period = staff.Period(today - timedelta(days=29), today, ZoneInfo("Asia/Shanghai"))
         sums = staff.totals(conn, period)
         assert sums["overall"] == {
             "earned": 30,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -356,3 +358,37 @@ def test_exports_csv_and_xlsx(console_client: TestClient, console_config: CityCo
         ("points.export", "redemptions"),
         ("points.export", "entries"),
     ]
+
+
+def test_two_submits_of_one_shift_at_once_credit_it_once(console_config: CityConfig) -> None:
+    """A double click: two requests' transactions (the console's: not autocommit, the ledger's
+    work a savepoint in it) credit the same shift at once; the second waits for the first's
+    account lock, then finds the entry."""
+    resident = ledger.Resident("k1", SUBJECT)
+    url = console_config.database.url
+    started = threading.Event()
+    results: list[tuple[int, bool]] = []
+
+    def first() -> None:
+        with psycopg.connect(url) as conn:
+            conn.execute("SELECT 1")  # the request's session lookup opened its transaction
+            results.append(
+                ledger.earn(conn, resident, 9, source="volunteering", reference="s1", actor="otto")
+            )
+            started.set()
+            time.sleep(0.5)  # the request is still rendering: its transaction is open
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert started.wait(10)
+    t0 = time.monotonic()
+    with psycopg.connect(url) as conn:
+        conn.execute("SET LOCAL lock_timeout = '5s'")
+        results.append(
+            ledger.earn(conn, resident, 9, source="volunteering", reference="s1", actor="otto")
+        )
+    waited = time.monotonic() - t0
+    thread.join()
+    assert results == [(9, True), (9, False)]
+    assert waited > 0.3  # it waited for the first transaction to commit
+    assert _entries(console_config) == [(9, "volunteering", "s1", "otto")]

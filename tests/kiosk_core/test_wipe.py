@@ -23,11 +23,13 @@ from kiosk.core.views import (
     CountdownView,
     HealthView,
     IdentifyView,
+    PointsView,
     RatingView,
 )
 from tests.kiosk_core.support import (
     CITY,
     KEY,
+    FakePoints,
     MemoryHistory,
     Rig,
     card,
@@ -82,6 +84,7 @@ def assert_wiped(session: Session, secrets: set[str]) -> None:
     assert views.health == HealthView()
     assert views.rating == RatingView()
     assert views.countdown == CountdownView()
+    assert views.points == PointsView()
     assert session._resident == ResidentState()
     defaults = session.settings
     assert views.accessibility.language == defaults.language
@@ -131,7 +134,7 @@ class WipeMachine(RuleBasedStateMachine):
     @rule(
         name=names,
         id_number=id_numbers,
-        flow=st.sampled_from(("services", "health")),
+        flow=st.sampled_from(("services", "health", "points")),
         consent=st.booleans(),
         reading=st.tuples(st.integers(90, 200), st.integers(50, 120), st.integers(40, 120)),
     )
@@ -148,6 +151,14 @@ class WipeMachine(RuleBasedStateMachine):
             return
         self.secrets |= {name, mask_name(name), id_number, pseudonymise(id_number, KEY, CITY)}
         resident = card(name, id_number)
+        if flow == "points":
+            self._apply(i.StartPoints())
+            self._apply(resident)
+            self.points_answer()
+            self._apply(i.ChooseReward("haircut"))
+            self._apply(i.ConfirmRedeem())
+            self.points_answer()
+            return
         if flow == "services":
             path: tuple[i.Input, ...] = (
                 i.StartServices(),
@@ -170,6 +181,12 @@ class WipeMachine(RuleBasedStateMachine):
             )
         for event in path:
             self._apply(event)
+
+    @rule()
+    def points_answer(self) -> None:
+        """The host's worker answers whatever points call the session asked for."""
+        for call in self.rig.answer_points(FakePoints()):
+            assert call.subject == "" or len(call.subject) == 64  # a pseudonym, never the ID
 
     @rule(seconds=st.floats(0.0, 90.0))
     def time_passes(self, seconds: float) -> None:

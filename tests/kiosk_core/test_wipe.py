@@ -16,6 +16,7 @@ from common.pii import mask_id_number, mask_name
 from config.privacy import pseudonymise
 from kiosk.core import inputs as i
 from kiosk.core.machine import IDLE_STATES, KioskInputError, State
+from kiosk.core.ports import PointsAnswer
 from kiosk.core.resident import ResidentState
 from kiosk.core.session import Session
 from kiosk.core.views import (
@@ -187,6 +188,22 @@ class WipeMachine(RuleBasedStateMachine):
         """The host's worker answers whatever points call the session asked for."""
         for call in self.rig.answer_points(FakePoints()):
             assert call.subject == "" or len(call.subject) == 64  # a pseudonym, never the ID
+
+    @rule(
+        data=st.dictionaries(
+            st.sampled_from(("balance", "entries", "rewards", "voucher")),
+            st.none()
+            | st.integers()
+            | st.text(max_size=20)
+            | st.lists(st.dictionaries(st.text(max_size=8), st.integers()), max_size=3),
+        ),
+        ok=st.booleans(),
+    )
+    def points_junk_answer(self, data: dict[str, Any], ok: bool) -> None:
+        """The call in flight gets an answer that does not read: plain words, never a crash."""
+        call = self.rig.session.take_points_call()
+        if call is not None:
+            self._apply(i.PointsAnswered(call.token, PointsAnswer(ok, data, None if ok else "x")))
 
     @rule(seconds=st.floats(0.0, 90.0))
     def time_passes(self, seconds: float) -> None:

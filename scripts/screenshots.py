@@ -279,6 +279,27 @@ class Tour:
         yield from p.tap("skip")
         yield p.state(State.SERVICES)
         yield from self.shot(p, "services-high-contrast-large-text")
+        yield from self.points_large(p)
+
+    def points_large(self, p: Any) -> Iterator[Any]:
+        """The points overview in high contrast with large text (the wipe reset both)."""
+        from kiosk.core.machine import State
+        from testbed.points import PointsDesk
+
+        host = p.app.host
+        yield from p.tap("exit")
+        yield p.state(State.ATTRACT)
+        yield from p.tap("access_contrast")
+        yield from p.tap("access_large_text")
+        desk = PointsDesk(host.data_dir, balance=120)
+        try:
+            yield from p.tap("start_points")
+            yield p.state(State.IDENTIFY)
+            host.hub.simulator("idcard").control("insert resident")
+            yield p.until(lambda: host.views.points.phase == "overview", "the overview")
+            yield from self.shot(p, "points-high-contrast-large-text")
+        finally:
+            desk.close()
 
 
 def capture(language: str, out: Path) -> None:

@@ -193,6 +193,7 @@ class PointsState:
     redemption_id: str | None = None  # minted at the confirm tap; reused by every retry
     voucher: Voucher | None = None
     in_flight: PointsCall | None = None  # the call whose answer we wait for
+    sent_s: float = 0.0  # when it was handed to the host (session clock)
     error_reason: str | None = None
     error_words: dict[str, str] = field(default_factory=dict)
     retry: PointsCall | None = None  # what "try again" sends again (with a new token)

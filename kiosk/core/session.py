@@ -78,6 +78,7 @@ SELF_TESTS = {
     "printer": Command.SELF_TEST_PRINTER,
 }
 PRINT_TIMEOUT_S = 45.0  # no PrintFinished by then: tell the resident to ask at the counter
+POINTS_WAIT_MAX_S = 30.0  # a points call in flight holds the idle countdown off this long
 MAX_PRINTS_PER_SESSION = 5  # paper is the centre's: a few slips per resident
 # A points answer changes what the resident reads: they get a full idle period to read it.
 _ACTIVITY_TYPES = (*i.TOUCH_TYPES, i.CardIdentity, i.QrShown, i.CuffPressure, i.PointsAnswered)
@@ -354,7 +355,7 @@ class Session:
 
     def _points_send(self, call: PointsCall) -> None:
         p = self._points()
-        p.in_flight = call
+        p.in_flight, p.sent_s = call, self._now_s
         p.phase = "redeeming" if call.method == "redeem" else "loading"
         self._points_call = call
         self._commands.append(Command.POINTS)
@@ -390,7 +391,15 @@ class Session:
         r = self._resident
         if r.print_status == "printing" and now - r.print_started_s >= PRINT_TIMEOUT_S:
             r.print_status, r.print_job_id = "unavailable", None
-        if state in IDLE_STATES and now - self._last_activity_s >= self.settings.idle_timeout_s:
+        # waiting for the city is not being idle (the client answers within 15 s + 3 s; past
+        # POINTS_WAIT_MAX_S something is broken and the usual idle timeout applies)
+        waiting = (
+            r.points is not None
+            and r.points.in_flight is not None
+            and now - r.points.sent_s < POINTS_WAIT_MAX_S
+        )
+        idle_s = now - self._last_activity_s
+        if state in IDLE_STATES and not waiting and idle_s >= self.settings.idle_timeout_s:
             self._countdown_started_s, self._resume_state = now, state
             return State.COUNTDOWN
         countdown_over = now - self._countdown_started_s >= self.settings.countdown_s

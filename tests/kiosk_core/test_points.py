@@ -15,8 +15,9 @@ from kiosk.core import inputs as i
 from kiosk.core.machine import Command, InvalidInput, State
 from kiosk.core.points import parse_catalogue, parse_history, parse_redeem
 from kiosk.core.ports import PointsAnswer
+from kiosk.core.settings import SessionSettings
 from kiosk.core.views import PointsView
-from tests.kiosk_core.support import ID_NUMBER, NAME, FakePoints, Rig, card, make_rig
+from tests.kiosk_core.support import CITY, ID_NUMBER, NAME, FakePoints, Rig, card, make_rig
 
 
 def phase(rig: Rig) -> str:
@@ -268,6 +269,17 @@ def test_idle_timeout_wipes_balance_entries_and_voucher() -> None:
     assert rig.session._resident.points is None
     assert rig.session.take_points_call() is None
     assert rig.sink.of_type("session.ended")[-1]["reason"] == "idle_timeout"
+
+
+def test_waiting_for_the_city_is_not_idle() -> None:
+    """No countdown while a call is in flight (a short idle timeout); it starts after."""
+    port = FakePoints()
+    rig = make_rig(settings=SessionSettings(city=CITY, idle_timeout_s=10.0, has_printer=True))
+    rig.send(i.StartPoints(), card())
+    assert rig.tick(15.0) is State.POINTS
+    rig.answer_points(port)
+    assert rig.tick(5.0) is State.POINTS
+    assert rig.tick(6.0) is State.COUNTDOWN
 
 
 def test_an_answer_during_the_countdown_is_kept_for_continue() -> None:

@@ -248,6 +248,11 @@ def test_points_redeem_timeout_retry_voucher_print_offline(
     assert len(set(notes["call_ids"])) == 2  # … in a new call
     assert notes["spent"] == 50
     assert notes["voucher_code"] == "7K2M-Q9XD-0001"
+    spoken = notes["spoken"]  # voice mode: each phase is read as it comes
+    assert any("您现有积分：120" in said for said in spoken)
+    assert any("兑换后还剩 70 积分" in said for said in spoken)
+    assert any(PLAIN_WORDS["timeout"]["zh"] in said for said in spoken)
+    assert any("7，K，2，M，Q，9，X，D，0，0，0，1" in said for said in spoken)
     assert notes["voucher_balance"] == "还剩 70 积分"
     slip = notes["slip"]
     for text in ("积分兑换券", "7K2M-Q9XD-0001", "理发一次", "70 积分", "50 积分", "*"):

@@ -540,7 +540,11 @@ def points_redeem(p: Any) -> Iterator[Any]:
     host = p.app.host
     desk = PointsDesk(host.data_dir, balance=120)
     printer = host.hub.simulator("printer")
+    speaker = RecordingSpeaker()
+    host.speaker = speaker
     try:
+        yield from p.tap("access_voice")
+        yield p.until(lambda: host.views.accessibility.voice, "voice mode")
         yield from p.tap("start_points")
         yield p.state(State.IDENTIFY)
         host.hub.simulator("idcard").control("insert resident")
@@ -566,6 +570,7 @@ def points_redeem(p: Any) -> Iterator[Any]:
         yield p.until(lambda: p.views.printing.status == "done", "the voucher printed")
         yield p.frames()
         p.notes["voucher_code"] = p.find("voucher_code").text
+        p.notes["spoken"] = [c[1] for c in speaker.calls if c[0] == "say"]
         p.notes["voucher_balance"] = p.find("voucher_balance_after").text
         p.notes["slip"] = page_text(p)
         printer.control(f"png {host.data_dir / 'voucher.png'}")

@@ -227,7 +227,7 @@ class Session:
             "session.started",
             ev.session_started(
                 r.session_id,
-                # contract 1.3 has no `points` flow yet (a contract change is pending, see
+                # session.started has no `points` flow in the contract yet (a change is pending,
                 # docs/points.md "At the kiosk"): a points session counts as services until then
                 "services" if flow == "points" else flow,
                 a.language,

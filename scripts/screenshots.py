@@ -87,6 +87,7 @@ class Tour:
         """All parts of the tour."""
         yield from self.services(p)
         yield from self.activities(p)
+        yield from self.points(p)
         yield from self.health(p)
         yield from self.idle_and_technician(p)
         yield from self.accessibility(p)
@@ -160,6 +161,44 @@ class Tour:
         yield p.state(State.RATING)
         yield from p.tap("skip")
         yield p.state(State.ATTRACT)
+
+    def points(self, p: Any) -> Iterator[Any]:
+        """红色积分: please wait, the overview, confirm, a lost answer with try again, the
+        voucher printed. The desk answers the call files as the agent and the city would."""
+        from kiosk.core.machine import State
+        from testbed.points import PointsDesk
+
+        host = p.app.host
+        desk = PointsDesk(host.data_dir, balance=120)
+        try:
+            yield from p.tap("start_points")
+            yield p.state(State.IDENTIFY)
+            yield from self.shot(p, "identify-points")
+            desk.hold.set()
+            host.hub.simulator("idcard").control("insert resident")
+            yield p.state(State.POINTS)
+            yield from self.shot(p, "points-please-wait")
+            desk.hold.clear()
+            yield p.until(lambda: host.views.points.phase == "overview", "the overview")
+            yield from self.shot(p, "points-overview")
+            yield from p.tap("reward_haircut")
+            yield p.until(lambda: host.views.points.phase == "confirm", "the confirm step")
+            yield from self.shot(p, "points-confirm")
+            desk.lose_next_redeem = 1
+            yield from p.tap("confirm_redeem")
+            yield p.until(lambda: host.views.points.phase == "error", "the lost answer")
+            yield from self.shot(p, "points-timeout-try-again")
+            yield from p.tap("retry")
+            yield p.until(lambda: host.views.points.phase == "voucher", "the voucher")
+            yield p.until(lambda: host.views.printing.status == "done", "voucher printed")
+            yield from self.shot(p, "points-voucher-printed")
+            self.slip(host, "points-voucher")
+            yield from p.tap("exit")
+            yield p.state(State.RATING)
+            yield from p.tap("skip")
+            yield p.state(State.ATTRACT)
+        finally:
+            desk.close()
 
     def health(self, p: Any) -> Iterator[Any]:
         """Identify for BP, consent, guide, measuring, result with trend, rating."""
@@ -240,6 +279,27 @@ class Tour:
         yield from p.tap("skip")
         yield p.state(State.SERVICES)
         yield from self.shot(p, "services-high-contrast-large-text")
+        yield from self.points_large(p)
+
+    def points_large(self, p: Any) -> Iterator[Any]:
+        """The points overview in high contrast with large text (the wipe reset both)."""
+        from kiosk.core.machine import State
+        from testbed.points import PointsDesk
+
+        host = p.app.host
+        yield from p.tap("exit")
+        yield p.state(State.ATTRACT)
+        yield from p.tap("access_contrast")
+        yield from p.tap("access_large_text")
+        desk = PointsDesk(host.data_dir, balance=120)
+        try:
+            yield from p.tap("start_points")
+            yield p.state(State.IDENTIFY)
+            host.hub.simulator("idcard").control("insert resident")
+            yield p.until(lambda: host.views.points.phase == "overview", "the overview")
+            yield from self.shot(p, "points-high-contrast-large-text")
+        finally:
+            desk.close()
 
 
 def capture(language: str, out: Path) -> None:

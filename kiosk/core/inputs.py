@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from common.selftest import SelfTestReport
+from kiosk.core.ports import PointsAnswer
 
 Language = Literal["zh", "en"]
 DeviceName = Literal["idcard", "bp", "qrscan", "camera", "printer"]
@@ -204,6 +205,33 @@ class PrintSignupSlip:
 
 
 @dataclass(frozen=True)
+class StartPoints:
+    """红色积分: the resident chose their points on the attract screen."""
+
+
+@dataclass(frozen=True)
+class ChooseReward:
+    """兑换: the resident chose a reward they can afford; the confirm step follows."""
+
+    reward_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmRedeem:
+    """确认兑换: one tap, one redemption (its redemption_id is minted here, once)."""
+
+
+@dataclass(frozen=True)
+class PointsRetry:
+    """再试一次: the failed points call again (a redemption with the same redemption_id)."""
+
+
+@dataclass(frozen=True)
+class PrintVoucher:
+    """打印兑换券: print the voucher on screen again (masked name only)."""
+
+
+@dataclass(frozen=True)
 class RunSelfTest:
     """Diagnostics: ask one device a real question (SAM status, meter status, a frame, …)."""
 
@@ -304,6 +332,14 @@ class SignupsUpdated:
     """The city's answers to sign-ups were recorded in the store: show them if on screen."""
 
 
+@dataclass(frozen=True)
+class PointsAnswered:
+    """The answer to the points call `token` (from the host's worker thread)."""
+
+    token: str
+    answer: PointsAnswer
+
+
 # --- time and system --------------------------------------------------------------------------
 
 
@@ -370,6 +406,11 @@ Touch = (
     | SignUp
     | CancelSignup
     | PrintSignupSlip
+    | StartPoints
+    | ChooseReward
+    | ConfirmRedeem
+    | PointsRetry
+    | PrintVoucher
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
 SystemInput = (
@@ -382,6 +423,7 @@ SystemInput = (
     | SelfTestDone
     | PrintFinished
     | SignupsUpdated
+    | PointsAnswered
 )
 Input = Touch | DeviceInput | SystemInput
 

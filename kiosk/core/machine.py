@@ -28,6 +28,7 @@ class State(Enum):
     HEALTH_MEASURING = "health_measuring"
     HEALTH_RESULT = "health_result"
     ACTIVITIES = "activities"
+    POINTS = "points"
     RATING = "rating"
     COUNTDOWN = "countdown"
     DIAGNOSTICS_PIN = "diagnostics_pin"
@@ -46,6 +47,7 @@ class Command(Enum):
     SELF_TEST_CAMERA = "self_test_camera"
     SELF_TEST_PRINTER = "self_test_printer"  # the printer's status bytes only: no paper used
     PRINT = "print"  # print `Session.take_print_job()`; a PrintFinished input comes back
+    POINTS = "points"  # run `Session.take_points_call()` off the UI thread; PointsAnswered back
 
 
 class KioskInputError(Exception):
@@ -79,6 +81,7 @@ IDLE_STATES = frozenset(
         State.IDENTIFY,
         State.SERVICES,
         State.ACTIVITIES,
+        State.POINTS,
         State.HEALTH_CONSENT,
         State.HEALTH_GUIDE,
         State.HEALTH_RESULT,
@@ -99,6 +102,7 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.ATTRACT, i.StartServices): Transition("start_services", State.IDENTIFY),
     (State.ATTRACT, i.StartHealth): Transition("start_health", State.IDENTIFY),
     (State.ATTRACT, i.StartActivities): Transition("start_activities", State.IDENTIFY),
+    (State.ATTRACT, i.StartPoints): Transition("start_points", State.IDENTIFY),
     (State.ATTRACT, i.CardIdentity): Transition("identify_card", State.SERVICES),
     (State.ATTRACT, i.QrShown): Transition("identify_qr", State.SERVICES),
     (State.ATTRACT, i.TechnicianGesture): Transition("open_pin", State.DIAGNOSTICS_PIN),
@@ -125,6 +129,14 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.ACTIVITIES, i.CardReadFault): Transition("card_fault", State.ACTIVITIES),
     (State.ACTIVITIES, i.Back): Transition("exit", None),
     (State.ACTIVITIES, i.Exit): Transition("exit", None),
+    (State.POINTS, i.ChooseReward): Transition("choose_reward", State.POINTS),
+    (State.POINTS, i.ConfirmRedeem): Transition("confirm_redeem", State.POINTS),
+    (State.POINTS, i.PointsRetry): Transition("points_retry", State.POINTS),
+    (State.POINTS, i.PrintVoucher): Transition("print_voucher", State.POINTS),
+    (State.POINTS, i.CardIdentity): Transition("identify_card", State.POINTS),
+    (State.POINTS, i.CardReadFault): Transition("card_fault", State.POINTS),
+    (State.POINTS, i.Back): Transition("points_back", None),
+    (State.POINTS, i.Exit): Transition("exit", None),
     (State.HEALTH_CONSENT, i.GiveConsent): Transition("consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.DeclineConsent): Transition("decline_consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.Back): Transition("exit", None),
@@ -168,6 +180,7 @@ def _build_table() -> Mapping[tuple[State, type], Transition]:
         table[(state, i.SelfTestDone)] = Transition("self_test_done", state)
         table[(state, i.PrintFinished)] = Transition("print_finished", state)
         table[(state, i.SignupsUpdated)] = Transition("signups_updated", state)
+        table[(state, i.PointsAnswered)] = Transition("points_answered", state)
         for device_type in i.DEVICE_TYPES:
             table[(state, device_type)] = Transition("ignore", state)
         if state in RESIDENT_STATES:

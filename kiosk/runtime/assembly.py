@@ -28,13 +28,14 @@ from config.privacy import load_pseudonym_key
 from edge_agent.outbox import Outbox
 from edge_agent.outbox_config import open_outbox
 from kiosk.core import inputs as i
-from kiosk.core.ports import ReadingHistory
+from kiosk.core.ports import PointsPort, ReadingHistory
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.history import BpHistory
 from kiosk.runtime.outbox_sink import OutboxSink
 from kiosk.runtime.pin_store import make_pin_gate
+from kiosk.runtime.points_client import PointsClient, PointsPortAdapter
 from kiosk.runtime.signups import SIGNUPS_FILE, Signups
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class KioskParts:
     history: BpHistory | None
     clock: Clock
     signups: Signups | None = None
+    points: PointsPort | None = None  # red points at the city, through the agent (online calls)
 
     def close(self) -> None:
         """Close the history, the sign-ups and the outbox files."""
@@ -134,6 +136,7 @@ def assemble(
     outbox_class: type[Outbox] = Outbox,
     with_history: bool = True,
     history: ReadingHistory | None = None,
+    points: PointsPort | None = None,
 ) -> KioskParts:
     """Session, outbox sink, catalogue and history from `config`.
 
@@ -141,7 +144,8 @@ def assemble(
     script jump them); `pin_clock`: wall-clock seconds for the PIN lockout, which must outlast
     a restart (persisted in the private directory); `outbox_class`: an Outbox subclass (the
     chaos stand-in reports each durable event); `with_history=False`: no BP history file (the
-    session keeps none); `history`: another ReadingHistory instead of the file.
+    session keeps none); `history`: another ReadingHistory instead of the file; `points`:
+    another PointsPort than the online calls through the agent (DATA_DIR/calls/).
     """
     config.paths.data_dir.mkdir(parents=True, exist_ok=True)
     key = load_pseudonym_key(config.privacy)  # before any file is opened: a bad key stops here
@@ -173,7 +177,9 @@ def assemble(
             signups.close()
         outbox.close()
         raise
-    return KioskParts(config, session, outbox, sink, catalogue, owned, clock, signups)
+    if points is None:
+        points = PointsPortAdapter(PointsClient(config.paths.data_dir))
+    return KioskParts(config, session, outbox, sink, catalogue, owned, clock, signups, points)
 
 
 def build_devices(

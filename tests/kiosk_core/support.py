@@ -20,9 +20,13 @@ from kiosk.core.ports import (
     CategoryEntry,
     ItemDetail,
     ItemSummary,
+    PointsAnswer,
+    PointsCall,
+    PointsPort,
     ReadingHistory,
     StoredReading,
     StoredSignup,
+    run_points_call,
 )
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
@@ -174,6 +178,133 @@ class Rig:
             self.session.handle(event)
         return self.session.state
 
+    def answer_points(self, port: PointsPort, *, limit: int = 10) -> list[PointsCall]:
+        """Do what the host's worker does: make each call the session asks for, answer it."""
+        made: list[PointsCall] = []
+        while (call := self.session.take_points_call()) is not None and len(made) < limit:
+            made.append(call)
+            self.session.handle(i.PointsAnswered(call.token, run_points_call(port, call)))
+        return made
+
+
+REWARDS: tuple[dict[str, Any], ...] = (
+    {"reward_id": "haircut", "title": {"zh": "理发", "en": "Haircut"}, "points": 50},
+    {"reward_id": "rice", "title": {"zh": "大米一袋", "en": "A bag of rice"}, "points": 200},
+    {"reward_id": "oil", "title": {"zh": "食用油", "en": "Cooking oil"}, "points": 30},
+)
+
+
+class FakePoints:
+    """A PointsPort like the city's ledger, in memory: idempotent on redemption_id (a retry
+    gets the first outcome, spends nothing more); `fail_next` makes calls fail as the agent
+    or the city would (timeout, offline, unavailable), optionally after the spend."""
+
+    def __init__(self, balance: int = 120, stock: dict[str, int] | None = None) -> None:
+        self.balance = balance
+        self.prices = {r["reward_id"]: r["points"] for r in REWARDS}
+        self.stock = dict(stock or {"oil": 0})
+        self.entries: list[dict[str, Any]] = [
+            {
+                "kind": "earn",
+                "points": 20,
+                "source": "volunteering",
+                "at": "2026-11-20T02:00:00.000Z",
+                "title": {"zh": "敬老院志愿服务", "en": "Care home volunteering"},
+            },
+            {
+                "kind": "earn",
+                "points": 100,
+                "source": "attendance",
+                "at": "2026-11-10T01:30:00.000Z",
+            },
+        ]
+        self.fail_next: list[str] = []
+        self.spend_then_fail: list[str] = []  # redeem: spend, then lose the answer like this
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.outcomes: dict[str, PointsAnswer] = {}
+        self.spent = 0
+
+    def _failure(self) -> PointsAnswer | None:
+        if self.fail_next:
+            reason = self.fail_next.pop(0)
+            return PointsAnswer(False, {}, reason, {"zh": f"失败{reason}", "en": f"fail {reason}"})
+        return None
+
+    def history(self, subject: str, key_id: str, limit: int) -> PointsAnswer:
+        """points.history."""
+        self.calls.append(("history", {"subject": subject, "key_id": key_id, "limit": limit}))
+        failed = self._failure()
+        return failed or PointsAnswer(
+            True, {"balance": self.balance, "entries": list(self.entries[:limit])}
+        )
+
+    def catalogue(self) -> PointsAnswer:
+        """points.catalogue."""
+        self.calls.append(("catalogue", {}))
+        rewards = [
+            {
+                **r,
+                "points": self.prices[r["reward_id"]],
+                "available": self.stock.get(r["reward_id"], 1) > 0,
+            }
+            for r in REWARDS
+        ]
+        return self._failure() or PointsAnswer(True, {"rewards": rewards})
+
+    def redeem(
+        self, subject: str, key_id: str, reward_id: str, points: int, redemption_id: str
+    ) -> PointsAnswer:
+        """points.redeem, idempotent on redemption_id."""
+        params = {
+            "subject": subject,
+            "reward_id": reward_id,
+            "points": points,
+            "redemption_id": redemption_id,
+        }
+        self.calls.append(("redeem", params))
+        failed = self._failure()
+        if failed is not None:
+            return failed
+        if redemption_id not in self.outcomes:
+            self.outcomes[redemption_id] = self._redeem(reward_id, points, redemption_id)
+        if self.spend_then_fail:
+            reason = self.spend_then_fail.pop(0)
+            return PointsAnswer(False, {}, reason, {"zh": f"失败{reason}", "en": f"fail {reason}"})
+        return self.outcomes[redemption_id]
+
+    def _redeem(self, reward_id: str, points: int, redemption_id: str) -> PointsAnswer:
+        price = self.prices.get(reward_id)
+        if price is None:
+            return PointsAnswer(False, {}, "unknown_reward", {"zh": "没有", "en": "none"})
+        if price != points:
+            return PointsAnswer(False, {}, "price_changed", {"zh": "积分有变化", "en": "changed"})
+        if self.balance < price:
+            return PointsAnswer(False, {}, "insufficient_points", {"zh": "积分不够", "en": "short"})
+        self.balance -= price
+        self.spent += price
+        self.entries.insert(
+            0,
+            {
+                "kind": "redeem",
+                "points": -price,
+                "source": "redemption",
+                "at": "2026-11-23T08:15:00.000Z",
+            },
+        )
+        title = next(r["title"] for r in REWARDS if r["reward_id"] == reward_id)
+        return PointsAnswer(
+            True,
+            {
+                "redemption_id": redemption_id,
+                "reward_id": reward_id,
+                "title": title,
+                "points": price,
+                "balance": self.balance,
+                "voucher": "7K2M-Q9XD-3FHT",
+                "redeemed_at": "2026-11-23T08:15:00.000Z",
+            },
+        )
+
 
 def _activity(activity_id: str, day: int, places_left: int) -> dict[str, Any]:
     return {
@@ -281,6 +412,7 @@ PATHS: dict[State, tuple[i.Input, ...]] = {
     State.HEALTH_MEASURING: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring()),
     State.HEALTH_RESULT: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring(), GOOD_READING),
     State.ACTIVITIES: (i.StartActivities(), i.SkipIdentify()),
+    State.POINTS: (i.StartPoints(), i.SkipIdentify()),
     State.RATING: (i.StartServices(), i.SkipIdentify(), i.Finish()),
     State.DIAGNOSTICS_PIN: (i.TechnicianGesture(),),
     State.DIAGNOSTICS: (i.TechnicianGesture(), i.PinEntered(PIN)),
@@ -346,7 +478,17 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
                 i.PrintBpSlip(),
                 i.StartActivities(),
                 i.SignupsUpdated(),
+                i.StartPoints(),
+                i.ConfirmRedeem(),
+                i.PointsRetry(),
+                i.PrintVoucher(),
             ]
+        ),
+        st.builds(i.ChooseReward, st.sampled_from(("haircut", "rice", "oil", "no-such"))),
+        st.builds(
+            i.PointsAnswered,
+            st.sampled_from(("stale-token",)),
+            st.builds(PointsAnswer, st.booleans(), st.just({"balance": 9})),
         ),
         st.builds(i.SignUp, st.sampled_from(ACTIVITY_IDS)),
         st.builds(

@@ -31,6 +31,10 @@ VALIDATING_ACTIONS = frozenset(
         "sign_up",
         "cancel_signup",
         "print_signup_slip",
+        "choose_reward",
+        "confirm_redeem",
+        "points_retry",
+        "print_voucher",
     }
 )
 

@@ -209,6 +209,9 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.SetHighContrast(contrast))
         host.handle(i.SetLargeText(contrast))
 
+    from testbed.points import PointsDesk
+
+    desk = PointsDesk(host.data_dir, balance=1000)
     for language, contrast in (("zh", False), ("en", False), ("zh", True), ("en", True)):
         mode = f"{language}-{'contrast-large' if contrast else 'normal'}"
         setup(language, contrast)
@@ -244,6 +247,8 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.Exit())
         host.handle(i.SkipRating())
         setup(language, contrast)
+        yield from audit_points(p, desk, card, check)
+        setup(language, contrast)
         host.handle(i.StartHealth())
         host.handle(card)
         yield from check("consent")
@@ -275,7 +280,34 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.PinEntered(RIGHT_PIN))
         yield from check("diagnostics")
         host.handle(i.Back())
+    desk.close()
     p.notes["audit"] = results
+
+
+def audit_points(p: Any, desk: Any, card: Any, check: Callable[[str], Iterator[Any]]) -> Any:
+    """The points screen in each phase: overview, confirm, voucher, an error, please wait."""
+    host = p.app.host
+    host.handle(i.StartPoints())
+    host.handle(card)
+    yield p.until(lambda: host.views.points.phase == "overview", "the points overview")
+    yield from check("points")
+    host.handle(i.ChooseReward("haircut"))
+    yield from check("points-confirm")
+    host.handle(i.ConfirmRedeem())
+    yield p.until(lambda: host.views.points.phase == "voucher", "the voucher")
+    yield p.until(lambda: host.views.printing.status == "done", "the voucher printed")
+    yield from check("points-voucher")
+    desk.fail_next = ["offline"]
+    host.handle(i.Back())
+    yield p.until(lambda: host.views.points.phase == "error", "offline")
+    yield from check("points-error")
+    desk.hold.set()
+    host.handle(i.PointsRetry())
+    yield from check("points-wait")
+    desk.hold.clear()
+    yield p.until(lambda: host.views.points.phase == "overview", "the overview again")
+    host.handle(i.Exit())
+    host.handle(i.SkipRating())
 
 
 class RecordingSpeaker:
@@ -497,6 +529,94 @@ def activities_signup(p: Any) -> Iterator[Any]:
     yield p.state(State.ATTRACT)
 
 
+def points_redeem(p: Any) -> Iterator[Any]:
+    """红色积分 by touches through the real client and call files (the desk answers as the agent
+    and the city would): balance, entries, rewards; confirm; the answer lost (timeout) and
+    "try again" with the same redemption_id; the voucher on screen and on paper; paper out;
+    offline in plain words; nothing left after the wipe."""
+    from kiosk.core.views import PointsView
+    from testbed.points import PointsDesk
+
+    host = p.app.host
+    desk = PointsDesk(host.data_dir, balance=120)
+    printer = host.hub.simulator("printer")
+    speaker = RecordingSpeaker()
+    host.speaker = speaker
+    try:
+        yield from p.tap("access_voice")
+        yield p.until(lambda: host.views.accessibility.voice, "voice mode")
+        yield from p.tap("start_points")
+        yield p.state(State.IDENTIFY)
+        host.hub.simulator("idcard").control("insert resident")
+        yield p.state(State.POINTS)
+        yield p.until(lambda: p.views.points.phase == "overview", "the overview")
+        yield p.frames()
+        p.notes["balance"] = p.find("points_balance").text
+        p.notes["statuses"] = {
+            r: p.find(f"reward_status_{r}").text for r in ("haircut", "rice", "oil")
+        }
+        p.notes["entries"] = len(p.views.points.entries)
+        yield from p.tap("reward_haircut")
+        yield p.until(lambda: p.views.points.phase == "confirm", "the confirm step")
+        yield p.frames()
+        p.notes["confirm"] = [p.find("confirm_price").text, p.find("confirm_balance_after").text]
+        desk.lose_next_redeem = 1
+        yield from p.tap("confirm_redeem")
+        yield p.until(lambda: p.views.points.phase == "error", "the lost answer", timeout_s=30)
+        yield p.frames()
+        p.notes["timeout_words"] = p.find("points_notice_text").text
+        yield from p.tap("retry")
+        yield p.until(lambda: p.views.points.phase == "voucher", "the voucher", timeout_s=30)
+        yield p.until(lambda: p.views.printing.status == "done", "the voucher printed")
+        yield p.frames()
+        p.notes["voucher_code"] = p.find("voucher_code").text
+        p.notes["spoken"] = [c[1] for c in speaker.calls if c[0] == "say"]
+        p.notes["voucher_balance"] = p.find("voucher_balance_after").text
+        p.notes["slip"] = page_text(p)
+        printer.control(f"png {host.data_dir / 'voucher.png'}")
+        redeems = [c["params"] for c in desk.calls if c["method"] == "points.redeem"]
+        p.notes["redemption_ids"] = [c["redemption_id"] for c in redeems]
+        p.notes["call_ids"] = [c["call_id"] for c in desk.calls if c["method"] == "points.redeem"]
+        p.notes["spent"] = desk.spent
+        printer.control("paper_out")
+        yield p.until(
+            lambda: any(d.device == "printer" and not d.ok for d in p.views.diagnostics.devices),
+            "the paper-out seen by the status poll",
+            timeout_s=30,
+        )
+        yield from p.tap("back")
+        yield p.until(lambda: p.views.points.phase == "overview", "the overview again")
+        yield p.frames()
+        p.notes["balance_after"] = p.find("points_balance").text
+        yield from p.tap("reward_haircut")
+        yield p.until(lambda: p.views.points.phase == "confirm", "confirm again")
+        yield from p.tap("confirm_redeem")
+        yield p.until(lambda: p.views.points.phase == "voucher", "the second voucher")
+        yield p.frames()
+        p.notes["paper_out"] = [p.find("voucher_code").text, p.find("print_status_text").text]
+        printer.control("load_paper")
+        yield from p.tap("exit")
+        yield p.state(State.RATING)
+        yield from p.tap("skip")
+        yield p.state(State.ATTRACT)
+        p.notes["after_wipe"] = p.views.points == PointsView()
+        desk.fail_next = ["offline"]
+        yield from p.tap("start_points")
+        yield p.state(State.IDENTIFY)
+        host.hub.simulator("idcard").control("insert hkmotw_permit")  # another card: read at once
+        yield p.state(State.POINTS)
+        yield p.until(lambda: p.views.points.phase == "error", "offline")
+        yield p.frames()
+        p.notes["offline_words"] = p.find("points_notice_text").text
+        yield from p.tap("retry")
+        yield p.until(lambda: p.views.points.phase == "overview", "the overview after retry")
+        p.notes["spent_total"] = desk.spent
+        yield from p.tap("exit")
+        yield p.state(State.ATTRACT)
+    finally:
+        desk.close()
+
+
 def gl_samples() -> int:
     """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
     from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
@@ -516,6 +636,7 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
     "print_slips": (print_slips, {}),
     "activities_signup": (activities_signup, {}),
+    "points_redeem": (points_redeem, {}),
 }
 
 

@@ -44,7 +44,7 @@ class EventSink(Protocol):
 
 def session_started(
     session_id: str,
-    flow: Literal["services", "health", "activities"],
+    flow: Literal["services", "health", "activities", "points", "requests"],
     language: str,
     *,
     large_text: bool,

@@ -227,9 +227,7 @@ class Session:
             "session.started",
             ev.session_started(
                 r.session_id,
-                # session.started has no `points` flow in the contract yet (a change is pending,
-                # docs/points.md "At the kiosk"): a points session counts as services until then
-                "services" if flow == "points" else flow,
+                flow,
                 a.language,
                 large_text=a.large_text,
                 voice=a.voice,

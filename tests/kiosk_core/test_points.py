@@ -58,8 +58,7 @@ def test_balance_entries_and_rewards_after_a_card() -> None:
     assert history["subject"] == rig.sink.of_type("card.read")[0]["subject"]
     assert ID_NUMBER not in json.dumps(port.calls)
     assert NAME not in json.dumps(port.calls)
-    # the session is a services session for the city until the contract knows `points`
-    assert rig.sink.of_type("session.started")[0]["flow"] == "services"
+    assert rig.sink.of_type("session.started")[0]["flow"] == "points"  # contract 1.4
 
 
 def test_calls_run_off_the_ui_thread_as_commands() -> None:

@@ -12,6 +12,7 @@ from typing import Literal
 from kiosk.core.inputs import DeviceName, Language
 from kiosk.core.machine import State
 from kiosk.core.ports import CategoryEntry, ItemDetail, ItemSummary
+from kiosk.core.resident_requests_view import RequestsView
 
 CatalogueMode = Literal["categories", "items", "search", "detail"]
 HealthPhase = Literal["consent", "guide", "measuring", "result"]
@@ -41,7 +42,7 @@ class AttractView:
 class IdentifyView:
     """Identification: the prompt, a card-read problem if any, and the masked greeting."""
 
-    flow: Literal["services", "health", "activities"] | None = None
+    flow: Literal["services", "health", "activities", "requests"] | None = None
     prompt: str = ""
     problem: str = ""  # plain words for a card fault; "" when none
     greeting: str = ""  # `张*，您好` once identified; masked only
@@ -242,7 +243,8 @@ class PrintView:
     can_print_guide: bool = False  # the services detail offers 打印办事指南
     can_print_bp: bool = False  # the result offers 打印结果 (identified and consenting only)
     can_print_signup: bool = False  # each of the identified resident's sign-ups offers a slip
-    kind: Literal["guide", "bp", "signup"] | None = None  # what the status is about
+    can_print_request: bool = False  # the ticket step offers 打印回执
+    kind: Literal["guide", "bp", "signup", "request"] | None = None  # what the status is about
     status: PrintStatus | None = None
     text: str = ""  # the status in words ("" when nothing was printed)
 
@@ -262,3 +264,4 @@ class Views:
     diagnostics: DiagnosticsView = field(default_factory=DiagnosticsView)
     printing: PrintView = field(default_factory=PrintView)
     activities: ActivitiesView = field(default_factory=ActivitiesView)
+    requests: RequestsView = field(default_factory=RequestsView)

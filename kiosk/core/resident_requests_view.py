@@ -98,8 +98,11 @@ def category_text(strings: Strings, config: Requests, category_id: str) -> str:
 
 
 def _mine_view(strings: Strings, config: Requests, request: MergedRequest) -> MyRequestView:
-    moment = request.submitted_at
-    date = strings.text("datetime.short_date", month=moment.month, day=moment.day)
+    moment = request.submitted_at.astimezone()  # the kiosk's time zone, as on its clock
+    month_name = strings.text(f"month.{moment.month}")
+    date = strings.text(
+        "datetime.short_date", month=moment.month, day=moment.day, month_name=month_name
+    )
     return MyRequestView(
         request_id=request.request_id,
         ticket=request.ticket,

@@ -43,7 +43,9 @@ class AttractScreen(KioskScreen):
         return bool(super().on_touch_down(touch))
 
     def speech_text(self) -> str:
-        keys = ("attract.title", "attract.services", "attract.health")
+        keys = ["attract.title", "attract.services", "attract.health"]
+        if any(w.tag == "start_requests" for w in self.ids.entries.children):
+            keys.append("attract.requests")
         return speech_join(self.strings.text(k) for k in keys)
 
 

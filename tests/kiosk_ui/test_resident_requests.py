@@ -85,6 +85,9 @@ def test_file_a_request_by_touches_then_see_it_and_nothing_in_clear(
     assert "没有联网" in notes["offline"]
     assert notes["offline_mine"] == ["waiting"]
     assert notes["after_wipe"] == ["menu", "", 0]
+    leftover = " ".join(notes["widget_texts_after_wipe"])
+    for secret in (CALLBACK_PHONE, "139****5678", "楼道灯坏了502", ticket):
+        assert secret not in leftover
     # nowhere in clear: every file the kiosk wrote (outbox, private store, calls), its logs
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():

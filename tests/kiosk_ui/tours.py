@@ -604,6 +604,10 @@ def requests_flow(p: Any) -> Iterator[Any]:
         p.views.requests.text,
         len(p.views.requests.mine),
     ]
+    screen = p.app.manager.get_screen("requests")
+    p.notes["widget_texts_after_wipe"] = [
+        str(getattr(w, "text", "")) for w in screen.walk(restrict=True) if getattr(w, "text", "")
+    ]
     p.notes["speech"] = [c[1] for c in speaker.calls if c[0] == "say"]
 
 

@@ -98,7 +98,21 @@ class ResidentRequestsScreen(KioskScreen):
             self.send(i.EditRequestText(text))
 
     def on_leave(self, *_args: Any) -> None:
+        """Leaving (a wipe, the rating): nothing typed stays in the widgets either."""
         self.close_keyboard()
+        if self._keyboard is not None:
+            self._keyboard.text = ""
+        self.ids.list_box.clear_widgets()
+        self._shown, self._phone_label, self._step = None, None, None
+
+    def on_pre_enter(self, *args: Any) -> None:
+        """The base enables every offered intent; then Next is greyed again where the step is
+        not complete (e.g. back from the idle countdown to an empty text)."""
+        super().on_pre_enter(*args)
+        if self.views is not None:
+            view: RequestsView = self.views.requests
+            self._next.button.disabled = not view.can_next
+            self._refresh.button.disabled = view.mine_phase == "asking"
 
     # --- drawing -------------------------------------------------------------------------------
 

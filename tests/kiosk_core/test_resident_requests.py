@@ -500,3 +500,16 @@ def test_a_wipe_after_filing_leaves_the_ticket_screen_empty() -> None:
     assert rig.session.state is State.RATING
     rig.send(i.SkipRating())
     assert_wiped(rig.session, {PHONE, ticket, "楼道灯坏了，电梯故障"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.from_regex(r"\A1[3-9][0-9]{9}\Z") | st.from_regex(r"\A[1-6][0-9]{16}[0-9X]\Z"),
+    st.text(st.sampled_from(" -.·"), max_size=1),
+    st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), max_size=8),
+)
+def test_a_number_with_separators_anywhere_in_chinese_text_is_refused(
+    number: str, separator: str, words: str
+) -> None:
+    spaced = separator.join(number[n : n + 4] for n in range(0, len(number), 4))
+    assert text_problem(f"{words}{spaced}{words}") in ("phone", "id_number")

@@ -7,7 +7,7 @@ Device inputs are the core's own small values; adapters build them from the driv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from common.selftest import SelfTestReport
 from kiosk.core.ports import PointsAnswer
@@ -35,6 +35,11 @@ class StartHealth:
 @dataclass(frozen=True)
 class StartActivities:
     """活动报名: the resident chose the centre's activities on the attract screen."""
+
+
+@dataclass(frozen=True)
+class StartRequests:
+    """我要反映: the resident chose to file a request (诉求) or see their requests."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,63 @@ class PrintSignupSlip:
     signup_id: str
 
 
+RequestGoal = Literal["new", "mine", "menu", "next"]
+
+
+@dataclass(frozen=True)
+class RequestGo:
+    """Requests: file a new one, see mine, back to the choice, or on to the next step."""
+
+    goal: RequestGoal
+
+
+@dataclass(frozen=True)
+class ChooseRequestCategory:
+    """Requests: the category's big button."""
+
+    category_id: str
+
+
+@dataclass(frozen=True)
+class ChooseRequestLocation:
+    """Requests: a building (index in the config) and a unit of it; None: not at a building."""
+
+    building: int | None
+    unit: int | None = None
+
+
+@dataclass(frozen=True)
+class AddRequestPhrase:
+    """Requests: tap a preset phrase of the chosen category to add it to the text."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class EditRequestText:
+    """Requests: the text as the on-screen keyboard left it (the whole text)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RequestPhoneKey:
+    """Requests: one key of the call-back number pad (a digit, `-`, back, clear, done), `edit`
+    to type the number again, `remove` for no call back."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """Requests: send it (from the review step)."""
+
+
+@dataclass(frozen=True)
+class PrintRequestTicket:
+    """Requests: print the ticket of the request just filed."""
+
+
 @dataclass(frozen=True)
 class StartPoints:
     """红色积分: the resident chose their points on the attract screen."""
@@ -344,6 +406,17 @@ class PointsAnswered:
 
 
 @dataclass(frozen=True)
+class RequestStatusAnswered:
+    """The city's `requests.status` answer (or why there is none), for the call `call_id`;
+    `requests` holds kiosk.core.resident_requests.CityRequest values."""
+
+    call_id: str
+    ok: bool
+    requests: tuple[Any, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes: `now_s` on the session's monotonic clock (drive it about once a second)."""
 
@@ -411,6 +484,15 @@ Touch = (
     | ConfirmRedeem
     | PointsRetry
     | PrintVoucher
+    | StartRequests
+    | RequestGo
+    | ChooseRequestCategory
+    | ChooseRequestLocation
+    | AddRequestPhrase
+    | EditRequestText
+    | RequestPhoneKey
+    | SubmitRequest
+    | PrintRequestTicket
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
 SystemInput = (
@@ -424,6 +506,7 @@ SystemInput = (
     | PrintFinished
     | SignupsUpdated
     | PointsAnswered
+    | RequestStatusAnswered
 )
 Input = Touch | DeviceInput | SystemInput
 

@@ -18,12 +18,15 @@ from typing import Any, NamedTuple
 
 from common.ids import uuid7
 from common.pii import mask_name
+from common.sealed_box import is_phone_number, seal_phone
 from config.activities import EMPTY as NO_ACTIVITIES
 from config.activities import Activities
 from config.privacy import PseudonymInputError, pseudonymise
+from config.resident_requests import Requests
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
+from kiosk.core import resident_requests as rr
 from kiosk.core.activities_view import activities_view, signup_slip
 from kiosk.core.diagnostics import DiagnosticsState
 from kiosk.core.events import EventSink, EventSinkError
@@ -55,6 +58,16 @@ from kiosk.core.ports import (
     StoredSignup,
 )
 from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
+from kiosk.core.resident_requests import (
+    NoRequests,
+    RequestDraft,
+    RequestStore,
+    StatusCall,
+    StoredRequest,
+    SubmittedRequest,
+    mint_ticket,
+)
+from kiosk.core.resident_requests_view import requests_view, ticket_slip
 from kiosk.core.settings import Accessibility, SessionSettings
 from kiosk.core.slips import BpSlipReading, PrintJob, PrintKind, SlipLine, bp_slip, guide_slip
 from kiosk.core.technician import PinGate
@@ -113,6 +126,9 @@ class Session:
         new_id: Callable[[], str] = uuid7,
         signups: SignupStore | None = None,
         activities: Activities = NO_ACTIVITIES,
+        requests: Requests | None = None,
+        request_store: RequestStore | None = None,
+        mint: Callable[[], str] = mint_ticket,
     ) -> None:
         self.settings = settings
         self._sink = sink
@@ -123,6 +139,10 @@ class Session:
         self._history = history if history is not None else NoHistory()
         self._signups = signups if signups is not None else NoSignups()
         self._activities = activities
+        self._requests = requests  # None: this kiosk offers no requests (诉求)
+        self._request_store = request_store if request_store is not None else NoRequests()
+        self._mint_ticket = mint
+        self._status_call: StatusCall | None = None
         self._new_id = new_id
         self._listeners: list[Listener] = []
         self._diag = DiagnosticsState(pin_gate)  # kiosk-wide, not personal
@@ -154,6 +174,16 @@ class Session:
     def set_activities(self, activities: Activities) -> None:
         """The city pushed new activities (set_config); shown from the next step on."""
         self._activities = activities
+
+    @property
+    def offers_requests(self) -> bool:
+        """The config has a `requests` section: the start screen shows 我要反映."""
+        return self._requests is not None
+
+    def take_status_call(self) -> StatusCall | None:
+        """The `requests.status` call a CALL_REQUEST_STATUS command asks for (once)."""
+        call, self._status_call = self._status_call, None
+        return call
 
     def take_print_job(self) -> PrintJob | None:
         """The slip a PRINT command asks for (once: the job is then the printer worker's)."""
@@ -210,6 +240,7 @@ class Session:
         self._catalogue_memo: tuple[tuple[object, ...], CatalogueView] | None = None
         self._print_job = None
         self._points_call = None  # an answer to it will name a token nobody waits for
+        self._status_call = None
 
     def _emit(self, event_type: str, data: ev.Data) -> None:
         try:
@@ -252,6 +283,8 @@ class Session:
         return State.ATTRACT
 
     def _after_identify(self) -> State:
+        if self._resident.flow == "requests":
+            return State.REQUESTS
         if self._resident.flow == "activities":
             self._load_signups()
             return State.ACTIVITIES
@@ -289,6 +322,15 @@ class Session:
                 greeting=render.greeting(strings, r),
                 now=self._wall_clock(),
             ),
+            requests=requests_view(
+                strings,
+                r.request,
+                self._requests,
+                active=r.flow == "requests",
+                identified=r.subject is not None,
+                greeting=render.greeting(strings, r),
+                notice=r.request.notice,
+            ),
         )
 
     def _catalogue_view(self, strings: Strings) -> CatalogueView:
@@ -311,6 +353,9 @@ class Session:
             can_print_bp=room and bp_ok and r.subject is not None and r.consent,
             can_print_signup=room and r.subject is not None and bool(r.signups),
             can_print_voucher=room and r.points is not None and r.points.phase == "voucher",
+            can_print_request=room
+            and r.request.step == "ticket"
+            and r.request.submitted is not None,
             kind=r.print_kind,
             status=r.print_status,
             text=text,
@@ -453,6 +498,8 @@ class Session:
         if r.flow == "activities":
             self._load_signups()
             r.activity_notice = None
+        if r.flow == "requests":
+            r.request.notice = None
         self._emit(
             "card.read",
             ev.card_read(
@@ -823,6 +870,228 @@ class Session:
         self._points_next()
         return True
 
+    # --- requests (诉求, docs/requests.md) ------------------------------------------------------
+
+    def _requests_config(self) -> Requests:
+        if self._requests is None:
+            raise InvalidInput("this kiosk offers no requests")
+        return self._requests
+
+    def _request_step(self, *steps: str) -> RequestDraft:
+        draft = self._resident.request
+        if draft.step not in steps:
+            raise InvalidInput("not offered at this step of the request")
+        return draft
+
+    def _do_start_requests(self, event: i.StartRequests) -> None:
+        self._requests_config()
+        self._start("requests")
+
+    def _do_request_go(self, event: i.RequestGo) -> None:
+        r, config = self._resident, self._requests_config()
+        draft = r.request
+        if event.goal == "menu" or (r.subject is None and event.goal != "next"):
+            r.request = RequestDraft(local=draft.local, city=draft.city)
+            r.request.notice = None if r.subject is not None else "identify"
+            return
+        if r.subject is None:
+            raise InvalidInput("identify before filing a request")
+        draft.notice = None
+        if event.goal == "new":
+            r.request = RequestDraft(step="category", local=draft.local, city=draft.city)
+        elif event.goal == "mine":
+            draft.step = "mine"
+            self._ask_request_status()
+        else:
+            self._request_next(draft, config)
+
+    def _request_next(self, draft: RequestDraft, config: Requests) -> None:
+        if draft.step == "category" and draft.category_id is not None:
+            self._request_after_category(draft, config)
+        elif draft.step == "location" and draft.location_chosen:
+            draft.step = "text"
+        elif draft.step == "text":
+            draft.text_problem = rr.text_problem(draft.text)
+            if draft.text_problem is None:
+                draft.step = "phone" if config.key is not None else "review"
+        elif draft.step == "phone" and not draft.phone_typing:
+            draft.step = "review"
+        else:
+            raise InvalidInput("nothing to go on to from here")
+
+    def _request_after_category(self, draft: RequestDraft, config: Requests) -> None:
+        if config.buildings:
+            draft.step = "location"
+        else:
+            draft.step, draft.location_chosen, draft.building, draft.unit = "text", True, None, None
+
+    def _do_request_category(self, event: i.ChooseRequestCategory) -> None:
+        config = self._requests_config()
+        draft = self._request_step("category")
+        if config.category(event.category_id) is None:
+            raise InvalidInput("unknown request category")
+        draft.category_id = event.category_id
+        self._request_after_category(draft, config)  # one tap: on to where it is
+
+    def _do_request_location(self, event: i.ChooseRequestLocation) -> None:
+        config = self._requests_config()
+        draft = self._request_step("location")
+        if event.building is None:
+            draft.building, draft.unit, draft.location_chosen, draft.step = None, None, True, "text"
+            return
+        if not 0 <= event.building < len(config.buildings):
+            raise InvalidInput("unknown building")
+        units = config.buildings[event.building].units
+        if event.unit is not None and not 0 <= event.unit < len(units):
+            raise InvalidInput("unknown unit")
+        draft.building, draft.unit = event.building, event.unit
+        draft.location_chosen = event.unit is not None or not units
+        if draft.location_chosen:
+            draft.step = "text"
+
+    def _set_request_text(self, draft: RequestDraft, text: str) -> None:
+        draft.text = rr.clean_text(text)
+        problem = rr.text_problem(draft.text)
+        draft.text_problem = problem if problem != "empty" else None
+
+    def _do_request_phrase(self, event: i.AddRequestPhrase) -> None:
+        config = self._requests_config()
+        draft = self._request_step("text")
+        category = config.category(draft.category_id or "")
+        if category is None or not 0 <= event.index < len(category.phrases):
+            raise InvalidInput("unknown phrase")
+        phrase = category.phrases[event.index].get(self._language)
+        self._set_request_text(draft, rr.add_phrase(draft.text, phrase))
+
+    def _do_request_text(self, event: i.EditRequestText) -> None:
+        self._requests_config()
+        self._set_request_text(self._request_step("text"), event.text[: rr.MAX_TEXT_CHARS * 2])
+
+    def _do_request_phone_key(self, event: i.RequestPhoneKey) -> None:
+        config = self._requests_config()
+        draft = self._request_step("phone")
+        if event.key not in rr.PHONE_KEYS or config.key is None:
+            raise InvalidInput("not a key of the number pad")
+        if event.key == "edit":
+            draft.phone_typing, draft.phone_invalid = True, False
+        elif event.key == "remove":
+            draft.phone, draft.phone_typing, draft.phone_invalid = "", False, False
+        elif event.key == "done":
+            valid = not draft.phone or is_phone_number(draft.phone)
+            draft.phone_typing, draft.phone_invalid = not valid, not valid
+        elif draft.phone_typing:
+            draft.phone, draft.phone_invalid = rr.press_phone_key(draft.phone, event.key), False
+        else:
+            raise InvalidInput("tap the number field first")
+
+    def _do_submit_request(self, event: i.SubmitRequest) -> None:
+        r, config = self._resident, self._requests_config()
+        draft = self._request_step("review")
+        category = config.category(draft.category_id or "")
+        if r.subject is None or category is None or rr.text_problem(draft.text) is not None:
+            raise InvalidInput("the request is not complete")
+        assert r.session_id is not None
+        request_id, ticket = self._new_id(), self._mint_ticket()
+        callback = None
+        if draft.phone and config.key is not None:
+            # sealed here and forgotten: only the sealed value leaves this method
+            callback = (config.key.key_id, seal_phone(draft.phone, config.key.raw, request_id))
+        location = None
+        if draft.building is not None:
+            building = config.buildings[draft.building]
+            unit = building.units[draft.unit].zh if draft.unit is not None else ""
+            location = (building.label.zh, unit)
+        now = self._wall_clock()
+        stored = StoredRequest(
+            request_id,
+            ticket,
+            category.id,
+            location[0] if location else "",
+            location[1] if location else "",
+            draft.text,
+            now,
+        )
+        self._request_store.add(r.subject, stored)  # kept first: "my requests" finds it at once
+        self._emit(
+            "request.submitted",
+            ev.request_submitted(
+                request_id,
+                ticket,
+                category.id,
+                draft.text,
+                location=location,
+                callback=callback,
+                subject=r.subject,
+                key_id=self.settings.pseudonym_key_id,
+                session_id=r.session_id,
+            ),
+        )
+        r.used_service = True
+        submitted = SubmittedRequest(
+            request_id, ticket, category.id, draft.building, draft.unit, draft.text,
+            callback is not None, now,
+        )  # fmt: skip
+        r.request = RequestDraft(
+            step="ticket", submitted=submitted, notice="submitted", local=(stored, *draft.local)
+        )
+
+    def _do_print_request_ticket(self, event: i.PrintRequestTicket) -> None:
+        r, config = self._resident, self._requests_config()
+        submitted = self._request_step("ticket").submitted
+        if submitted is None:
+            raise InvalidInput("no request to print")
+        lines = ticket_slip(
+            self.strings, r.masked_name, submitted, config, self.settings.centre_name
+        )
+        self._queue_print("request", lines)
+
+    def _do_requests_back(self, event: i.Back) -> State:
+        r = self._resident
+        draft, config = r.request, self._requests_config()
+        draft.notice, draft.text_problem = None, None
+        if draft.step == "menu":
+            return self._do_exit(event)
+        self._clear_print_status()
+        if draft.step == "phone" and draft.phone_typing:
+            draft.phone_typing, draft.phone_invalid = False, False
+        elif draft.step in ("category", "ticket", "mine"):
+            r.request = RequestDraft(local=draft.local, city=draft.city)
+        else:
+            before: dict[str, rr.RequestStep] = {
+                "location": "category",
+                "text": "location" if config.buildings else "category",
+                "phone": "text",
+                "review": "phone" if config.key is not None else "text",
+            }
+            draft.step = before[draft.step]
+        return State.REQUESTS
+
+    def _ask_request_status(self) -> None:
+        r = self._resident
+        draft = r.request
+        assert r.subject is not None
+        draft.local = tuple(self._request_store.for_subject(r.subject))
+        if draft.status_phase == "asking":
+            return  # one call at a time; its answer comes
+        draft.status_call_id = self._new_id()
+        draft.status_phase, draft.status_reason = "asking", None
+        self._status_call = StatusCall(
+            draft.status_call_id, r.subject, self.settings.pseudonym_key_id
+        )
+        self._commands.append(Command.CALL_REQUEST_STATUS)
+
+    def _do_request_status(self, event: i.RequestStatusAnswered) -> None:
+        draft = self._resident.request
+        if event.call_id != draft.status_call_id:
+            return  # an earlier resident's call (wiped since), or a repeat: dropped unseen
+        draft.status_call_id = None
+        city = tuple(c for c in event.requests if isinstance(c, rr.CityRequest))
+        if event.ok and len(city) == len(event.requests):
+            draft.status_phase, draft.city = "ok", city
+        else:
+            known = event.reason in rr.STATUS_FAILURES
+            draft.status_phase, draft.status_reason = "failed", event.reason if known else "timeout"
+
     def _do_print_finished(self, event: i.PrintFinished) -> None:
         r = self._resident
         if event.job_id == r.print_job_id and r.print_status == "printing":
@@ -908,6 +1177,17 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
     {
         "bp_result": Session._do_bp_result,
         "cancel_measuring": Session._do_cancel_measuring,
+        "print_request_ticket": Session._do_print_request_ticket,
+        "request_category": Session._do_request_category,
+        "request_go": Session._do_request_go,
+        "request_location": Session._do_request_location,
+        "request_phone_key": Session._do_request_phone_key,
+        "request_phrase": Session._do_request_phrase,
+        "request_status": Session._do_request_status,
+        "request_text": Session._do_request_text,
+        "requests_back": Session._do_requests_back,
+        "start_requests": Session._do_start_requests,
+        "submit_request": Session._do_submit_request,
         "cancel_signup": Session._do_cancel_signup,
         "card_fault": Session._do_card_fault,
         "check_pin": Session._do_check_pin,

@@ -12,6 +12,7 @@ from typing import Literal
 from kiosk.core.inputs import DeviceName, Language
 from kiosk.core.machine import State
 from kiosk.core.ports import CategoryEntry, ItemDetail, ItemSummary
+from kiosk.core.resident_requests_view import RequestsView
 
 CatalogueMode = Literal["categories", "items", "search", "detail"]
 HealthPhase = Literal["consent", "guide", "measuring", "result"]
@@ -41,7 +42,7 @@ class AttractView:
 class IdentifyView:
     """Identification: the prompt, a card-read problem if any, and the masked greeting."""
 
-    flow: Literal["services", "health", "activities", "points"] | None = None
+    flow: Literal["services", "health", "activities", "points", "requests"] | None = None
     prompt: str = ""
     problem: str = ""  # plain words for a card fault; "" when none
     greeting: str = ""  # `张*，您好` once identified; masked only
@@ -311,7 +312,8 @@ class PrintView:
     can_print_bp: bool = False  # the result offers 打印结果 (identified and consenting only)
     can_print_signup: bool = False  # each of the identified resident's sign-ups offers a slip
     can_print_voucher: bool = False  # the voucher screen offers a (re)print
-    kind: Literal["guide", "bp", "signup", "voucher"] | None = None  # what the status is about
+    can_print_request: bool = False  # the ticket step offers 打印回执
+    kind: Literal["guide", "bp", "signup", "voucher", "request"] | None = None  # status of
     status: PrintStatus | None = None
     text: str = ""  # the status in words ("" when nothing was printed)
 
@@ -332,3 +334,4 @@ class Views:
     printing: PrintView = field(default_factory=PrintView)
     activities: ActivitiesView = field(default_factory=ActivitiesView)
     points: PointsView = field(default_factory=PointsView)
+    requests: RequestsView = field(default_factory=RequestsView)

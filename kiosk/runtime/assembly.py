@@ -36,6 +36,7 @@ from kiosk.runtime.history import BpHistory
 from kiosk.runtime.outbox_sink import OutboxSink
 from kiosk.runtime.pin_store import make_pin_gate
 from kiosk.runtime.points_client import PointsClient, PointsPortAdapter
+from kiosk.runtime.resident_requests import REQUESTS_FILE, ResidentRequests
 from kiosk.runtime.signups import SIGNUPS_FILE, Signups
 
 if TYPE_CHECKING:
@@ -69,13 +70,16 @@ class KioskParts:
     clock: Clock
     signups: Signups | None = None
     points: PointsPort | None = None  # red points at the city, through the agent (online calls)
+    requests: ResidentRequests | None = None
 
     def close(self) -> None:
-        """Close the history, the sign-ups and the outbox files."""
+        """Close the history, the sign-ups, the requests and the outbox files."""
         if self.history is not None:
             self.history.close()
         if self.signups is not None:
             self.signups.close()
+        if self.requests is not None:
+            self.requests.close()
         self.outbox.close()
 
 
@@ -118,6 +122,12 @@ def open_signups(config: KioskConfig, *, wall_clock: WallClock = local_now) -> S
     return Signups(config.paths.kiosk_private_dir / SIGNUPS_FILE, wall_clock=wall_clock)
 
 
+def open_requests(config: KioskConfig, *, wall_clock: WallClock = local_now) -> ResidentRequests:
+    """The requests (诉求) this kiosk filed, in the private directory (docs/requests.md)."""
+    prepare_private_dir(config)
+    return ResidentRequests(config.paths.kiosk_private_dir / REQUESTS_FILE, wall_clock=wall_clock)
+
+
 def current_activities(config: KioskConfig) -> Activities:
     """The activities the city last pushed; none if the file is missing or does not load."""
     try:
@@ -153,10 +163,13 @@ def assemble(
     outbox = open_outbox(config, cls=outbox_class)
     owned: BpHistory | None = None
     signups: Signups | None = None
+    requests: ResidentRequests | None = None
     try:
         if history is None and with_history:
             owned = open_history(config, wall_clock=wall_clock)
             signups = open_signups(config, wall_clock=wall_clock)
+            if config.requests is not None:
+                requests = open_requests(config, wall_clock=wall_clock)
         sink = OutboxSink(outbox)
         session = Session(
             SessionSettings.from_config(config),
@@ -169,17 +182,23 @@ def assemble(
             pin_gate=make_pin_gate(config, pin_clock),
             signups=signups,
             activities=current_activities(config),
+            requests=config.requests,
+            request_store=requests,
         )
     except BaseException:
         if owned is not None:
             owned.close()
         if signups is not None:
             signups.close()
+        if requests is not None:
+            requests.close()
         outbox.close()
         raise
     if points is None:
         points = PointsPortAdapter(PointsClient(config.paths.data_dir))
-    return KioskParts(config, session, outbox, sink, catalogue, owned, clock, signups, points)
+    return KioskParts(
+        config, session, outbox, sink, catalogue, owned, clock, signups, points, requests
+    )
 
 
 def build_devices(

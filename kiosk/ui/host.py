@@ -26,8 +26,9 @@ from kiosk.core.session import Listener, Step
 from kiosk.core.views import Views
 from kiosk.runtime.assembly import assemble, build_devices, current_activities, local_now
 from kiosk.runtime.outbox_sink import OutboxSink
-from kiosk.runtime.points_client import Answer, core_answer
+from kiosk.runtime.points_client import Answer, PointsClient, core_answer
 from kiosk.runtime.requests import KioskRequest, RequestWatcher, write_diagnostics_result
+from kiosk.runtime.resident_requests import ask_status
 from kiosk.runtime.signups import take_signup_results
 from kiosk.runtime.speech import Speaker
 
@@ -98,6 +99,7 @@ class KioskHost:
         self.hub = build_devices(config, self.post, _MainThreadStates(self.sink, schedule))
         self.speaker = speaker or Speaker()
         self.requests = RequestWatcher(self.data_dir)
+        self.calls = PointsClient(self.data_dir)  # online calls through the agent (docs/points.md)
         self._log_source = log_source
         self._last_outbox_status_s = float("-inf")
         self._remote_run: RemoteSelfTestRun | None = None
@@ -165,6 +167,8 @@ class KioskHost:
                 call = self.session.take_points_call()
                 if call is not None:
                     self.start_points_call(call)
+            elif command is Command.CALL_REQUEST_STATUS:
+                self._call_request_status()
             else:
                 self.hub.execute(command)
         if step.state is not step.previous:
@@ -186,6 +190,17 @@ class KioskHost:
             self.post(i.PointsAnswered(call.token, answer))
 
         threading.Thread(target=run, name=f"points-{call.method}", daemon=True).start()
+
+    def _call_request_status(self) -> None:
+        """requests.status off the UI thread (it waits up to 15 s); the answer is posted back."""
+        call = self.session.take_status_call()
+        if call is None:
+            return
+        threading.Thread(
+            target=lambda: self.post(ask_status(self.calls, call)),
+            name="requests-status",
+            daemon=True,
+        ).start()
 
     # --- the one-second clock ---------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from common.kiosk_agent import SignupResult
 from common.selftest import Check, SelfTestReport
 from config.activities import Activities, activities_from_data
 from config.pinhash import MIN_N
+from config.resident_requests import Requests
 from edge_agent.contract import Identity, new_event, validate_event
 from kiosk.core import inputs as i
 from kiosk.core.machine import State
@@ -28,6 +29,7 @@ from kiosk.core.ports import (
     StoredSignup,
     run_points_call,
 )
+from kiosk.core.resident_requests import StoredRequest
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.core.technician import PinGate, hash_pin
@@ -366,12 +368,63 @@ class MemorySignups:
         return True
 
 
+# The city's request key for the tests (docs/requests.md): the private half opens what is sealed.
+REQUEST_PRIVATE_KEY = bytes.fromhex("a8" + "11" * 30 + "4f")
+PHONE = "13912345678"
+
+
+def _request_public_key() -> str:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    private = X25519PrivateKey.from_private_bytes(REQUEST_PRIVATE_KEY)
+    return base64.b64encode(private.public_key().public_bytes_raw()).decode()
+
+
+def requests_config(*, key: bool = True, buildings: bool = True) -> Requests:
+    """The default categories, two buildings (one without units) and the test key."""
+    from config.schema import Problem, build
+
+    problems: list[Problem] = []
+    raw: dict[str, Any] = {}
+    if key:
+        raw["key"] = {"key_id": "req-test", "public_key": _request_public_key()}
+    if buildings:
+        raw["buildings"] = [
+            {"label": {"zh": "5栋", "en": "Building 5"}, "units": [
+                {"zh": "1单元", "en": "Unit 1"}, {"zh": "2单元", "en": "Unit 2"}]},
+            {"label": {"zh": "老年活动中心", "en": "Seniors' centre"}},
+        ]  # fmt: skip
+    config = build(Requests, raw, "requests", problems)
+    assert config is not None, problems
+    return config
+
+
+class MemoryRequests:
+    """A RequestStore in a list (the SQLite one has its own tests)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, StoredRequest]] = []
+
+    def add(self, subject: str, request: StoredRequest) -> None:
+        """Keep it."""
+        self.rows.append((subject, request))
+
+    def for_subject(self, subject: str) -> list[StoredRequest]:
+        """Newest first."""
+        mine = [r for who, r in self.rows if who == subject]
+        return sorted(mine, key=lambda r: r.submitted_at, reverse=True)
+
+
 def make_rig(
     history: ReadingHistory | None = None,
     *,
     pin_hash: str | None = PIN_HASH,
     settings: SessionSettings | None = None,
     signups: MemorySignups | None = None,
+    requests: Requests | None = None,
+    request_store: MemoryRequests | None = None,
 ) -> Rig:
     """A fresh session at the attract screen."""
     clock = FakeClock()
@@ -391,6 +444,8 @@ def make_rig(
         pin_gate=gate,
         signups=signups if signups is not None else MemorySignups(),
         activities=ACTIVITIES,
+        requests=requests if requests is not None else requests_config(),
+        request_store=request_store if request_store is not None else MemoryRequests(),
     )
     return Rig(session, clock, sink, settings)
 
@@ -413,6 +468,7 @@ PATHS: dict[State, tuple[i.Input, ...]] = {
     State.HEALTH_RESULT: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring(), GOOD_READING),
     State.ACTIVITIES: (i.StartActivities(), i.SkipIdentify()),
     State.POINTS: (i.StartPoints(), i.SkipIdentify()),
+    State.REQUESTS: (i.StartRequests(), i.SkipIdentify()),
     State.RATING: (i.StartServices(), i.SkipIdentify(), i.Finish()),
     State.DIAGNOSTICS_PIN: (i.TechnicianGesture(),),
     State.DIAGNOSTICS: (i.TechnicianGesture(), i.PinEntered(PIN)),
@@ -482,6 +538,9 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
                 i.ConfirmRedeem(),
                 i.PointsRetry(),
                 i.PrintVoucher(),
+                i.StartRequests(),
+                i.SubmitRequest(),
+                i.PrintRequestTicket(),
             ]
         ),
         st.builds(i.ChooseReward, st.sampled_from(("haircut", "rice", "oil", "no-such"))),
@@ -489,6 +548,19 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
             i.PointsAnswered,
             st.sampled_from(("stale-token",)),
             st.builds(PointsAnswer, st.booleans(), st.just({"balance": 9})),
+        ),
+        st.builds(i.RequestGo, st.sampled_from(("new", "mine", "menu", "next"))),
+        st.builds(i.ChooseRequestCategory, st.sampled_from(("repairs", "other", "bogus"))),
+        st.builds(
+            i.ChooseRequestLocation, st.none() | st.integers(-1, 3), st.none() | st.integers(-1, 3)
+        ),
+        st.builds(i.AddRequestPhrase, st.integers(-1, 5)),
+        st.builds(i.EditRequestText, st.sampled_from(("楼道灯坏了", name, "", f"电话{PHONE}"))),
+        st.builds(i.RequestPhoneKey, st.sampled_from(("edit", "1", "3", "9", "done", "remove"))),
+        st.builds(
+            i.RequestStatusAnswered,
+            st.sampled_from(("stale", "00000000-0000-7000-8000-000000000001")),
+            st.booleans(),
         ),
         st.builds(i.SignUp, st.sampled_from(ACTIVITY_IDS)),
         st.builds(

@@ -35,6 +35,15 @@ VALIDATING_ACTIONS = frozenset(
         "confirm_redeem",
         "points_retry",
         "print_voucher",
+        "start_requests",
+        "request_go",
+        "request_category",
+        "request_location",
+        "request_phrase",
+        "request_text",
+        "request_phone_key",
+        "submit_request",
+        "print_request_ticket",
     }
 )
 

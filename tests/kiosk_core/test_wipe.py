@@ -45,6 +45,11 @@ from tests.kiosk_core.support import (
 # readings on purpose, under a pseudonym; the sink is the outbox).
 INJECTED = frozenset(
     {"_sink", "_catalogue", "_history", "_key", "_clock", "_wall_clock", "_new_id", "_listeners"}
+    | {
+        "_requests",
+        "_request_store",
+        "_mint_ticket",
+    }  # the config; requests filed are kept on purpose
 )
 
 
@@ -135,7 +140,7 @@ class WipeMachine(RuleBasedStateMachine):
     @rule(
         name=names,
         id_number=id_numbers,
-        flow=st.sampled_from(("services", "health", "points")),
+        flow=st.sampled_from(("services", "health", "points", "requests")),
         consent=st.booleans(),
         reading=st.tuples(st.integers(90, 200), st.integers(50, 120), st.integers(40, 120)),
     )
@@ -169,6 +174,21 @@ class WipeMachine(RuleBasedStateMachine):
                 i.Finish(),
                 i.SelectLevel(2),
                 i.ToggleReason("other"),
+            )
+        elif flow == "requests":
+            phone = f"139{reading[0]:04d}{reading[1]:04d}"
+            self.secrets |= {phone, f"{phone[:3]}****{phone[-4:]}"}
+            path = (
+                i.StartRequests(),
+                resident,
+                i.RequestGo("new"),
+                i.ChooseRequestCategory("repairs"),
+                i.ChooseRequestLocation(0, 1),
+                i.EditRequestText(f"{name}家门口"),
+                i.RequestGo("next"),
+                i.RequestPhoneKey("edit"),
+                *(i.RequestPhoneKey(d) for d in phone),
+                *((i.RequestPhoneKey("done"), i.RequestGo("next")) if consent else ()),
             )
         else:
             systolic, diastolic, pulse = reading

@@ -617,6 +617,188 @@ def points_redeem(p: Any) -> Iterator[Any]:
         desk.close()
 
 
+CALLBACK_PHONE = "13912345678"
+
+
+class CityOnFiles:
+    """The agent and the city's responder for requests.status, as the call files (the real
+    relay is tested in tests/kiosk_runtime/test_resident_requests.py): answers `mode`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from tests.kiosk_runtime.test_points_client import FakeAgent
+
+        self.mode = "ok"
+        self.known: list[dict[str, Any]] = []
+        self.agent = FakeAgent(data_dir, self.reply)
+
+    def reply(self, call: dict[str, Any]) -> dict[str, Any]:
+        base = {
+            "call_id": call["call_id"],
+            "method": call["method"],
+            "answered_at": call["issued_at"],
+        }
+        if self.mode == "offline":
+            return {**base, "status": "error", "reason": "offline", "local": True}
+        return {**base, "status": "ok", "data": {"requests": self.known}}
+
+
+def requests_flow(p: Any) -> Iterator[Any]:
+    """我要反映 by touches, voice on: identify, category, building and unit, a phrase and typed
+    digits, a call-back phone (full while typed, masked after), review, submit, the ticket read
+    aloud and printed; my requests from the city (one waiting still), then offline; the wipe."""
+    host = p.app.host
+    speaker = RecordingSpeaker()
+    host.speaker = speaker
+    city = CityOnFiles(host.data_dir)
+    yield from p.tap("access_voice")
+    yield p.until(lambda: host.views.accessibility.voice, "voice mode")
+    yield from p.tap("start_requests")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert resident")
+    yield p.state(State.REQUESTS)
+    yield from p.tap("request_new")
+    yield from p.tap("request_category_repairs")
+    yield from p.tap("request_building_0")
+    yield from p.tap("request_unit_1")
+    yield p.until(lambda: p.views.requests.step == "text", "the text step")
+    yield from p.tap("request_phrase_0")
+    yield from p.tap("request_keyboard")
+    for key in "502":
+        yield from p.tap(f"key_{key}")
+    yield from p.tap("key_done")
+    yield p.frames()
+    p.notes["text"] = p.find("request_text").text
+    yield from p.tap("request_next")
+    yield p.until(lambda: p.views.requests.step == "phone", "the phone step")
+    yield from p.tap("request_phone_yes")
+    for digit in CALLBACK_PHONE:
+        yield from p.tap(f"phone_key_{digit}")
+    yield p.frames()
+    p.notes["typing_shown"] = p.find("request_phone").text
+    yield from p.tap("phone_key_done")
+    yield p.frames()
+    p.notes["masked_shown"] = p.find("request_phone").text
+    yield from p.tap("request_next")
+    yield p.until(lambda: p.views.requests.step == "review", "review")
+    p.notes["review"] = [list(line) for line in p.views.requests.review]
+    p.notes["review_speech"] = p.app.current_screen.speech_text()
+    yield from p.tap("request_submit")
+    yield p.until(lambda: p.views.requests.step == "ticket", "the ticket")
+    p.notes["ticket"] = p.find("request_ticket").text
+    p.notes["ticket_speech"] = p.app.current_screen.speech_text()
+    yield from p.tap("print_request")
+    yield p.until(lambda: p.views.printing.status == "done", "the ticket printed")
+    p.notes["slip"] = page_text(p)
+    host.hub.simulator("printer").control(f"png {host.data_dir / 'request-ticket.png'}")
+    request_id = p.views.requests.mine[0].request_id if p.views.requests.mine else ""
+    p.notes["request_id"] = request_id
+    city.known = [
+        {
+            "request_id": "0193f1c2-7a4b-7c3d-8e5f-0123456789ab",
+            "ticket": "7K2MQ-9XD3F",
+            "category": "sanitation",
+            "state": "answered",
+            "submitted_at": "2026-11-20T08:00:00.000Z",
+            "updated_at": "2026-11-21T09:30:00.000Z",
+            "answer": "已安排清运，谢谢反映。",
+        }
+    ]
+    yield from p.tap("back")
+    yield p.until(lambda: p.views.requests.step == "menu", "the menu")
+    yield from p.tap("request_mine")
+    yield p.until(lambda: p.views.requests.mine_phase == "ok", "the city's answer", timeout_s=20)
+    p.notes["mine"] = [[m.ticket, m.state_text, m.answer] for m in p.views.requests.mine]
+    city.mode = "offline"
+    yield from p.tap("request_refresh")
+    yield p.until(lambda: p.views.requests.mine_phase == "failed", "offline", timeout_s=20)
+    yield p.frames()
+    p.notes["offline"] = p.find("request_mine_status").text
+    p.notes["offline_mine"] = [m.state for m in p.views.requests.mine]
+    city.agent.close()
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["after_wipe"] = [
+        p.views.requests.step,
+        p.views.requests.text,
+        len(p.views.requests.mine),
+    ]
+    screen = p.app.manager.get_screen("requests")
+    p.notes["widget_texts_after_wipe"] = [
+        str(getattr(w, "text", "")) for w in screen.walk(restrict=True) if getattr(w, "text", "")
+    ]
+    p.notes["speech"] = [c[1] for c in speaker.calls if c[0] == "say"]
+
+
+def requests_audit(p: Any) -> Iterator[Any]:
+    """Every step of the requests screen, zh/en × normal/high contrast + large text."""
+    from kivy.core.window import Window
+
+    from kiosk.ui.audit import audit
+
+    host = p.app.host
+    results: dict[str, Any] = {}
+    resident = adapters.card_identity(SAMPLE_CARDS["resident"], read_ms=None, today=date.today())
+    city = CityOnFiles(host.data_dir)
+    city.mode = "offline"
+
+    def check(label: str) -> Iterator[Any]:
+        yield p.frames()
+        screen = p.app.current_screen
+        found = audit(screen, window_height=Window.height, window_bg=tuple(Window.clearcolor))
+        results[f"{label}/{screen.name}/{mode}"] = [[v.widget, v.rule, v.detail] for v in found]
+
+    for language, contrast in (("zh", False), ("en", False), ("zh", True), ("en", True)):
+        mode = f"{language}-{'contrast-large' if contrast else 'normal'}"
+        host.handle(i.SetLanguage(language))  # type: ignore[arg-type]
+        host.handle(i.SetHighContrast(contrast))
+        host.handle(i.SetLargeText(contrast))
+        yield from check("attract")
+        host.handle(i.StartRequests())
+        yield from check("identify")
+        host.handle(i.SkipIdentify())
+        yield from check("not-identified")
+        host.handle(resident)
+        yield from check("menu")
+        host.handle(i.RequestGo("new"))
+        yield from check("category")
+        host.handle(i.ChooseRequestCategory("repairs"))
+        host.handle(i.ChooseRequestLocation(0))
+        yield from check("location-units")
+        host.handle(i.ChooseRequestLocation(0, 0))
+        host.handle(i.AddRequestPhrase(0))
+        host.handle(i.EditRequestText("请回电 13812345678"))
+        yield from check("text-refused")
+        host.handle(i.EditRequestText("楼道灯坏了"))
+        p.app.current_screen.open_keyboard()
+        yield from check("text-keyboard")
+        p.app.current_screen.close_keyboard()
+        host.handle(i.RequestGo("next"))
+        yield from check("phone")
+        host.handle(i.RequestPhoneKey("edit"))
+        for digit in "139":
+            host.handle(i.RequestPhoneKey(digit))
+        yield from check("phone-pad")
+        host.handle(i.RequestPhoneKey("remove"))
+        host.handle(i.RequestGo("next"))
+        yield from check("review")
+        host.handle(i.SubmitRequest())
+        yield from check("ticket")
+        host.handle(i.PrintRequestTicket())
+        yield p.until(lambda: host.views.printing.status == "done", "printed")
+        yield from check("ticket-printed")
+        host.handle(i.Back())
+        host.handle(i.RequestGo("mine"))
+        yield from check("mine-asking")
+        yield p.until(lambda: host.views.requests.mine_phase == "failed", "offline", timeout_s=20)
+        yield from check("mine-failed")
+        host.handle(i.Exit())
+        host.handle(i.SkipRating())
+    city.agent.close()
+    p.notes["audit"] = results
+
+
 def gl_samples() -> int:
     """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
     from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
@@ -637,6 +819,8 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "print_slips": (print_slips, {}),
     "activities_signup": (activities_signup, {}),
     "points_redeem": (points_redeem, {}),
+    "requests_flow": (requests_flow, {}),
+    "requests_audit": (requests_audit, {}),
 }
 
 

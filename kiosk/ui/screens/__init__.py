@@ -17,6 +17,7 @@ from kiosk.ui.screens.health_result import HealthResultScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.points import PointsScreen
 from kiosk.ui.screens.rating import RatingScreen
+from kiosk.ui.screens.resident_requests import ResidentRequestsScreen
 from kiosk.ui.screens.services import ServicesScreen
 
 SCREENS: dict[State, type[KioskScreen]] = {
@@ -25,6 +26,7 @@ SCREENS: dict[State, type[KioskScreen]] = {
     State.SERVICES: ServicesScreen,
     State.ACTIVITIES: ActivitiesScreen,
     State.POINTS: PointsScreen,
+    State.REQUESTS: ResidentRequestsScreen,
     State.HEALTH_CONSENT: HealthConsentScreen,
     State.HEALTH_GUIDE: HealthGuideScreen,
     State.HEALTH_MEASURING: HealthMeasuringScreen,

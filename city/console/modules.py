@@ -31,7 +31,11 @@ ROUTE_MODULES: tuple[str, ...] = (
     "city.console.pages.users",
 )
 # Mounted when present: the 好差评/usage/health reports and the signed commands (issue 13).
-OPTIONAL_ROUTE_MODULES: tuple[str, ...] = ("city.reports.web", "city.publish.web")
+OPTIONAL_ROUTE_MODULES: tuple[str, ...] = (
+    "city.reports.web",
+    "city.publish.web",
+    "city.requests.web",
+)
 
 
 @dataclass(frozen=True)

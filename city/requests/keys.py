@@ -1,0 +1,122 @@
+"""The city's X25519 request key: a PEM file the console reads (never the database), and
+`python -m city requests keygen` that makes one and prints the public half for the kiosks.
+
+The kiosks seal a resident's call-back phone number to the public key
+(docs/contract/README.md "Resident requests"; common/sealed_box.py); only a process holding
+this file can open it. Like console.signing_key_file, the file is readable by the console's
+user only (keygen writes it 0600 and refuses to overwrite).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.sealed_box import SealError, generate_key_pair, mask_phone, open_phone
+
+MAX_KEY_FILE_BYTES = 16_384
+
+
+class RequestKeyError(RuntimeError):
+    """The request key is not configured or not usable; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """The private key and the id kiosks name it by (`callback.key_id`)."""
+
+    key_id: str
+    private: bytes
+
+    @property
+    def public_base64(self) -> str:
+        """The raw 32-byte public key, standard base64 (what a kiosk's config holds)."""
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+        public = X25519PrivateKey.from_private_bytes(self.private).public_key()
+        return base64.b64encode(public.public_bytes_raw()).decode("ascii")
+
+    def __repr__(self) -> str:  # never the key in a log or a traceback
+        return f"RequestKey(key_id={self.key_id!r})"
+
+
+def pem_of(private: bytes) -> bytes:
+    """An X25519 private key as an unencrypted PKCS#8 PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    return X25519PrivateKey.from_private_bytes(private).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def load_request_key(path: Path | None, key_id: str) -> RequestKey:
+    """The key in `path` (requests.private_key_file); RequestKeyError says what is wrong."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    if path is None:
+        raise RequestKeyError(
+            "no request key configured: set requests.private_key_file "
+            "(python -m city requests keygen --out FILE makes one)"
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise RequestKeyError(
+            f"requests.private_key_file {path}: cannot read ({exc.strerror or exc})"
+        ) from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise RequestKeyError(f"requests.private_key_file {path}: too large for a key file")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise RequestKeyError(
+            f"requests.private_key_file {path}: the key is encrypted; give an unencrypted PEM"
+        ) from None
+    except ValueError:
+        raise RequestKeyError(f"requests.private_key_file {path}: not a PEM private key") from None
+    if not isinstance(key, X25519PrivateKey):
+        raise RequestKeyError(
+            f"requests.private_key_file {path}: a {type(key).__name__}, not an X25519 key"
+        )
+    return RequestKey(key_id=key_id, private=key.private_bytes_raw())
+
+
+def write_new_key(out: Path) -> bytes:
+    """A fresh key pair: the private key to `out` (0600, never overwritten); the public key."""
+    private, public = generate_key_pair()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    fd = os.open(out, flags, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem_of(private))
+    return public
+
+
+@dataclass(frozen=True)
+class Callback:
+    """What the console may know of a sealed number: masked always, whole only when asked."""
+
+    masked: str | None  # None: cannot be opened (see `problem`)
+    problem: str | None = None  # "no_key", "other_key", "unreadable"
+
+
+def open_callback(
+    key: RequestKey | None, sealed: str, callback_key_id: str, request_id: str
+) -> tuple[Callback, str | None]:
+    """(what to show, the number itself): the caller shows `masked` and uses the number only
+    for the explicit, audited "show number" action."""
+    if key is None:
+        return Callback(None, "no_key"), None
+    if callback_key_id != key.key_id:
+        return Callback(None, "other_key"), None
+    try:
+        phone = open_phone(sealed, key.private, request_id)
+    except SealError:
+        return Callback(None, "unreadable"), None
+    return Callback(mask_phone(phone)), phone

@@ -1,0 +1,68 @@
+"""Contract-valid request.submitted events (诉求) for the city's request tests, as a kiosk files
+them: a fresh request_id and ticket, the call-back number sealed to the development request
+key (config/dev-keys/city-request-key.DEV-ONLY.pem, key id "dev")."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+
+from city.requests.keys import RequestKey, load_request_key
+from common.sealed_box import seal_phone
+from testbed.city_events import KioskSim, uuid7
+
+REPO = Path(__file__).resolve().parents[1]
+DEV_KEY_FILE = REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.pem"
+DEV_KEY_ID = "dev"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RESIDENT = "ab" * 32
+
+
+def dev_key() -> RequestKey:
+    """The development request key (private half: only the city side opens numbers)."""
+    return load_request_key(DEV_KEY_FILE, DEV_KEY_ID)
+
+
+def new_ticket() -> str:
+    """50 random bits as Crockford base32 in two groups of five, as the kiosk mints them."""
+    value = secrets.randbits(50)
+    chars = "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in range(10))
+    return f"{chars[:5]}-{chars[5:]}"
+
+
+def request_data(
+    *,
+    phone: str | None = None,
+    subject: str = RESIDENT,
+    category: str = "repairs",
+    text: str = "楼道灯坏了",
+    location: dict[str, str] | None = None,
+    request_id: str | None = None,
+    key_id: str = DEV_KEY_ID,
+    public_key: bytes | None = None,
+) -> dict[str, Any]:
+    """A request.submitted `data` (with the phone sealed when given)."""
+    request_id = request_id or uuid7()
+    data: dict[str, Any] = {
+        "request_id": request_id,
+        "ticket": new_ticket(),
+        "category": category,
+        "text": text,
+        "subject": subject,
+        "key_id": "k2026",
+        "session_id": str(uuid.uuid4()),
+    }
+    if location is not None:
+        data["location"] = location
+    if phone is not None:
+        public = public_key or base64.b64decode(dev_key().public_base64)
+        data["callback"] = {"key_id": key_id, "sealed": seal_phone(phone, public, request_id)}
+    return data
+
+
+def request_submitted(sim: KioskSim, **kwargs: Any) -> dict[str, Any]:
+    """The kiosk's next request.submitted event (kwargs: request_data's)."""
+    return sim.event("request.submitted", request_data(**kwargs))

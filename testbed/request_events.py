@@ -5,14 +5,23 @@ key (config/dev-keys/city-request-key.DEV-ONLY.pem, key id "dev")."""
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from city.config import DEFAULT_CONTRACT_DIR
+from city.contract import Contract, load_contract
+from city.messages import decode_message
+from city.requests.ingest import store_requests
 from city.requests.keys import RequestKey, load_request_key
+from city.store import BatchWriter
 from common.sealed_box import seal_phone
-from testbed.city_events import KioskSim, uuid7
+from testbed.city_events import ROOT, KioskSim, batch, uuid7
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_KEY_FILE = REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.pem"
@@ -66,3 +75,33 @@ def request_data(
 def request_submitted(sim: KioskSim, **kwargs: Any) -> dict[str, Any]:
     """The kiosk's next request.submitted event (kwargs: request_data's)."""
     return sim.event("request.submitted", request_data(**kwargs))
+
+
+@functools.cache
+def _contract() -> Contract:
+    return load_contract(DEFAULT_CONTRACT_DIR)
+
+
+def file_requests(conn: psycopg.Connection, sim: KioskSim, *events: dict[str, Any]) -> None:
+    """Store `events` from `sim` as the ingest would (decoded, checked, the requests hook run)."""
+    contract = _contract()
+    decoded = decode_message(
+        sim.topic(),
+        batch(*events),
+        topic_root=ROOT,
+        contract=contract,
+        max_payload_bytes=10**7,
+        raw_cap_bytes=4096,
+    )
+    if decoded.quarantined:
+        raise ValueError(f"not contract-valid: {[q.reason for q in decoded.quarantined]}")
+    BatchWriter(conn, after_insert=store_requests).write([decoded], datetime.now(UTC))
+
+
+def file_request(db_url: str, sim: KioskSim | None = None, **kwargs: Any) -> dict[str, Any]:
+    """One request filed (kwargs: request_data's) on a new connection; its event."""
+    sim = sim or KioskSim()
+    event = request_submitted(sim, **kwargs)
+    with psycopg.connect(db_url) as conn:
+        file_requests(conn, sim, event)
+    return event

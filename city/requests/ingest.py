@@ -99,15 +99,13 @@ def row_of(event: EventLike) -> tuple[Any, ...]:
     )
 
 
-def store_requests(cur: psycopg.Cursor[Any], events: Sequence[EventLike]) -> int:
-    """Insert the requests these newly stored events submitted; how many were offered."""
+def store_requests(cur: psycopg.Cursor[Any], events: Sequence[EventLike]) -> None:
+    """Insert the requests these newly stored events submitted (the known ones change nothing)."""
     rows: dict[str, tuple[Any, ...]] = {}
     for event in events:
         if event.type == EVENT_TYPE:
             row = row_of(event)
             rows.setdefault(str(row[0]), row)  # the first event of a request_id wins
-    if not rows:
-        return 0
-    ordered = [rows[key] for key in sorted(rows)]
-    cur.execute(INSERT, [list(column) for column in zip(*ordered, strict=True)])
-    return len(ordered)
+    if rows:
+        ordered = [rows[key] for key in sorted(rows)]
+        cur.execute(INSERT, [list(column) for column in zip(*ordered, strict=True)])

@@ -163,7 +163,7 @@ def request_key(ctx: PageContext) -> tuple[RequestKey | None, str | None]:
 
 def _request_id(ctx: PageContext) -> str:
     try:
-        return parse_request_id(ctx.request.path_params["request_id"])
+        return parse_request_id(str(ctx.request.path_params["request_id"]))
     except ValueError:
         raise BadInput(ctx.t("requests.not_found")) from None
 
@@ -478,16 +478,17 @@ MODULE = ConsoleModule(
         Route("/requests", inbox, methods=["GET"]),
         Route("/requests/export.{fmt}", export, methods=["GET"]),
         Mount("/requests/static", StaticFiles(directory=HERE / "static"), name="requests-static"),
-        Route("/requests/{request_id}", request_page, methods=["GET"]),
-        Route("/requests/{request_id}/assign", assign, methods=["POST"]),
-        Route("/requests/{request_id}/answer", answer, methods=["POST"]),
-        Route("/requests/{request_id}/close", close, methods=["POST"]),
-        Route("/requests/{request_id}/callback", reveal_callback, methods=["POST"]),
+        Route("/requests/{request_id:uuid}", request_page, methods=["GET"]),
+        Route("/requests/{request_id:uuid}/assign", assign, methods=["POST"]),
+        Route("/requests/{request_id:uuid}/answer", answer, methods=["POST"]),
+        Route("/requests/{request_id:uuid}/close", close, methods=["POST"]),
+        Route("/requests/{request_id:uuid}/callback", reveal_callback, methods=["POST"]),
     ],
     nav=[NavItem("/requests", "nav.requests", "viewer", order=70, badge=received_count)],
     messages=MESSAGES,
     templates=HERE / "templates",
     screens=[
+        Screen("requests-request", "/requests/{request_id}"),
         Screen("requests-all", "/requests?state=all", role="viewer"),
         Screen("requests-export", "/requests/export.csv"),
     ],

@@ -161,7 +161,7 @@ def test_viewers_cannot_act_and_every_post_needs_its_csrf_token(
         response = console_client.post(f"{url}/{action}", data={}, follow_redirects=False)
         assert response.status_code == 403
     assert _state(console_config, request_id) == ("received", None, None)
-    assert console_client.get("/requests/not-a-uuid").status_code == 400
+    assert console_client.get("/requests/not-a-uuid").status_code == 404
     missing = console_client.get("/requests/0190f1d2-3b4c-7d5e-8f60-718293a4b5c6")
     assert missing.status_code == 404
 

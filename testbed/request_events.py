@@ -105,3 +105,36 @@ def file_request(db_url: str, sim: KioskSim | None = None, **kwargs: Any) -> dic
     with psycopg.connect(db_url) as conn:
         file_requests(conn, sim, event)
     return event
+
+
+BULK_REQUESTS = """
+WITH k AS (SELECT row_number() OVER (ORDER BY kiosk) - 1 AS i, kiosk, city, centre, district
+           FROM kiosks),
+g AS (SELECT g, CASE WHEN g %% 100 < 3 THEN 'received' WHEN g %% 100 < 6 THEN 'assigned'
+                     WHEN g %% 100 < 10 THEN 'answered' ELSE 'closed' END AS state,
+             now() - (g %% 525600) * interval '1 min' AS at
+      FROM generate_series(1, %(n)s) g)
+INSERT INTO requests (request_id, event_id, ticket, kiosk, city, centre, district, category,
+    building, unit, text, callback_sealed, callback_key_id, key_id, subject, session_id,
+    submitted_at, received_at, state, assignee, answer, updated_at)
+SELECT gen_random_uuid(), gen_random_uuid(),
+    upper(substr(md5(g::text), 1, 5)) || '-' || upper(substr(md5(g::text), 6, 5)),
+    k.kiosk, k.city, k.centre, k.district,
+    (ARRAY['repairs', 'sanitation', 'dispute', 'elderly_care', 'other'])[1 + g %% 5],
+    (1 + g %% 30)::text || '栋', NULL, '楼道灯坏了，晚上看不见台阶。', NULL, NULL, 'k2026',
+    lpad(to_hex(g %% 50000), 64, '0'), gen_random_uuid(), g.at, g.at, g.state,
+    CASE WHEN g.state <> 'received' THEN %(assignee)s END,
+    CASE WHEN g.state IN ('answered', 'closed') THEN '已处理完毕，感谢您的反映。' END, g.at
+FROM g JOIN k ON k.i = g.g %% %(kiosks)s
+"""
+
+
+def seed_request_volume(conn: psycopg.Connection, n: int, assignee: str = "otto") -> None:
+    """`n` requests over the last year at the fleet's kiosks (a tenth still open), written by
+    PostgreSQL itself: the console bench's volume for the requests pages. Tickets are md5
+    hex upper-cased (the table's Crockford pattern allows them: no I, L, O, U in hex)."""
+    row = conn.execute("SELECT count(*) FROM kiosks").fetchone()
+    kiosks = int(row[0]) if row else 0
+    if kiosks == 0:
+        raise ValueError("seed the fleet first: requests are filed at its kiosks")
+    conn.execute(BULK_REQUESTS, {"n": n, "kiosks": kiosks, "assignee": assignee})

@@ -38,10 +38,14 @@ CREATE TABLE requests (
 CREATE INDEX requests_ticket ON requests (ticket);
 -- requests.status: a resident's newest requests.
 CREATE INDEX requests_resident ON requests (key_id, subject, submitted_at DESC);
--- The inbox: by state, oldest first; one centre; one assignee's open work.
-CREATE INDEX requests_state ON requests (state, submitted_at);
+-- The inbox (docs/requests-city.md "Scale"): all, or by state, oldest or newest first; counts
+-- per state (index-only); one assignee's work; one category or centre, and their filter menus
+-- (a skip scan over the index reads one entry per category or centre).
+CREATE INDEX requests_submitted ON requests (submitted_at, request_id);
+CREATE INDEX requests_state ON requests (state, submitted_at, request_id);
+CREATE INDEX requests_assignee ON requests (assignee, state, submitted_at);
+CREATE INDEX requests_category ON requests (category, submitted_at);
 CREATE INDEX requests_centre ON requests (city, centre, submitted_at);
-CREATE INDEX requests_assignee ON requests (assignee, submitted_at) WHERE state <> 'closed';
 
 -- Every state change, assignment and answer: who, when, from → to, and a note. Append-only.
 CREATE TABLE request_history (

@@ -63,8 +63,8 @@ def console_config_data(
         },
         # the development request key, so call-back numbers open (docs/requests-city.md)
         "requests": {
-            "private_key_file": str(REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.pem"),
-            "key_id": "dev",
+            "private_key_file": str(REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.txt"),
+            "key_id": "dev-req",
         },
     }
     for key, value in (extra or {}).items():

@@ -1,6 +1,6 @@
 """Contract-valid request.submitted events (诉求) for the city's request tests, as a kiosk files
 them: a fresh request_id and ticket, the call-back number sealed to the development request
-key (config/dev-keys/city-request-key.DEV-ONLY.pem, key id "dev")."""
+key (config/dev-keys/city-request-key.DEV-ONLY.txt, key id "dev-req")."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from common.sealed_box import seal_phone
 from testbed.city_events import ROOT, KioskSim, batch, uuid7
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_KEY_FILE = REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.pem"
-DEV_KEY_ID = "dev"
+DEV_KEY_FILE = REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.txt"
+DEV_KEY_ID = "dev-req"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESIDENT = "ab" * 32
 

@@ -3,7 +3,7 @@ the console bench): a dozen requests in every state, filed through the ingest's 
 worked on through the store's actions, as the city would have them.
 
 Call-back numbers are sealed to the repository's DEVELOPMENT request key
-(config/dev-keys/city-request-key.DEV-ONLY.pem, which the test bed's console config names), and
+(config/dev-keys/city-request-key.DEV-ONLY.txt, which the test bed's console config names), and
 the numbers are made up."""
 
 # ruff: noqa: E501 — one demo request per line
@@ -22,8 +22,8 @@ from city.requests.ingest import EVENT_TYPE, store_requests
 from common.ids import uuid7
 from common.sealed_box import seal_phone
 
-DEV_KEY_ID = "dev"
-DEV_PUBLIC_KEY = "jyAoJ7/3ihtVAZE4bMMFYccACYnIAKv75YOS1h7WaS8="  # the DEV-ONLY file's public half
+DEV_KEY_ID = "dev-req"
+DEV_PUBLIC_KEY = "OwWEUSgWXSMUCki0RPmD9Qljj7gktCzxYbD3Glvv71c="  # the DEV-ONLY file's public half
 DEMO_SUBJECT = "5e" * 32
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

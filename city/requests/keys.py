@@ -10,11 +10,12 @@ user only (keygen writes it 0600 and refuses to overwrite).
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.sealed_box import SealError, generate_key_pair, mask_phone, open_phone
+from common.sealed_box import KEY_BYTES, SealError, generate_key_pair, mask_phone, open_phone
 
 MAX_KEY_FILE_BYTES = 16_384
 
@@ -33,10 +34,7 @@ class RequestKey:
     @property
     def public_base64(self) -> str:
         """The raw 32-byte public key, standard base64 (what a kiosk's config holds)."""
-        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-        public = X25519PrivateKey.from_private_bytes(self.private).public_key()
-        return base64.b64encode(public.public_bytes_raw()).decode("ascii")
+        return base64.b64encode(_public_of(self.private)).decode("ascii")
 
     def __repr__(self) -> str:  # never the key in a log or a traceback
         return f"RequestKey(key_id={self.key_id!r})"
@@ -55,10 +53,11 @@ def pem_of(private: bytes) -> bytes:
 
 
 def load_request_key(path: Path | None, key_id: str) -> RequestKey:
-    """The key in `path` (requests.private_key_file); RequestKeyError says what is wrong."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    """The key in `path` (requests.private_key_file); RequestKeyError says what is wrong.
 
+    The file is a PKCS#8 PEM (what `keygen` writes) or the development key's text form
+    (config/dev-keys/city-request-key.DEV-ONLY.txt: `private_key: BASE64` of the raw 32 bytes,
+    optionally `public_key: BASE64`, which must then match)."""
     if path is None:
         raise RequestKeyError(
             "no request key configured: set requests.private_key_file "
@@ -73,19 +72,51 @@ def load_request_key(path: Path | None, key_id: str) -> RequestKey:
         ) from None
     if len(data) > MAX_KEY_FILE_BYTES:
         raise RequestKeyError(f"requests.private_key_file {path}: too large for a key file")
+    where = f"requests.private_key_file {path}"
+    private = _from_pem(data, where) if b"-----BEGIN" in data else _from_text(data, where)
+    return RequestKey(key_id=key_id, private=private)
+
+
+def _from_pem(data: bytes, where: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
-        raise RequestKeyError(
-            f"requests.private_key_file {path}: the key is encrypted; give an unencrypted PEM"
-        ) from None
+        raise RequestKeyError(f"{where}: the key is encrypted; give an unencrypted PEM") from None
     except ValueError:
-        raise RequestKeyError(f"requests.private_key_file {path}: not a PEM private key") from None
+        raise RequestKeyError(f"{where}: not a PEM private key") from None
     if not isinstance(key, X25519PrivateKey):
+        raise RequestKeyError(f"{where}: a {type(key).__name__}, not an X25519 key")
+    return key.private_bytes_raw()
+
+
+def _from_text(data: bytes, where: str) -> bytes:
+    values: dict[str, bytes] = {}
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in ("private_key", "public_key") and not line.lstrip().startswith("#"):
+            try:
+                raw = base64.b64decode(value.strip(), validate=True)
+            except (binascii.Error, ValueError):
+                raise RequestKeyError(f"{where}: {name.strip()} is not base64") from None
+            values[name.strip()] = raw
+    private = values.get("private_key")
+    if private is None or len(private) != KEY_BYTES:
         raise RequestKeyError(
-            f"requests.private_key_file {path}: a {type(key).__name__}, not an X25519 key"
+            f"{where}: not a PEM private key, nor a `private_key:` line with {KEY_BYTES} bytes"
         )
-    return RequestKey(key_id=key_id, private=key.private_bytes_raw())
+    public = values.get("public_key")
+    if public is not None and public != _public_of(private):
+        raise RequestKeyError(f"{where}: its public_key is not the private key's")
+    return private
+
+
+def _public_of(private: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    return X25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
 
 
 def write_new_key(out: Path) -> bytes:

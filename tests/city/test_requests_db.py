@@ -136,7 +136,8 @@ def test_a_request_is_stored_at_ingest_with_its_place_and_history(
     stored = conn.execute("SELECT row_to_json(r)::text FROM requests r").fetchone()
     assert stored is not None
     assert PHONE not in stored[0]
-    callback, number = open_callback(dev_key(), row.callback_sealed or "", "dev", row.request_id)
+    sealed = row.callback_sealed or ""
+    callback, number = open_callback(dev_key(), sealed, "dev-req", row.request_id)
     assert (callback.masked, number) == ("139****5678", PHONE)
 
 
@@ -164,7 +165,7 @@ def test_an_invalid_request_is_quarantined_and_its_batch_neighbours_stored(
     bad_ticket = request_submitted(sim)
     bad_ticket["data"]["ticket"] = "ILOU0-00000"
     clear_phone = request_submitted(sim)
-    clear_phone["data"]["callback"] = {"key_id": "dev", "phone": PHONE}
+    clear_phone["data"]["callback"] = {"key_id": "dev-req", "phone": PHONE}
     too_long = request_submitted(sim, text="长" * 201)
     message = ingest.send(sim, good, bad_ticket, clear_phone, too_long)
     assert len(message.quarantined) == 3

@@ -77,9 +77,33 @@ def test_a_key_file_that_is_not_an_x25519_key_says_what_is_wrong(tmp_path: Path)
         encrypted: "encrypted",
         REPO / "config" / "dev-keys" / "city-signing-key.DEV-ONLY.pem": "not an X25519 key",
     }
+    mismatched = tmp_path / "mismatched.txt"
+    mismatched.write_text(
+        f"private_key: {base64.b64encode(bytes(range(32))).decode()}\n"
+        f"public_key: {base64.b64encode(bytes(32)).decode()}\n"
+    )
+    short = tmp_path / "short.txt"
+    short.write_text("private_key: AAAA\n")
+    cases |= {mismatched: "not the private key's", short: "32 bytes"}
     for path, problem in cases.items():
         with pytest.raises(RequestKeyError, match=problem):
             load_request_key(path, "k1")
+
+
+def test_the_development_key_in_its_text_form_is_the_one_the_dev_kiosks_seal_to() -> None:
+    """config/dev-keys/city-request-key.DEV-ONLY.txt (`private_key:` / `public_key:` lines)
+    opens what is sealed to the public key in the kiosks' config/dev.yaml."""
+    import yaml
+
+    key = load_request_key(
+        REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.txt", "dev-req"
+    )
+    city = yaml.safe_load((REPO / "city" / "dev.yaml").read_text())["requests"]
+    assert city["key_id"] == "dev-req"
+    assert key.public_base64 == "OwWEUSgWXSMUCki0RPmD9Qljj7gktCzxYbD3Glvv71c="
+    request_id = uuid7()
+    sealed = seal_phone("13912345678", base64.b64decode(key.public_base64), request_id)
+    assert open_callback(key, sealed, "dev-req", request_id)[1] == "13912345678"
 
 
 def test_the_requests_config_section(tmp_path: Path) -> None:

@@ -22,10 +22,11 @@ from city.config import DEFAULT_CONTRACT_DIR
 from city.points.calls import Call, Refusal, error_answer, load_schemas, parse_call
 from city.requests import store
 from common.ids import uuid7
-from testbed.city_workers import write_city_config
+from testbed.city_events import KioskSim, batch
+from testbed.city_workers import Publisher, WorkerProcess, wait_for, write_city_config
 from testbed.console import STAFF, add_staff
 from testbed.points import ResponderProcess
-from testbed.request_events import file_request
+from testbed.request_events import file_request, request_submitted
 from tests.fixtures.broker import MosquittoBroker
 
 SCHEMAS = load_schemas(DEFAULT_CONTRACT_DIR)
@@ -251,3 +252,54 @@ def test_hostile_status_calls_get_invalid_call_and_the_responder_keeps_answering
         assert responder.process.poll() is None
     finally:
         kiosk.close()
+
+
+@pytest.mark.broker
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_whole_loop_through_real_ingest_workers_and_the_responder(
+    city_db: str,
+    mosquitto: MosquittoBroker,
+    city_config: Path,
+    responder: ResponderProcess,
+    tmp_path: Path,
+) -> None:
+    """Kiosks publish request.submitted (one twice) → two `python -m city ingest` workers →
+    one row each → an operator answers → the resident asks at another kiosk and reads it."""
+    workers = [
+        WorkerProcess(city_config, tmp_path / f"ingest-{n}.log", worker_id=f"w{n}") for n in (0, 1)
+    ]
+    for worker in workers:
+        worker.start()
+    publisher = Publisher(mosquitto)
+    try:
+        sims = [KioskSim(centre="futian-xmh", kiosk=f"k1{i}") for i in range(3)]
+        events = [request_submitted(sim, phone=PHONE, subject=SUBJECT) for sim in sims]
+        for sim, event in zip(sims, events, strict=True):
+            publisher.publish(sim.topic(), batch(event))
+        publisher.publish(sims[0].topic(), batch(events[0]))  # redelivered
+        wait_for(city_db, "SELECT count(*) FROM request_history", 3)
+        wait_for(city_db, "SELECT count(*) FROM events WHERE type = 'request.submitted'", 3)
+        first = events[0]["data"]["request_id"]
+        with psycopg.connect(city_db) as conn:
+            store.assign(conn, first, STAFF["operator"], actor="t", now=NOW)
+            store.answer(conn, first, "已派人维修。", actor="t", now=NOW)
+        kiosk = Kiosk(mosquitto, "k19", mqtt.MQTTv5)
+        try:
+            body = _live_call()
+            kiosk.call(body)
+            answer = kiosk.answer_to(body["call_id"])
+        finally:
+            kiosk.close()
+        SCHEMAS.answer.validate(answer)
+        states = {
+            i["request_id"]: (i["state"], i.get("answer")) for i in answer["data"]["requests"]
+        }
+        assert states[first] == ("answered", "已派人维修。")
+        assert sorted(states) == sorted(e["data"]["request_id"] for e in events)
+    finally:
+        publisher.close()
+        for worker in workers:
+            worker.stop()
+    for log in [*tmp_path.glob("ingest-*.log"), responder.log_path]:
+        assert PHONE not in log.read_text()

@@ -173,6 +173,8 @@ def oldest_open(conn: psycopg.Connection, f: InboxFilter) -> datetime | None:
 def get_request(conn: psycopg.Connection, request_id: str, *, lock: bool = False) -> RequestRow:
     """One request (locked FOR UPDATE with `lock`); NotFound when there is none."""
     suffix = " FOR UPDATE" if lock else ""
+    if lock:  # a stuck lock fails the action (psycopg.errors.LockNotAvailable), not the page
+        conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     row = conn.execute(
         f"SELECT {_FIELDS} FROM requests WHERE request_id = %s{suffix}",  # noqa: S608 — constants
         (request_id,),
@@ -235,7 +237,6 @@ def centres(conn: psycopg.Connection) -> list[str]:
 
 
 def _lock(conn: psycopg.Connection, request_id: str) -> RequestRow:
-    conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     return get_request(conn, request_id, lock=True)
 
 

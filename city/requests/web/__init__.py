@@ -269,11 +269,14 @@ def _note(ctx: PageContext) -> str:
 def _act(ctx: PageContext, request_id: str, action: str, do: Any) -> Response:
     """Run one store action; refusals re-show the request page with the reason (400)."""
     try:
-        before = store.get_request(ctx.conn, request_id)
+        # locked first: the audit's "from" is the state this action changed, not an older one
+        before = store.get_request(ctx.conn, request_id, lock=True)
+        after: store.RequestRow = do()
     except store.NotFound:
         return ctx.error(404, ctx.t("requests.not_found"))
-    try:
-        after: store.RequestRow = do()
+    except psycopg.errors.LockNotAvailable:
+        ctx.conn.rollback()
+        return _request_page(ctx, request_id, status=409, problem=ctx.t("requests.busy"))
     except TransitionError as exc:
         ctx.conn.rollback()
         state = ctx.t(f"requests.state.{exc.state}")

@@ -257,3 +257,21 @@ def test_exports_hold_no_phone_number_and_are_audited(
         audit, total = entries(conn, action="request.export")
     assert total == 2
     assert {e.detail["format"] for e in audit} == {"csv", "xlsx"}
+
+
+def test_a_request_locked_by_someone_else_is_busy_not_an_error(
+    console_client: TestClient, console_config: CityConfig
+) -> None:
+    """Another transaction holds the row past the lock timeout: 409 in plain words, no change."""
+    request_id = _file(console_config)
+    console_login(console_client, "operator")
+    page = console_client.get(f"/requests/{request_id}").text
+    with psycopg.connect(console_config.database.url) as holder:
+        holder.execute("SELECT 1 FROM requests WHERE request_id = %s FOR UPDATE", (request_id,))
+        busy = _post(console_client, f"/requests/{request_id}/assign", page)
+        holder.rollback()
+    assert busy.status_code == 409
+    assert "有人正在处理" in busy.text
+    assert _state(console_config, request_id) == ("received", None, None)
+    with psycopg.connect(console_config.database.url) as conn:
+        assert entries(conn, action="request.")[1] == 0

@@ -273,9 +273,12 @@ def assign(
     after = next_state(request.state, "assign")
     if assignee not in staff_who_act(conn):
         raise AssigneeError(assignee)
+    # updated_at is "the last change of state or answer" (the contract's): a re-assignment
+    # within a state is staff's business, not news for the resident
     conn.execute(
-        "UPDATE requests SET state = %s, assignee = %s, updated_at = %s WHERE request_id = %s",
-        (after, assignee, now, request_id),
+        "UPDATE requests SET assignee = %s, updated_at = CASE WHEN state = %s THEN updated_at"
+        " ELSE %s END, state = %s WHERE request_id = %s",
+        (assignee, after, now, after, request_id),
     )
     _record(
         conn,

@@ -244,6 +244,7 @@ def test_the_state_machine_through_the_store(conn: psycopg.Connection, ingest: I
     assert (row.state, row.answer) == ("answered", "已派人维修。")
     row = store.assign(conn, request_id, admin, actor=operator, now=NOW + timedelta(hours=2))
     assert (row.state, row.assignee) == ("answered", admin)
+    assert row.updated_at == NOW + timedelta(hours=1)  # re-assigning is no news for the resident
     row = store.answer(conn, request_id, "已修好。", actor=admin, now=NOW + timedelta(hours=3))
     row = store.close(conn, request_id, actor=admin, now=NOW + timedelta(hours=4))
     assert (row.state, row.answer, row.updated_at) == (

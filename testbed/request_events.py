@@ -110,10 +110,14 @@ def file_request(db_url: str, sim: KioskSim | None = None, **kwargs: Any) -> dic
 BULK_REQUESTS = """
 WITH k AS (SELECT row_number() OVER (ORDER BY kiosk) - 1 AS i, kiosk, city, centre, district
            FROM kiosks),
-g AS (SELECT g, CASE WHEN g %% 100 < 3 THEN 'received' WHEN g %% 100 < 6 THEN 'assigned'
-                     WHEN g %% 100 < 10 THEN 'answered' ELSE 'closed' END AS state,
-             now() - (g %% 525600) * interval '1 min' AS at
-      FROM generate_series(1, %(n)s) g)
+-- a working city: the last two days' requests still waiting (half of them assigned), the last
+-- fortnight's answered, older ones closed but for a stuck one in 500
+a AS (SELECT g, (g * 7919) %% 525600 AS age_min FROM generate_series(1, %(n)s) g),
+g AS (SELECT g, CASE WHEN age_min < 2880 OR g %% 500 = 0
+                     THEN (CASE WHEN g %% 2 = 0 THEN 'received' ELSE 'assigned' END)
+                     WHEN age_min < 20160 THEN 'answered' ELSE 'closed' END AS state,
+             now() - age_min * interval '1 min' AS at
+      FROM a)
 INSERT INTO requests (request_id, event_id, ticket, kiosk, city, centre, district, category,
     building, unit, text, callback_sealed, callback_key_id, key_id, subject, session_id,
     submitted_at, received_at, state, assignee, answer, updated_at)
@@ -130,8 +134,9 @@ FROM g JOIN k ON k.i = g.g %% %(kiosks)s
 
 
 def seed_request_volume(conn: psycopg.Connection, n: int, assignee: str = "otto") -> None:
-    """`n` requests over the last year at the fleet's kiosks (a tenth still open), written by
-    PostgreSQL itself: the console bench's volume for the requests pages. Tickets are md5
+    """`n` requests over the last year at the fleet's kiosks, as a working city has them (the
+    last two days' waiting, a stuck one in 500 older), written by PostgreSQL itself: the
+    console bench's volume for the requests pages. Tickets are md5
     hex upper-cased (the table's Crockford pattern allows them: no I, L, O, U in hex)."""
     row = conn.execute("SELECT count(*) FROM kiosks").fetchone()
     kiosks = int(row[0]) if row else 0

@@ -163,9 +163,19 @@ def state_counts(conn: psycopg.Connection, f: InboxFilter) -> dict[str, int]:
 
 
 def oldest_open(conn: psycopg.Connection, f: InboxFilter) -> datetime | None:
-    """When the longest-waiting request (received or assigned) was submitted."""
-    where, params = _where(InboxFilter("open", f.category, f.city, f.centre, f.assignee, f.ticket))
-    query = sql.SQL("SELECT min(submitted_at) FROM requests WHERE {}").format(where)
+    """When the longest-waiting request (received or assigned) was submitted.
+
+    One min() per waiting state, not one over both: each is then the first entry of an index
+    range ((state, submitted_at), or (assignee, state, submitted_at) for one assignee), where a
+    min() over `state = ANY(…)` walked the whole year in submission order (111 ms at 200,000)."""
+    parts, params = [], []
+    for state in OPEN_STATES:
+        where, values = _where(
+            InboxFilter(state, f.category, f.city, f.centre, f.assignee, f.ticket)
+        )
+        parts.append(sql.SQL("(SELECT min(submitted_at) FROM requests WHERE {})").format(where))
+        params += values
+    query = sql.SQL("SELECT least({})").format(sql.SQL(", ").join(parts))
     row = conn.execute(query, params).fetchone()
     return None if row is None else row[0]
 

@@ -36,6 +36,7 @@ from city.requests.model import (
     MAX_ANSWER_CHARS,
     MAX_NOTE_CHARS,
     OPEN_STATES,
+    STATES,
     TextError,
     TransitionError,
     allowed_actions,
@@ -408,6 +409,10 @@ def inbox_report(ctx: PageContext, f: store.InboxFilter, today: date) -> Report:
     numbers masked as on the pages."""
     zone = ZoneInfo(ctx.console.config.timezone)
     rows = store.list_requests(ctx.conn, f, limit=None)
+    # words looked up once, not per row (tens of thousands of rows: docs/requests-city.md)
+    states = {s: ctx.t(f"requests.state.{s}") for s in STATES}
+    callback = {True: ctx.t("requests.yes"), False: ctx.t("requests.no")}
+    labels: dict[str, str] = {}
     table = Table(
         "requests",
         ("群众诉求", "Resident requests"),
@@ -419,11 +424,12 @@ def inbox_report(ctx: PageContext, f: store.InboxFilter, today: date) -> Report:
                 f"{r.city}/{r.centre}",
                 r.district,
                 r.kiosk.rsplit("/", 1)[-1],
-                category_label(ctx, r.category),
+                labels.get(r.category)
+                or labels.setdefault(r.category, category_label(ctx, r.category)),
                 r.location or None,
                 hide_numbers(r.text),
-                ctx.t("requests.yes") if r.has_callback else ctx.t("requests.no"),
-                ctx.t(f"requests.state.{r.state}"),
+                callback[r.has_callback],
+                states[r.state],
                 r.assignee,
                 r.answer,
                 r.updated_at.astimezone(zone).replace(tzinfo=None),

@@ -31,6 +31,7 @@ from city.config import CityConfig
 from city.contract import Contract
 from city.ingest_core import IngestCore
 from city.store import WriteResult
+from common.backoff import Backoff
 
 log = logging.getLogger("city.ingest")
 
@@ -179,26 +180,25 @@ class AmqpIngestWorker:
 
     def run(self) -> None:
         """Consume until stopped; node and database outages are waited out."""
-        backoff = RECONNECT_MIN_S
+        backoff = Backoff(base_s=RECONNECT_MIN_S, cap_s=RECONNECT_MAX_S)
         if not self.core.wait_for_db(lambda: self.stopping):
             return
         while True:
             if self.connection is None and not self.stopping:
                 if not self._connect():
-                    log.warning("no node reachable; retrying in %.1fs", backoff)
-                    time.sleep(backoff)
-                    backoff = min(RECONNECT_MAX_S, backoff * 2)
+                    delay = backoff.next_delay_s()
+                    log.warning("no node reachable; retrying in %.1fs", delay)
+                    time.sleep(delay)
                     continue
-                backoff = RECONNECT_MIN_S
+                backoff.reset()
             self._pump()
             if self.core.due(self.stopping):
                 try:
                     self.core.flush(self._ack)
-                    backoff = RECONNECT_MIN_S
+                    backoff.reset()
                 except psycopg.OperationalError as exc:
                     self.core.drop_db(exc)
-                    self._wait_keeping_alive(backoff)
-                    backoff = min(RECONNECT_MAX_S, backoff * 2)
+                    self._wait_keeping_alive(backoff.next_delay_s())
                 except AMQPError as exc:
                     self._lost(exc)  # committed, ack lost: the redelivery inserts nothing
             self.core.tick()

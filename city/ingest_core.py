@@ -24,6 +24,7 @@ from city.messages import Decoded, EventRow, decode_message
 from city.reports.rollup import ReportRollup, policy_of
 from city.requests.ingest import store_requests
 from city.store import AfterInsert, BatchWriter, WriteResult
+from common.backoff import Backoff
 
 log = logging.getLogger("city.ingest")
 
@@ -123,15 +124,14 @@ class IngestCore(Generic[Token]):
         """Connect, retrying with backoff while the database is unreachable (a worker started
         during a database outage waits instead of exiting into a restart loop); False if asked
         to stop first. A schema mismatch is not an outage: it raises."""
-        backoff = DB_RETRY_MIN_S
+        backoff = Backoff(base_s=DB_RETRY_MIN_S, cap_s=DB_RETRY_MAX_S)
         while not stopping():
             try:
                 self.connect_db()
                 return True
             except psycopg.OperationalError as exc:
                 self.drop_db(exc)
-                time.sleep(backoff)
-                backoff = min(DB_RETRY_MAX_S, backoff * 2)
+                time.sleep(backoff.next_delay_s())
         return False
 
     def drop_db(self, exc: BaseException) -> None:

@@ -35,6 +35,7 @@ from city.contract import Contract, load_contract
 from city.db import connect
 from city.ingest_core import IngestCore
 from city.store import WriteResult
+from common.backoff import Backoff
 
 log = logging.getLogger("city.ingest")
 
@@ -81,15 +82,15 @@ class SlotLease:
 
     def claim(self) -> int:
         """The lowest free slot, waiting with backoff while the database is unreachable."""
-        backoff = RECONNECT_MIN_S
+        backoff = Backoff(base_s=RECONNECT_MIN_S, cap_s=RECONNECT_MAX_S)
         while True:
             try:
                 self.conn, self.slot = claim_slot(self.url, self.timeout_s)
                 return self.slot
             except psycopg.OperationalError as exc:
-                log.warning("database unreachable (%s); retrying in %.1fs", exc, backoff)
-                time.sleep(backoff)
-                backoff = min(RECONNECT_MAX_S, backoff * 2)
+                delay = backoff.next_delay_s()
+                log.warning("database unreachable (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
 
     def check(self) -> bool:
         """Whether the slot is still ours (re-taken after an outage); False: another has it."""
@@ -228,7 +229,7 @@ class IngestWorker:
 
     def run(self) -> None:
         """Consume until stopped; broker and database outages are waited out."""
-        backoff = RECONNECT_MIN_S
+        backoff = Backoff(base_s=RECONNECT_MIN_S, cap_s=RECONNECT_MAX_S)
         if not self.core.wait_for_db(lambda: self.stopping):
             return
         while True:
@@ -236,11 +237,11 @@ class IngestWorker:
                 try:
                     self._connect_broker()
                     self.connected = True  # provisional: on_connect confirms, on_disconnect undoes
-                    backoff = RECONNECT_MIN_S
+                    backoff.reset()
                 except OSError as exc:
-                    log.warning("broker unreachable (%s); retrying in %.1fs", exc, backoff)
-                    time.sleep(backoff)
-                    backoff = min(RECONNECT_MAX_S, backoff * 2)
+                    delay = backoff.next_delay_s()
+                    log.warning("broker unreachable (%s); retrying in %.1fs", exc, delay)
+                    time.sleep(delay)
                     continue
             rc = self.client.loop(timeout=LOOP_TIMEOUT_S if not self.core.pending else 0.0)
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):
@@ -248,11 +249,10 @@ class IngestWorker:
             if self.core.due(self.stopping):
                 try:
                     self.core.flush(self._ack)
-                    backoff = RECONNECT_MIN_S
+                    backoff.reset()
                 except psycopg.OperationalError as exc:
                     self.core.drop_db(exc)
-                    self._wait_keeping_alive(backoff)
-                    backoff = min(RECONNECT_MAX_S, backoff * 2)
+                    self._wait_keeping_alive(backoff.next_delay_s())
             self.core.tick()
             if self.stopping and not self.core.pending:
                 break

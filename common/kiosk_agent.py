@@ -208,13 +208,31 @@ def answer_path(data_dir: Path, call_id: str) -> Path:
 
 def write_atomically(target: Path, body: dict[str, Any]) -> None:
     """JSON into a temp file in the same directory, fsync, rename: a reader never sees half."""
+    replace_file(target, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def replace_file(target: Path, data: bytes, *, sync_dir: bool = False) -> None:
+    """Replace `target` with `data`: a temp file beside it, fsync, rename. `sync_dir` also
+    fsyncs the directory, so the rename itself survives a power cut (config files do need it;
+    a call or an answer that is lost is only asked or answered again)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     with temp.open("wb") as handle:
-        handle.write(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, target)
+    if sync_dir:
+        fsync_dir(target.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename (or an unlink) in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_bounded_object(path: Path, max_bytes: int) -> dict[str, Any] | None:

@@ -30,6 +30,10 @@ DEV_CITY_PUBLIC_KEYS = frozenset({base64.b64decode("uB0xNgf3p8Mu//3HLPsKzxa5T/ic
 DEV_PSEUDONYM_KEYS = frozenset(
     {bytes.fromhex("65e00981874ac58ef5d6dc9f7b9497fb9af84562d6404dcb9146c2ae8c9464cf")}
 )
+# config/dev-keys/city-request-key.DEV-ONLY.txt: anyone could open a number sealed to it.
+DEV_REQUEST_PUBLIC_KEYS = frozenset(
+    {base64.b64decode("OwWEUSgWXSMUCki0RPmD9Qljj7gktCzxYbD3Glvv71c=")}
+)
 DEV_PINS = ("2580",)
 DEV_ONLY = (
     "is the repository's public development key; only a config with `development: true` may use it"
@@ -183,10 +187,18 @@ def pin_file_problems(config: KioskConfig) -> list[Problem]:
     return _pin_hash_problems(path, text, config.development)
 
 
+def _request_key_problems(config: KioskConfig) -> list[Problem]:
+    key = config.requests.key if config.requests is not None else None
+    if key is not None and key.raw in DEV_REQUEST_PUBLIC_KEYS and not config.development:
+        return [Problem("requests.key.public_key", f"{DEV_ONLY}: anyone could open the numbers")]
+    return []
+
+
 def secret_problems(config: KioskConfig) -> list[Problem]:
     """Every problem with the config's keys and inline PIN hash (checked on every load)."""
     return [
         *_city_key_problems(config),
+        *_request_key_problems(config),
         *_pseudonym_key_problems(config),
         *_inline_pin_problems(config),
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from common.typed_config import mqtt_url
+from config.resident_requests import Requests
 from config.schema import field, in_range, non_empty
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -230,6 +231,8 @@ class KioskConfig:
     ui: Ui = field(Ui())
     technician: Technician = field(Technician())
     paths: Paths = field(Paths())
+    # 诉求 (docs/requests.md); absent: the kiosk offers no requests
+    requests: Requests | None = field(None)
     version: int = field(1, check=lambda v: None if v == 1 else "only version 1 exists")
     # The repository's public dev keys and dev PIN, inline PIN hashes, short PINs: only here.
     development: bool = field(False, doc="a development kiosk (never true in the field)")

@@ -25,7 +25,9 @@ from common.kiosk_agent import (
     RequestKind,
     diagnostics_result_path,
     encode_request,
+    fsync_dir,
     parse_signup_result,
+    replace_file,
     request_path,
     signup_results_dir,
 )
@@ -139,23 +141,8 @@ def _load_pending(path: Path) -> dict[str, float]:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: write a temp file, fsync it, rename, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with temp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Replace `path` with `data` durably, the directory's rename included."""
+    replace_file(path, data, sync_dir=True)
 
 
 @dataclass
@@ -335,7 +322,7 @@ class Actions:
         except (OSError, ValueError):
             if had_previous:
                 os.replace(backup, target)
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     target.unlink()

@@ -41,6 +41,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "technician.lockout",
     "activity.signup",
     "activity.cancelled",
+    "request.submitted",
     "heartbeat",
     "command.result",
     "agent.online",

@@ -55,6 +55,55 @@ def online_item(host: Any) -> tuple[str, str]:
     raise RuntimeError("the catalogue has no online item")
 
 
+class CityStandIn:
+    """Answers the kiosk's requests.status call files as the agent would relay the city's answer
+    (the screenshots run no broker): one answered request and one being handled."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import threading
+
+        self.data_dir = data_dir
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import json
+        import time
+
+        from common.kiosk_agent import answer_path, calls_dir, write_atomically
+
+        items = [
+            ("0193f1c2-7a4b-7c3d-8e5f-0123456789ab", "7K2MQ-9XD3F", "sanitation", "answered",
+             "已安排清运，以后每天早上八点前清运。"),
+            ("0193f1c2-7a4b-7c3d-8e5f-0123456789aa", "3HQ8T-M2W4K", "elderly_care", "assigned", ""),
+        ]  # fmt: skip
+        requests = [
+            {"request_id": rid, "ticket": ticket, "category": category, "state": state,
+             "submitted_at": "2026-11-20T08:00:00.000Z", "updated_at": "2026-11-21T09:30:00.000Z",
+             **({"answer": answer} if answer else {})}
+            for rid, ticket, category, state, answer in items
+        ]  # fmt: skip
+        while not self._stop.is_set():
+            for path in calls_dir(self.data_dir).glob("*.call.json"):
+                body = json.loads(path.read_text(encoding="utf-8"))
+                path.unlink()
+                answer = {
+                    "call_id": body["call_id"],
+                    "method": body["method"],
+                    "status": "ok",
+                    "answered_at": body["issued_at"],
+                    "data": {"requests": requests},
+                }
+                write_atomically(answer_path(self.data_dir, body["call_id"]), answer)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop answering."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class Tour:
     """The pilot script: every screen, in order, one screenshot each (`run` is the script)."""
 
@@ -87,6 +136,8 @@ class Tour:
         """All parts of the tour."""
         yield from self.services(p)
         yield from self.activities(p)
+        yield from self.points(p)
+        yield from self.requests(p)
         yield from self.health(p)
         yield from self.idle_and_technician(p)
         yield from self.accessibility(p)
@@ -156,6 +207,89 @@ class Tour:
         )
         yield from p.tap(f"cancel_{signup_id}")
         yield p.until(lambda: not host.views.activities.signups, "cancelled")
+        yield from p.tap("exit")
+        yield p.state(State.RATING)
+        yield from p.tap("skip")
+        yield p.state(State.ATTRACT)
+
+    def points(self, p: Any) -> Iterator[Any]:
+        """红色积分: please wait, the overview, confirm, a lost answer with try again, the
+        voucher printed. The desk answers the call files as the agent and the city would."""
+        from kiosk.core.machine import State
+        from testbed.points import PointsDesk
+
+        host = p.app.host
+        desk = PointsDesk(host.data_dir, balance=120)
+        try:
+            yield from p.tap("start_points")
+            yield p.state(State.IDENTIFY)
+            yield from self.shot(p, "identify-points")
+            desk.hold.set()
+            host.hub.simulator("idcard").control("insert resident")
+            yield p.state(State.POINTS)
+            yield from self.shot(p, "points-please-wait")
+            desk.hold.clear()
+            yield p.until(lambda: host.views.points.phase == "overview", "the overview")
+            yield from self.shot(p, "points-overview")
+            yield from p.tap("reward_haircut")
+            yield p.until(lambda: host.views.points.phase == "confirm", "the confirm step")
+            yield from self.shot(p, "points-confirm")
+            desk.lose_next_redeem = 1
+            yield from p.tap("confirm_redeem")
+            yield p.until(lambda: host.views.points.phase == "error", "the lost answer")
+            yield from self.shot(p, "points-timeout-try-again")
+            yield from p.tap("retry")
+            yield p.until(lambda: host.views.points.phase == "voucher", "the voucher")
+            yield p.until(lambda: host.views.printing.status == "done", "voucher printed")
+            yield from self.shot(p, "points-voucher-printed")
+            self.slip(host, "points-voucher")
+            yield from p.tap("exit")
+            yield p.state(State.RATING)
+            yield from p.tap("skip")
+            yield p.state(State.ATTRACT)
+        finally:
+            desk.close()
+
+    def requests(self, p: Any) -> Iterator[Any]:
+        """我要反映: category, where, phrases, the call-back phone masked, review, the ticket
+        (printed), my requests as the city answers them (a stand-in for agent and city)."""
+        from kiosk.core.machine import State
+
+        host = p.app.host
+        city = CityStandIn(host.data_dir)
+        yield from p.tap("start_requests")
+        yield p.state(State.IDENTIFY)
+        host.hub.simulator("idcard").control("insert resident")
+        yield p.state(State.REQUESTS)
+        yield from self.shot(p, "requests-menu")
+        yield from p.tap("request_new")
+        yield from self.shot(p, "requests-category")
+        yield from p.tap("request_category_repairs")
+        yield from p.tap("request_building_1")
+        yield from self.shot(p, "requests-location-units")
+        yield from p.tap("request_unit_2")
+        yield from p.tap("request_phrase_0")
+        yield from p.tap("request_phrase_1")
+        yield from self.shot(p, "requests-text-phrases")
+        yield from p.tap("request_next")
+        yield from p.tap("request_phone_yes")
+        for digit in "13912345678":  # a made-up number; shown masked once typed
+            yield from p.tap(f"phone_key_{digit}")
+        yield from p.tap("phone_key_done")
+        yield from self.shot(p, "requests-phone-masked")
+        yield from p.tap("request_next")
+        yield p.until(lambda: host.views.requests.step == "review", "review")
+        yield from self.shot(p, "requests-review")
+        yield from p.tap("request_submit")
+        yield p.until(lambda: host.views.requests.step == "ticket", "ticket")
+        yield from self.print_and_shoot(
+            p, "print_request", "requests-ticket-printed", "request-ticket"
+        )
+        yield from p.tap("back")
+        yield from p.tap("request_mine")
+        yield p.until(lambda: host.views.requests.mine_phase == "ok", "the city's answer")
+        yield from self.shot(p, "requests-mine")
+        city.stop()
         yield from p.tap("exit")
         yield p.state(State.RATING)
         yield from p.tap("skip")
@@ -240,6 +374,27 @@ class Tour:
         yield from p.tap("skip")
         yield p.state(State.SERVICES)
         yield from self.shot(p, "services-high-contrast-large-text")
+        yield from self.points_large(p)
+
+    def points_large(self, p: Any) -> Iterator[Any]:
+        """The points overview in high contrast with large text (the wipe reset both)."""
+        from kiosk.core.machine import State
+        from testbed.points import PointsDesk
+
+        host = p.app.host
+        yield from p.tap("exit")
+        yield p.state(State.ATTRACT)
+        yield from p.tap("access_contrast")
+        yield from p.tap("access_large_text")
+        desk = PointsDesk(host.data_dir, balance=120)
+        try:
+            yield from p.tap("start_points")
+            yield p.state(State.IDENTIFY)
+            host.hub.simulator("idcard").control("insert resident")
+            yield p.until(lambda: host.views.points.phase == "overview", "the overview")
+            yield from self.shot(p, "points-high-contrast-large-text")
+        finally:
+            desk.close()
 
 
 def capture(language: str, out: Path) -> None:

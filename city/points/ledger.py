@@ -111,11 +111,14 @@ def earn(
     reference: str,
     actor: str,
     note: str = "",
+    now: datetime | None = None,
 ) -> tuple[int, bool]:
     """Credit points for an attendance or volunteering (`reference`: the activity, the shift).
 
     Returns (balance, credited); credited is False when this (source, reference) was already
-    credited to the resident: the same attendance never counts twice. Audited.
+    credited to the resident: the same attendance never counts twice. Audited. `now` (demo
+    and test data) must not be earlier than the ledger's newest entry: ids follow time
+    (city/points/staff.py finds a period's entries by id).
     """
     if source not in EARN_SOURCES:
         raise LedgerError(f"source must be one of {', '.join(EARN_SOURCES)}")
@@ -134,8 +137,9 @@ def earn(
         after = current + points
         conn.execute(
             "INSERT INTO points_entries (account_id, kind, points, balance_after, source,"
-            " reference, note, actor) VALUES (%s, 'earn', %s, %s, %s, %s, %s, %s)",
-            (account_id, points, after, source, reference, note[:500], actor),
+            " reference, note, actor, created_at)"
+            " VALUES (%s, 'earn', %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
+            (account_id, points, after, source, reference, note[:500], actor, now),
         )
         conn.execute(
             "UPDATE points_accounts SET balance = %s, updated_at = now() WHERE id = %s",
@@ -193,6 +197,42 @@ def catalogue(conn: psycopg.Connection) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass(frozen=True)
+class Reward:
+    """One row of the catalogue as staff see it (withdrawn ones included)."""
+
+    reward_id: str
+    title_zh: str
+    title_en: str | None
+    points: int
+    stock: int | None  # None: unlimited
+    active: bool
+    updated_at: datetime
+
+
+_REWARD_COLUMNS = "reward_id, title_zh, title_en, points, stock, active, updated_at"
+
+
+def rewards(conn: psycopg.Connection, limit: int = 500) -> list[Reward]:
+    """Every reward, active first, then by price: the staff's catalogue (the kiosks see
+    `catalogue`)."""
+    rows = conn.execute(
+        f"SELECT {_REWARD_COLUMNS} FROM points_rewards"  # noqa: S608 — constant
+        " ORDER BY active DESC, points, reward_id LIMIT %s",
+        (max(1, limit),),
+    ).fetchall()
+    return [Reward(*row) for row in rows]
+
+
+def get_reward(conn: psycopg.Connection, reward_id: str) -> Reward | None:
+    """One reward, active or withdrawn; None when there is none of that id."""
+    row = conn.execute(
+        f"SELECT {_REWARD_COLUMNS} FROM points_rewards WHERE reward_id = %s",  # noqa: S608 — constant
+        (reward_id,),
+    ).fetchone()
+    return None if row is None else Reward(*row)
+
+
 def set_reward(
     conn: psycopg.Connection,
     reward_id: str,
@@ -203,16 +243,23 @@ def set_reward(
     stock: int | None,
     active: bool,
     actor: str,
+    new: bool = False,
 ) -> None:
-    """Create or change a reward (audited)."""
+    """Create or change a reward (audited); `new`: refuse an id that exists already (the
+    console's create form, so a second "create" never overwrites a reward)."""
+    conflict = (
+        ""
+        if new
+        else " ON CONFLICT (reward_id) DO UPDATE SET"
+        " title_zh = excluded.title_zh, title_en = excluded.title_en,"
+        " points = excluded.points, stock = excluded.stock, active = excluded.active,"
+        " updated_at = now()"
+    )
     try:
         with conn.transaction():
             conn.execute(
-                "INSERT INTO points_rewards (reward_id, title_zh, title_en, points, stock, active)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (reward_id) DO UPDATE SET"
-                " title_zh = excluded.title_zh, title_en = excluded.title_en,"
-                " points = excluded.points, stock = excluded.stock, active = excluded.active,"
-                " updated_at = now()",
+                "INSERT INTO points_rewards (reward_id, title_zh, title_en, points, stock, active)"  # noqa: S608 — constant
+                " VALUES (%s, %s, %s, %s, %s, %s)" + conflict,
                 (reward_id, title_zh, title_en, points, stock, active),
             )
             record(
@@ -220,8 +267,11 @@ def set_reward(
                 actor=actor,
                 action="points.reward",
                 subject=reward_id,
-                detail={"points": points, "stock": stock, "active": active},
+                detail={"points": points, "stock": stock, "active": active}
+                | ({"created": True} if new else {}),
             )
+    except psycopg.errors.UniqueViolation:
+        raise LedgerError(f"reward {reward_id} exists already") from None
     except psycopg.errors.CheckViolation:
         raise LedgerError(
             "reward id: letters, digits, _ and -; title 1-60 characters; points 1-1000000;"

@@ -34,6 +34,7 @@ from city.points import ledger
 from city.points.calls import Call, CallSchemas, Expired, Refusal, error_answer, load_schemas
 from city.points.calls import parse_call as parse
 from city.points.service import answer_call
+from common.backoff import Backoff
 
 log = logging.getLogger("city.responder")
 
@@ -215,17 +216,17 @@ class Responder:
 
     def run(self) -> None:
         """Answer calls until stopped; broker outages are waited out."""
-        backoff = RECONNECT_MIN_S
+        backoff = Backoff(base_s=RECONNECT_MIN_S, cap_s=RECONNECT_MAX_S)
         while not self.stopping:
             if not self.connected:
                 try:
                     self._connect_broker()
                     self.connected = True  # provisional: on_connect confirms, on_disconnect undoes
-                    backoff = RECONNECT_MIN_S
+                    backoff.reset()
                 except OSError as exc:
-                    log.warning("broker unreachable (%s); retrying in %.1fs", exc, backoff)
-                    time.sleep(backoff)
-                    backoff = min(RECONNECT_MAX_S, backoff * 2)
+                    delay = backoff.next_delay_s()
+                    log.warning("broker unreachable (%s); retrying in %.1fs", exc, delay)
+                    time.sleep(delay)
                     continue
             rc = self.client.loop(timeout=LOOP_TIMEOUT_S)
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_AGAIN):

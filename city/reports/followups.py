@@ -20,6 +20,7 @@ from psycopg import sql
 
 from city.reports.filters import FilterError, ReportFilter
 from city.reports.labels import Lang, code_label, level_label
+from city.reports.rollup import FollowUp
 from city.reports.scope import day_scope, query
 from city.reports.table import Cell, Column, Report, Table
 
@@ -65,19 +66,9 @@ def parse_event_id(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class FollowUpRow:
-    """One follow-up as listed."""
+class FollowUpRow(FollowUp):
+    """One follow-up as listed: the 差评 it follows up, and where its answer stands."""
 
-    event_id: str
-    kiosk: str
-    city: str
-    centre: str
-    item: str
-    level: int
-    reasons: tuple[str, ...]
-    rated_at: datetime
-    rated_day: date
-    due_day: date
     status: Status
     answer: str | None
     answered_by: str | None

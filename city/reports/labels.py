@@ -38,6 +38,9 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
     "started": {
         "services": ("办事服务", "Services"),
         "health": ("健康小屋", "Health hut"),
+        "activities": ("活动报名", "Activities"),
+        "points": ("红色积分", "Red points"),
+        "requests": ("群众诉求", "Requests"),
     },
     "identified": {"yes": ("已认证身份", "Identified"), "no": ("匿名", "Anonymous")},
     "card": {

@@ -94,6 +94,9 @@ CENTRE_DAY_COLUMNS = (
 CENTRE_DAY_USAGE = {
     ("started", "services"): 0,
     ("started", "health"): 0,
+    ("started", "activities"): 0,
+    ("started", "points"): 0,
+    ("started", "requests"): 0,
     **{("ended", r): 1 + i for i, r in enumerate(ENDED_REASONS)},
     ("identified", "yes"): 6,
     ("identified", "no"): 7,

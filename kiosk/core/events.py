@@ -44,7 +44,7 @@ class EventSink(Protocol):
 
 def session_started(
     session_id: str,
-    flow: Literal["services", "health", "activities"],
+    flow: Literal["services", "health", "activities", "points", "requests"],
     language: str,
     *,
     large_text: bool,
@@ -303,3 +303,34 @@ def activity_cancelled(
         "key_id": key_id,
         "session_id": session_id,
     }
+
+
+def request_submitted(
+    request_id: str,
+    ticket: str,
+    category: str,
+    text: str,
+    *,
+    location: tuple[str, str] | None,
+    callback: tuple[str, str] | None,
+    subject: str,
+    key_id: str,
+    session_id: str,
+) -> Data:
+    """`request.submitted` (诉求): the pseudonym, never a name; a call-back number only as
+    `callback` = (key_id, sealed), sealed to the city's request key (common/sealed_box.py)."""
+    data: Data = {
+        "request_id": request_id,
+        "ticket": ticket,
+        "category": category,
+        "text": text,
+        "subject": subject,
+        "key_id": key_id,
+        "session_id": session_id,
+    }
+    if location is not None:
+        building, unit = location
+        data["location"] = {"building": building, **({"unit": unit} if unit else {})}
+    if callback is not None:
+        data["callback"] = {"key_id": callback[0], "sealed": callback[1]}
+    return data

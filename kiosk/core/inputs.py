@@ -7,9 +7,10 @@ Device inputs are the core's own small values; adapters build them from the driv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from common.selftest import SelfTestReport
+from kiosk.core.ports import PointsAnswer
 
 Language = Literal["zh", "en"]
 DeviceName = Literal["idcard", "bp", "qrscan", "camera", "printer"]
@@ -34,6 +35,11 @@ class StartHealth:
 @dataclass(frozen=True)
 class StartActivities:
     """活动报名: the resident chose the centre's activities on the attract screen."""
+
+
+@dataclass(frozen=True)
+class StartRequests:
+    """我要反映: the resident chose to file a request (诉求) or see their requests."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,90 @@ class PrintSignupSlip:
     signup_id: str
 
 
+RequestGoal = Literal["new", "mine", "menu", "next"]
+
+
+@dataclass(frozen=True)
+class RequestGo:
+    """Requests: file a new one, see mine, back to the choice, or on to the next step."""
+
+    goal: RequestGoal
+
+
+@dataclass(frozen=True)
+class ChooseRequestCategory:
+    """Requests: the category's big button."""
+
+    category_id: str
+
+
+@dataclass(frozen=True)
+class ChooseRequestLocation:
+    """Requests: a building (index in the config) and a unit of it; None: not at a building."""
+
+    building: int | None
+    unit: int | None = None
+
+
+@dataclass(frozen=True)
+class AddRequestPhrase:
+    """Requests: tap a preset phrase of the chosen category to add it to the text."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class EditRequestText:
+    """Requests: the text as the on-screen keyboard left it (the whole text)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RequestPhoneKey:
+    """Requests: one key of the call-back number pad (a digit, `-`, back, clear, done), `edit`
+    to type the number again, `remove` for no call back."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """Requests: send it (from the review step)."""
+
+
+@dataclass(frozen=True)
+class PrintRequestTicket:
+    """Requests: print the ticket of the request just filed."""
+
+
+@dataclass(frozen=True)
+class StartPoints:
+    """红色积分: the resident chose their points on the attract screen."""
+
+
+@dataclass(frozen=True)
+class ChooseReward:
+    """兑换: the resident chose a reward they can afford; the confirm step follows."""
+
+    reward_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmRedeem:
+    """确认兑换: one tap, one redemption (its redemption_id is minted here, once)."""
+
+
+@dataclass(frozen=True)
+class PointsRetry:
+    """再试一次: the failed points call again (a redemption with the same redemption_id)."""
+
+
+@dataclass(frozen=True)
+class PrintVoucher:
+    """打印兑换券: print the voucher on screen again (masked name only)."""
+
+
 @dataclass(frozen=True)
 class RunSelfTest:
     """Diagnostics: ask one device a real question (SAM status, meter status, a frame, …)."""
@@ -304,7 +394,26 @@ class SignupsUpdated:
     """The city's answers to sign-ups were recorded in the store: show them if on screen."""
 
 
+@dataclass(frozen=True)
+class PointsAnswered:
+    """The answer to the points call `token` (from the host's worker thread)."""
+
+    token: str
+    answer: PointsAnswer
+
+
 # --- time and system --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestStatusAnswered:
+    """The city's `requests.status` answer (or why there is none), for the call `call_id`;
+    `requests` holds kiosk.core.resident_requests.CityRequest values."""
+
+    call_id: str
+    ok: bool
+    requests: tuple[Any, ...] = ()
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -370,6 +479,20 @@ Touch = (
     | SignUp
     | CancelSignup
     | PrintSignupSlip
+    | StartPoints
+    | ChooseReward
+    | ConfirmRedeem
+    | PointsRetry
+    | PrintVoucher
+    | StartRequests
+    | RequestGo
+    | ChooseRequestCategory
+    | ChooseRequestLocation
+    | AddRequestPhrase
+    | EditRequestText
+    | RequestPhoneKey
+    | SubmitRequest
+    | PrintRequestTicket
 )
 DeviceInput = CardIdentity | CardReadFault | QrShown | CuffPressure | BpMeasured
 SystemInput = (
@@ -382,6 +505,8 @@ SystemInput = (
     | SelfTestDone
     | PrintFinished
     | SignupsUpdated
+    | PointsAnswered
+    | RequestStatusAnswered
 )
 Input = Touch | DeviceInput | SystemInput
 

@@ -28,6 +28,8 @@ class State(Enum):
     HEALTH_MEASURING = "health_measuring"
     HEALTH_RESULT = "health_result"
     ACTIVITIES = "activities"
+    POINTS = "points"
+    REQUESTS = "requests"
     RATING = "rating"
     COUNTDOWN = "countdown"
     DIAGNOSTICS_PIN = "diagnostics_pin"
@@ -46,6 +48,10 @@ class Command(Enum):
     SELF_TEST_CAMERA = "self_test_camera"
     SELF_TEST_PRINTER = "self_test_printer"  # the printer's status bytes only: no paper used
     PRINT = "print"  # print `Session.take_print_job()`; a PrintFinished input comes back
+    POINTS = "points"  # run `Session.take_points_call()` off the UI thread; PointsAnswered back
+    # ask the city `requests.status` for `Session.take_status_call()`, off the UI thread; a
+    # RequestStatusAnswered input comes back (docs/requests.md)
+    CALL_REQUEST_STATUS = "call_request_status"
 
 
 class KioskInputError(Exception):
@@ -79,6 +85,8 @@ IDLE_STATES = frozenset(
         State.IDENTIFY,
         State.SERVICES,
         State.ACTIVITIES,
+        State.POINTS,
+        State.REQUESTS,
         State.HEALTH_CONSENT,
         State.HEALTH_GUIDE,
         State.HEALTH_RESULT,
@@ -99,6 +107,8 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.ATTRACT, i.StartServices): Transition("start_services", State.IDENTIFY),
     (State.ATTRACT, i.StartHealth): Transition("start_health", State.IDENTIFY),
     (State.ATTRACT, i.StartActivities): Transition("start_activities", State.IDENTIFY),
+    (State.ATTRACT, i.StartPoints): Transition("start_points", State.IDENTIFY),
+    (State.ATTRACT, i.StartRequests): Transition("start_requests", State.IDENTIFY),
     (State.ATTRACT, i.CardIdentity): Transition("identify_card", State.SERVICES),
     (State.ATTRACT, i.QrShown): Transition("identify_qr", State.SERVICES),
     (State.ATTRACT, i.TechnicianGesture): Transition("open_pin", State.DIAGNOSTICS_PIN),
@@ -125,6 +135,26 @@ _SPECIFIC: dict[tuple[State, type], Transition] = {
     (State.ACTIVITIES, i.CardReadFault): Transition("card_fault", State.ACTIVITIES),
     (State.ACTIVITIES, i.Back): Transition("exit", None),
     (State.ACTIVITIES, i.Exit): Transition("exit", None),
+    (State.POINTS, i.ChooseReward): Transition("choose_reward", State.POINTS),
+    (State.POINTS, i.ConfirmRedeem): Transition("confirm_redeem", State.POINTS),
+    (State.POINTS, i.PointsRetry): Transition("points_retry", State.POINTS),
+    (State.POINTS, i.PrintVoucher): Transition("print_voucher", State.POINTS),
+    (State.POINTS, i.CardIdentity): Transition("identify_card", State.POINTS),
+    (State.POINTS, i.CardReadFault): Transition("card_fault", State.POINTS),
+    (State.POINTS, i.Back): Transition("points_back", None),
+    (State.POINTS, i.Exit): Transition("exit", None),
+    (State.REQUESTS, i.RequestGo): Transition("request_go", State.REQUESTS),
+    (State.REQUESTS, i.ChooseRequestCategory): Transition("request_category", State.REQUESTS),
+    (State.REQUESTS, i.ChooseRequestLocation): Transition("request_location", State.REQUESTS),
+    (State.REQUESTS, i.AddRequestPhrase): Transition("request_phrase", State.REQUESTS),
+    (State.REQUESTS, i.EditRequestText): Transition("request_text", State.REQUESTS),
+    (State.REQUESTS, i.RequestPhoneKey): Transition("request_phone_key", State.REQUESTS),
+    (State.REQUESTS, i.SubmitRequest): Transition("submit_request", State.REQUESTS),
+    (State.REQUESTS, i.PrintRequestTicket): Transition("print_request_ticket", State.REQUESTS),
+    (State.REQUESTS, i.CardIdentity): Transition("identify_card", State.REQUESTS),
+    (State.REQUESTS, i.CardReadFault): Transition("card_fault", State.REQUESTS),
+    (State.REQUESTS, i.Back): Transition("requests_back", None),
+    (State.REQUESTS, i.Exit): Transition("exit", None),
     (State.HEALTH_CONSENT, i.GiveConsent): Transition("consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.DeclineConsent): Transition("decline_consent", State.HEALTH_GUIDE),
     (State.HEALTH_CONSENT, i.Back): Transition("exit", None),
@@ -168,6 +198,8 @@ def _build_table() -> Mapping[tuple[State, type], Transition]:
         table[(state, i.SelfTestDone)] = Transition("self_test_done", state)
         table[(state, i.PrintFinished)] = Transition("print_finished", state)
         table[(state, i.SignupsUpdated)] = Transition("signups_updated", state)
+        table[(state, i.PointsAnswered)] = Transition("points_answered", state)
+        table[(state, i.RequestStatusAnswered)] = Transition("request_status", state)
         for device_type in i.DEVICE_TYPES:
             table[(state, device_type)] = Transition("ignore", state)
         if state in RESIDENT_STATES:

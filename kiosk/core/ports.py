@@ -7,7 +7,7 @@ without the drivers, the SQLite outbox or the real catalogue loader.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -155,3 +155,85 @@ class NoSignups:
     def cancel(self, subject: str, signup_id: str) -> bool:
         """Nothing to cancel."""
         return False
+
+
+PointsMethod = Literal["history", "catalogue", "redeem"]
+HISTORY_LIMIT = 10  # recent entries the points screen asks for (points.history allows 1–50)
+
+
+@dataclass(frozen=True)
+class PointsCall:
+    """One online call the points screen needs (docs/points.md "At the kiosk").
+
+    `token` is new for every attempt: the answer names it, so an answer to a call the resident
+    has left (a wipe, a newer call) is dropped. `redemption_id` is minted once per confirm tap
+    and is the same on every retry of that tap (the city spends at most once per id).
+    """
+
+    token: str
+    method: PointsMethod
+    subject: str = ""
+    key_id: str = ""
+    reward_id: str = ""
+    points: int = 0  # the price the resident saw and confirmed
+    redemption_id: str = ""
+    limit: int = HISTORY_LIMIT
+
+
+@dataclass(frozen=True)
+class PointsAnswer:
+    """The outcome of one call: `data` when ok, else a reason code and its plain words per
+    language (kiosk/runtime/points_client.py PLAIN_WORDS)."""
+
+    ok: bool
+    data: dict[str, object] = field(default_factory=dict)
+    reason: str | None = None
+    words: dict[str, str] = field(default_factory=dict)
+
+
+class PointsPort(Protocol):
+    """红色积分 at the city, one blocking online call each (run off the UI thread)."""
+
+    def history(self, subject: str, key_id: str, limit: int) -> PointsAnswer:
+        """`data["balance"]`, `data["entries"]` newest first."""
+        ...
+
+    def catalogue(self) -> PointsAnswer:
+        """`data["rewards"]`."""
+        ...
+
+    def redeem(
+        self, subject: str, key_id: str, reward_id: str, points: int, redemption_id: str
+    ) -> PointsAnswer:
+        """`data["voucher"]`, `data["balance"]` after, … when ok."""
+        ...
+
+
+class NoPoints:
+    """A PointsPort for a kiosk without red points (or a test that makes no calls): offline."""
+
+    def _offline(self) -> PointsAnswer:
+        return PointsAnswer(False, {}, "offline")
+
+    def history(self, subject: str, key_id: str, limit: int) -> PointsAnswer:
+        """Offline."""
+        return self._offline()
+
+    def catalogue(self) -> PointsAnswer:
+        """Offline."""
+        return self._offline()
+
+    def redeem(
+        self, subject: str, key_id: str, reward_id: str, points: int, redemption_id: str
+    ) -> PointsAnswer:
+        """Offline."""
+        return self._offline()
+
+
+def run_points_call(port: PointsPort, call: PointsCall) -> PointsAnswer:
+    """Make `call` through `port` (blocks: the host runs it on a worker thread)."""
+    if call.method == "history":
+        return port.history(call.subject, call.key_id, call.limit)
+    if call.method == "catalogue":
+        return port.catalogue()
+    return port.redeem(call.subject, call.key_id, call.reward_id, call.points, call.redemption_id)

@@ -8,10 +8,12 @@ from typing import Literal
 
 from kiosk.core.bp_classification import MAX_MMHG, Classification, classify
 from kiosk.core.inputs import BpMeasured
+from kiosk.core.points import PointsState
 from kiosk.core.ports import StoredReading, StoredSignup
+from kiosk.core.resident_requests import RequestDraft
 from kiosk.core.views import CatalogueMode, PrintStatus
 
-Flow = Literal["services", "health", "activities"]
+Flow = Literal["services", "health", "activities", "points", "requests"]
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,17 @@ class ResidentState:
     measured_at: datetime | None = None  # when the shown outcome was taken (for its slip)
     # printing (the job itself is in memory only, until the printer worker takes it)
     print_job_id: str | None = None
-    print_kind: Literal["guide", "bp", "signup"] | None = None
+    print_kind: Literal["guide", "bp", "signup", "voucher", "request"] | None = None
     print_status: PrintStatus | None = None
     print_started_s: float = 0.0
     prints: int = 0
     # activities: this resident's sign-ups, loaded once identified (gone at the wipe)
     signups: tuple[StoredSignup, ...] = ()
     activity_notice: str | None = None  # key under activities.notice.*
+    # red points: balance, entries, rewards, a voucher (gone at the wipe)
+    points: PointsState | None = None
+    # requests (诉求): the draft, the call-back phone (memory only) and their list
+    request: RequestDraft = field(default_factory=RequestDraft)
     # rating
     rating_level: int | None = None
     rating_reasons: frozenset[str] = field(default_factory=frozenset)

@@ -18,12 +18,15 @@ from typing import Any, NamedTuple
 
 from common.ids import uuid7
 from common.pii import mask_name
+from common.sealed_box import is_phone_number, seal_phone
 from config.activities import EMPTY as NO_ACTIVITIES
 from config.activities import Activities
 from config.privacy import PseudonymInputError, pseudonymise
+from config.resident_requests import Requests
 from kiosk.core import events as ev
 from kiosk.core import inputs as i
 from kiosk.core import render
+from kiosk.core import resident_requests as rr
 from kiosk.core.activities_view import activities_view, signup_slip
 from kiosk.core.diagnostics import DiagnosticsState
 from kiosk.core.events import EventSink, EventSinkError
@@ -35,16 +38,36 @@ from kiosk.core.machine import (
     State,
     transition_for,
 )
+from kiosk.core.points import (
+    PointsState,
+    parse_catalogue,
+    parse_history,
+    parse_redeem,
+    points_view,
+    voucher_slip,
+)
 from kiosk.core.ports import (
     Catalogue,
     NoHistory,
     NoSignups,
+    PointsAnswer,
+    PointsCall,
     ReadingHistory,
     SignupStore,
     StoredReading,
     StoredSignup,
 )
 from kiosk.core.resident import Flow, MeasurementOutcome, ResidentState, outcome_of
+from kiosk.core.resident_requests import (
+    NoRequests,
+    RequestDraft,
+    RequestStore,
+    StatusCall,
+    StoredRequest,
+    SubmittedRequest,
+    mint_ticket,
+)
+from kiosk.core.resident_requests_view import requests_view, ticket_slip
 from kiosk.core.settings import Accessibility, SessionSettings
 from kiosk.core.slips import BpSlipReading, PrintJob, PrintKind, SlipLine, bp_slip, guide_slip
 from kiosk.core.technician import PinGate
@@ -68,8 +91,10 @@ SELF_TESTS = {
     "printer": Command.SELF_TEST_PRINTER,
 }
 PRINT_TIMEOUT_S = 45.0  # no PrintFinished by then: tell the resident to ask at the counter
+POINTS_WAIT_MAX_S = 30.0  # a points call in flight holds the idle countdown off this long
 MAX_PRINTS_PER_SESSION = 5  # paper is the centre's: a few slips per resident
-_ACTIVITY_TYPES = (*i.TOUCH_TYPES, i.CardIdentity, i.QrShown, i.CuffPressure)
+# A points answer changes what the resident reads: they get a full idle period to read it.
+_ACTIVITY_TYPES = (*i.TOUCH_TYPES, i.CardIdentity, i.QrShown, i.CuffPressure, i.PointsAnswered)
 
 
 class Step(NamedTuple):
@@ -101,6 +126,9 @@ class Session:
         new_id: Callable[[], str] = uuid7,
         signups: SignupStore | None = None,
         activities: Activities = NO_ACTIVITIES,
+        requests: Requests | None = None,
+        request_store: RequestStore | None = None,
+        mint: Callable[[], str] = mint_ticket,
     ) -> None:
         self.settings = settings
         self._sink = sink
@@ -111,12 +139,17 @@ class Session:
         self._history = history if history is not None else NoHistory()
         self._signups = signups if signups is not None else NoSignups()
         self._activities = activities
+        self._requests = requests  # None: this kiosk offers no requests (诉求)
+        self._request_store = request_store if request_store is not None else NoRequests()
+        self._mint_ticket = mint
+        self._status_call: StatusCall | None = None
         self._new_id = new_id
         self._listeners: list[Listener] = []
         self._diag = DiagnosticsState(pin_gate)  # kiosk-wide, not personal
         self._state = State.ATTRACT
         self._commands: list[Command] = []
         self._print_job: PrintJob | None = None
+        self._points_call: PointsCall | None = None
         self._now_s = clock()
         self._reset_resident()
         self._views = self._render()
@@ -142,10 +175,25 @@ class Session:
         """The city pushed new activities (set_config); shown from the next step on."""
         self._activities = activities
 
+    @property
+    def offers_requests(self) -> bool:
+        """The config has a `requests` section: the start screen shows 我要反映."""
+        return self._requests is not None
+
+    def take_status_call(self) -> StatusCall | None:
+        """The `requests.status` call a CALL_REQUEST_STATUS command asks for (once)."""
+        call, self._status_call = self._status_call, None
+        return call
+
     def take_print_job(self) -> PrintJob | None:
         """The slip a PRINT command asks for (once: the job is then the printer worker's)."""
         job, self._print_job = self._print_job, None
         return job
+
+    def take_points_call(self) -> PointsCall | None:
+        """The call a POINTS command asks for (once: the host's worker then makes it)."""
+        call, self._points_call = self._points_call, None
+        return call
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(step, views)` after every step."""
@@ -191,6 +239,8 @@ class Session:
         self._resume_state: State | None = None
         self._catalogue_memo: tuple[tuple[object, ...], CatalogueView] | None = None
         self._print_job = None
+        self._points_call = None  # an answer to it will name a token nobody waits for
+        self._status_call = None
 
     def _emit(self, event_type: str, data: ev.Data) -> None:
         try:
@@ -233,11 +283,16 @@ class Session:
         return State.ATTRACT
 
     def _after_identify(self) -> State:
+        if self._resident.flow == "requests":
+            return State.REQUESTS
         if self._resident.flow == "activities":
             self._load_signups()
             return State.ACTIVITIES
         if self._resident.flow == "health":
             return State.HEALTH_CONSENT if self._resident.subject else State.HEALTH_GUIDE
+        if self._resident.flow == "points":
+            self._points_load()
+            return State.POINTS
         return State.SERVICES
 
     def _render(self) -> Views:
@@ -260,6 +315,22 @@ class Session:
             activities=activities_view(
                 strings, r, self._activities, render.greeting(strings, r), self._wall_clock()
             ),
+            points=points_view(
+                strings,
+                r.points,
+                identified=r.subject is not None,
+                greeting=render.greeting(strings, r),
+                now=self._wall_clock(),
+            ),
+            requests=requests_view(
+                strings,
+                r.request,
+                self._requests,
+                active=r.flow == "requests",
+                identified=r.subject is not None,
+                greeting=render.greeting(strings, r),
+                notice=r.request.notice,
+            ),
         )
 
     def _catalogue_view(self, strings: Strings) -> CatalogueView:
@@ -281,6 +352,10 @@ class Session:
             can_print_guide=room and r.mode == "detail" and r.item_id is not None,
             can_print_bp=room and bp_ok and r.subject is not None and r.consent,
             can_print_signup=room and r.subject is not None and bool(r.signups),
+            can_print_voucher=room and r.points is not None and r.points.phase == "voucher",
+            can_print_request=room
+            and r.request.step == "ticket"
+            and r.request.submitted is not None,
             kind=r.print_kind,
             status=r.print_status,
             text=text,
@@ -316,6 +391,39 @@ class Session:
             raise InvalidInput("not one of the identified resident's sign-ups")
         return found
 
+    def _points(self) -> PointsState:
+        if self._resident.points is None:
+            self._resident.points = PointsState()
+        return self._resident.points
+
+    def _points_send(self, call: PointsCall) -> None:
+        p = self._points()
+        p.in_flight, p.sent_s = call, self._now_s
+        p.phase = "redeeming" if call.method == "redeem" else "loading"
+        self._points_call = call
+        self._commands.append(Command.POINTS)
+
+    def _points_load(self) -> None:
+        """The overview afresh: balance and entries (identified only), then the rewards."""
+        r, p = self._resident, self._points()
+        p.chosen, p.voucher, p.redemption_id, p.retry = None, None, None, None
+        p.to_load = ("history", "catalogue") if r.subject else ("catalogue",)
+        self._points_next()
+
+    def _points_next(self) -> None:
+        r, p = self._resident, self._points()
+        if not p.to_load:
+            p.phase = "overview"
+            return
+        self._points_send(
+            PointsCall(
+                self._new_id(),
+                p.to_load[0],
+                subject=r.subject or "",
+                key_id=self.settings.pseudonym_key_id,
+            )
+        )
+
     # --- actions (named in machine.TABLE) ---------------------------------------------------
 
     def _do_ignore(self, event: i.Input) -> None:
@@ -326,7 +434,15 @@ class Session:
         r = self._resident
         if r.print_status == "printing" and now - r.print_started_s >= PRINT_TIMEOUT_S:
             r.print_status, r.print_job_id = "unavailable", None
-        if state in IDLE_STATES and now - self._last_activity_s >= self.settings.idle_timeout_s:
+        # waiting for the city is not being idle (the client answers within 15 s + 3 s; past
+        # POINTS_WAIT_MAX_S something is broken and the usual idle timeout applies)
+        waiting = (
+            r.points is not None
+            and r.points.in_flight is not None
+            and now - r.points.sent_s < POINTS_WAIT_MAX_S
+        )
+        idle_s = now - self._last_activity_s
+        if state in IDLE_STATES and not waiting and idle_s >= self.settings.idle_timeout_s:
             self._countdown_started_s, self._resume_state = now, state
             return State.COUNTDOWN
         countdown_over = now - self._countdown_started_s >= self.settings.countdown_s
@@ -382,6 +498,8 @@ class Session:
         if r.flow == "activities":
             self._load_signups()
             r.activity_notice = None
+        if r.flow == "requests":
+            r.request.notice = None
         self._emit(
             "card.read",
             ev.card_read(
@@ -648,6 +766,332 @@ class Session:
             if r.activity_notice == "signed_up":
                 r.activity_notice = None  # the answer shows on the sign-up itself now
 
+    def _do_start_points(self, event: i.StartPoints) -> None:
+        self._start("points")
+
+    def _do_choose_reward(self, event: i.ChooseReward) -> None:
+        r, p = self._resident, self._points()
+        reward = p.reward(event.reward_id)
+        if p.phase != "overview" or r.subject is None or reward is None:
+            raise InvalidInput("choose a shown reward on the overview")
+        if not reward.available or p.balance is None or p.balance < reward.points:
+            raise InvalidInput("this reward is not offered to this resident now")
+        p.phase, p.chosen = "confirm", reward.reward_id
+
+    def _do_confirm_redeem(self, event: i.ConfirmRedeem) -> None:
+        r, p = self._resident, self._points()
+        if p.phase == "redeeming":
+            return  # a second tap on the same confirm: the same action, nothing more
+        reward = p.reward(p.chosen)
+        if p.phase != "confirm" or reward is None or r.subject is None:
+            raise InvalidInput("confirm a chosen reward")
+        p.redemption_id = self._new_id()  # once per confirm tap: every retry reuses it
+        self._points_send(
+            PointsCall(
+                self._new_id(),
+                "redeem",
+                subject=r.subject,
+                key_id=self.settings.pseudonym_key_id,
+                reward_id=reward.reward_id,
+                points=reward.points,
+                redemption_id=p.redemption_id,
+            )
+        )
+
+    def _do_points_retry(self, event: i.PointsRetry) -> None:
+        p = self._points()
+        if p.phase != "error" or p.retry is None:
+            raise InvalidInput("nothing to try again")
+        self._points_send(replace(p.retry, token=self._new_id()))  # same redemption_id
+
+    def _do_points_back(self, event: i.Back) -> State:
+        p = self._points()
+        if p.phase == "redeeming":
+            return State.POINTS  # the answer decides; the screen offers no back meanwhile
+        if p.phase == "confirm":
+            p.phase, p.chosen = "overview", None
+            return State.POINTS
+        if p.phase == "voucher" or (p.phase == "error" and p.error_in_redeem):
+            self._clear_print_status()
+            self._points_load()  # the balance and entries as they are now
+            return State.POINTS
+        return self._do_exit(event)
+
+    def _do_print_voucher(self, event: i.PrintVoucher) -> None:
+        r, p = self._resident, self._points()
+        if p.phase != "voucher" or p.voucher is None:
+            raise InvalidInput("print a voucher from the voucher screen")
+        lines = voucher_slip(
+            self.strings,
+            r.masked_name,
+            p.voucher,
+            centre_name=self.settings.centre_name,
+            kiosk_id=self.settings.kiosk_id,
+            zone=self._wall_clock().tzinfo,
+        )
+        self._queue_print("voucher", lines)
+
+    def _do_points_answered(self, event: i.PointsAnswered) -> None:
+        p = self._resident.points
+        if p is None or p.in_flight is None or p.in_flight.token != event.token:
+            return  # an answer nobody waits for now (wiped, or a newer call replaced it)
+        call, answer = p.in_flight, event.answer
+        p.in_flight = None
+        if not answer.ok:
+            p.fail(call, answer)
+            return
+        if not self._points_read(call, answer):
+            p.fail(call, PointsAnswer(False, {}, "unreadable"))
+
+    def _points_read(self, call: PointsCall, answer: PointsAnswer) -> bool:
+        r, p = self._resident, self._points()
+        if call.method == "history":
+            history = parse_history(answer.data)
+            if history is None:
+                return False
+            p.balance, p.entries = history
+        elif call.method == "catalogue":
+            rewards = parse_catalogue(answer.data)
+            if rewards is None:
+                return False
+            p.rewards = rewards
+        else:
+            voucher = parse_redeem(answer.data, self._wall_clock())
+            if voucher is None:
+                return False
+            p.voucher, p.balance, p.phase = voucher, voucher.balance, "voucher"
+            p.chosen, p.redemption_id = None, None
+            r.used_service = True
+            self._clear_print_status()
+            if self.settings.has_printer:
+                self._do_print_voucher(i.PrintVoucher())
+            return True
+        p.to_load = p.to_load[1:]
+        self._points_next()
+        return True
+
+    # --- requests (诉求, docs/requests.md) ------------------------------------------------------
+
+    def _requests_config(self) -> Requests:
+        if self._requests is None:
+            raise InvalidInput("this kiosk offers no requests")
+        return self._requests
+
+    def _request_step(self, *steps: str) -> RequestDraft:
+        draft = self._resident.request
+        if draft.step not in steps:
+            raise InvalidInput("not offered at this step of the request")
+        return draft
+
+    def _do_start_requests(self, event: i.StartRequests) -> None:
+        self._requests_config()
+        self._start("requests")
+
+    def _do_request_go(self, event: i.RequestGo) -> None:
+        r, config = self._resident, self._requests_config()
+        draft = r.request
+        if event.goal == "menu" or (r.subject is None and event.goal != "next"):
+            r.request = RequestDraft(local=draft.local, city=draft.city)
+            r.request.notice = None if r.subject is not None else "identify"
+            return
+        if r.subject is None:
+            raise InvalidInput("identify before filing a request")
+        draft.notice = None
+        if event.goal == "new":
+            r.request = RequestDraft(step="category", local=draft.local, city=draft.city)
+        elif event.goal == "mine":
+            draft.step = "mine"
+            self._ask_request_status()
+        else:
+            self._request_next(draft, config)
+
+    def _request_next(self, draft: RequestDraft, config: Requests) -> None:
+        if draft.step == "category" and draft.category_id is not None:
+            self._request_after_category(draft, config)
+        elif draft.step == "location" and draft.location_chosen:
+            draft.step = "text"
+        elif draft.step == "text":
+            draft.text_problem = rr.text_problem(draft.text)
+            if draft.text_problem is None:
+                draft.step = "phone" if config.key is not None else "review"
+        elif draft.step == "phone" and not draft.phone_typing:
+            draft.step = "review"
+        else:
+            raise InvalidInput("nothing to go on to from here")
+
+    def _request_after_category(self, draft: RequestDraft, config: Requests) -> None:
+        if config.buildings:
+            draft.step = "location"
+        else:
+            draft.step, draft.location_chosen, draft.building, draft.unit = "text", True, None, None
+
+    def _do_request_category(self, event: i.ChooseRequestCategory) -> None:
+        config = self._requests_config()
+        draft = self._request_step("category")
+        if config.category(event.category_id) is None:
+            raise InvalidInput("unknown request category")
+        draft.category_id = event.category_id
+        self._request_after_category(draft, config)  # one tap: on to where it is
+
+    def _do_request_location(self, event: i.ChooseRequestLocation) -> None:
+        config = self._requests_config()
+        draft = self._request_step("location")
+        if event.building is None:
+            draft.building, draft.unit, draft.location_chosen, draft.step = None, None, True, "text"
+            return
+        if not 0 <= event.building < len(config.buildings):
+            raise InvalidInput("unknown building")
+        units = config.buildings[event.building].units
+        if event.unit is not None and not 0 <= event.unit < len(units):
+            raise InvalidInput("unknown unit")
+        draft.building, draft.unit = event.building, event.unit
+        draft.location_chosen = event.unit is not None or not units
+        if draft.location_chosen:
+            draft.step = "text"
+
+    def _set_request_text(self, draft: RequestDraft, text: str) -> None:
+        draft.text = rr.clean_text(text)
+        problem = rr.text_problem(draft.text)
+        draft.text_problem = problem if problem != "empty" else None
+
+    def _do_request_phrase(self, event: i.AddRequestPhrase) -> None:
+        config = self._requests_config()
+        draft = self._request_step("text")
+        category = config.category(draft.category_id or "")
+        if category is None or not 0 <= event.index < len(category.phrases):
+            raise InvalidInput("unknown phrase")
+        phrase = category.phrases[event.index].get(self._language)
+        self._set_request_text(draft, rr.add_phrase(draft.text, phrase))
+
+    def _do_request_text(self, event: i.EditRequestText) -> None:
+        self._requests_config()
+        self._set_request_text(self._request_step("text"), event.text[: rr.MAX_TEXT_CHARS * 2])
+
+    def _do_request_phone_key(self, event: i.RequestPhoneKey) -> None:
+        config = self._requests_config()
+        draft = self._request_step("phone")
+        if event.key not in rr.PHONE_KEYS or config.key is None:
+            raise InvalidInput("not a key of the number pad")
+        if event.key == "edit":
+            draft.phone_typing, draft.phone_invalid = True, False
+        elif event.key == "remove":
+            draft.phone, draft.phone_typing, draft.phone_invalid = "", False, False
+        elif event.key == "done":
+            valid = not draft.phone or is_phone_number(draft.phone)
+            draft.phone_typing, draft.phone_invalid = not valid, not valid
+        elif draft.phone_typing:
+            draft.phone, draft.phone_invalid = rr.press_phone_key(draft.phone, event.key), False
+        else:
+            raise InvalidInput("tap the number field first")
+
+    def _do_submit_request(self, event: i.SubmitRequest) -> None:
+        r, config = self._resident, self._requests_config()
+        draft = self._request_step("review")
+        category = config.category(draft.category_id or "")
+        if r.subject is None or category is None or rr.text_problem(draft.text) is not None:
+            raise InvalidInput("the request is not complete")
+        assert r.session_id is not None
+        request_id, ticket = self._new_id(), self._mint_ticket()
+        callback = None
+        if draft.phone and config.key is not None:
+            # sealed here and forgotten: only the sealed value leaves this method
+            callback = (config.key.key_id, seal_phone(draft.phone, config.key.raw, request_id))
+        location = None
+        if draft.building is not None:
+            building = config.buildings[draft.building]
+            unit = building.units[draft.unit].zh if draft.unit is not None else ""
+            location = (building.label.zh, unit)
+        now = self._wall_clock()
+        stored = StoredRequest(
+            request_id,
+            ticket,
+            category.id,
+            location[0] if location else "",
+            location[1] if location else "",
+            draft.text,
+            now,
+        )
+        self._request_store.add(r.subject, stored)  # kept first: "my requests" finds it at once
+        self._emit(
+            "request.submitted",
+            ev.request_submitted(
+                request_id,
+                ticket,
+                category.id,
+                draft.text,
+                location=location,
+                callback=callback,
+                subject=r.subject,
+                key_id=self.settings.pseudonym_key_id,
+                session_id=r.session_id,
+            ),
+        )
+        r.used_service = True
+        submitted = SubmittedRequest(
+            request_id, ticket, category.id, draft.building, draft.unit, draft.text,
+            callback is not None, now,
+        )  # fmt: skip
+        r.request = RequestDraft(
+            step="ticket", submitted=submitted, notice="submitted", local=(stored, *draft.local)
+        )
+
+    def _do_print_request_ticket(self, event: i.PrintRequestTicket) -> None:
+        r, config = self._resident, self._requests_config()
+        submitted = self._request_step("ticket").submitted
+        if submitted is None:
+            raise InvalidInput("no request to print")
+        lines = ticket_slip(
+            self.strings, r.masked_name, submitted, config, self.settings.centre_name
+        )
+        self._queue_print("request", lines)
+
+    def _do_requests_back(self, event: i.Back) -> State:
+        r = self._resident
+        draft, config = r.request, self._requests_config()
+        draft.notice, draft.text_problem = None, None
+        if draft.step == "menu":
+            return self._do_exit(event)
+        self._clear_print_status()
+        if draft.step == "phone" and draft.phone_typing:
+            draft.phone_typing, draft.phone_invalid = False, False
+        elif draft.step in ("category", "ticket", "mine"):
+            r.request = RequestDraft(local=draft.local, city=draft.city)
+        else:
+            before: dict[str, rr.RequestStep] = {
+                "location": "category",
+                "text": "location" if config.buildings else "category",
+                "phone": "text",
+                "review": "phone" if config.key is not None else "text",
+            }
+            draft.step = before[draft.step]
+        return State.REQUESTS
+
+    def _ask_request_status(self) -> None:
+        r = self._resident
+        draft = r.request
+        assert r.subject is not None
+        draft.local = tuple(self._request_store.for_subject(r.subject))
+        if draft.status_phase == "asking":
+            return  # one call at a time; its answer comes
+        draft.status_call_id = self._new_id()
+        draft.status_phase, draft.status_reason = "asking", None
+        self._status_call = StatusCall(
+            draft.status_call_id, r.subject, self.settings.pseudonym_key_id
+        )
+        self._commands.append(Command.CALL_REQUEST_STATUS)
+
+    def _do_request_status(self, event: i.RequestStatusAnswered) -> None:
+        draft = self._resident.request
+        if event.call_id != draft.status_call_id:
+            return  # an earlier resident's call (wiped since), or a repeat: dropped unseen
+        draft.status_call_id = None
+        city = tuple(c for c in event.requests if isinstance(c, rr.CityRequest))
+        if event.ok and len(city) == len(event.requests):
+            draft.status_phase, draft.city = "ok", city
+        else:
+            known = event.reason in rr.STATUS_FAILURES
+            draft.status_phase, draft.status_reason = "failed", event.reason if known else "timeout"
+
     def _do_print_finished(self, event: i.PrintFinished) -> None:
         r = self._resident
         if event.job_id == r.print_job_id and r.print_status == "printing":
@@ -733,9 +1177,22 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
     {
         "bp_result": Session._do_bp_result,
         "cancel_measuring": Session._do_cancel_measuring,
+        "print_request_ticket": Session._do_print_request_ticket,
+        "request_category": Session._do_request_category,
+        "request_go": Session._do_request_go,
+        "request_location": Session._do_request_location,
+        "request_phone_key": Session._do_request_phone_key,
+        "request_phrase": Session._do_request_phrase,
+        "request_status": Session._do_request_status,
+        "request_text": Session._do_request_text,
+        "requests_back": Session._do_requests_back,
+        "start_requests": Session._do_start_requests,
+        "submit_request": Session._do_submit_request,
         "cancel_signup": Session._do_cancel_signup,
         "card_fault": Session._do_card_fault,
         "check_pin": Session._do_check_pin,
+        "choose_reward": Session._do_choose_reward,
+        "confirm_redeem": Session._do_confirm_redeem,
         "close_diagnostics": Session._do_close_diagnostics,
         "consent": Session._do_consent,
         "cuff_pressure": Session._do_cuff_pressure,
@@ -751,11 +1208,15 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "measuring_fault": Session._do_measuring_fault,
         "open_item": Session._do_open_item,
         "open_pin": Session._do_open_pin,
+        "points_answered": Session._do_points_answered,
+        "points_back": Session._do_points_back,
+        "points_retry": Session._do_points_retry,
         "outbox_status": Session._do_outbox_status,
         "print_bp_slip": Session._do_print_bp_slip,
         "print_finished": Session._do_print_finished,
         "print_guide": Session._do_print_guide,
         "print_signup_slip": Session._do_print_signup_slip,
+        "print_voucher": Session._do_print_voucher,
         "resume": Session._do_resume,
         "retry": Session._do_retry,
         "search": Session._do_search,
@@ -772,6 +1233,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "start_activities": Session._do_start_activities,
         "start_health": Session._do_start_health,
         "start_measuring": Session._do_start_measuring,
+        "start_points": Session._do_start_points,
         "start_services": Session._do_start_services,
         "submit_rating": Session._do_submit_rating,
         "tick": Session._do_tick,

@@ -22,6 +22,7 @@ class SessionSettings:
     pseudonym_key_id: str = "1"
     city: str = ""  # identity.city: part of every pseudonym's HMAC input
     has_printer: bool = False  # devices.printer is configured and enabled: print buttons show
+    kiosk_id: str = ""  # identity.kiosk: printed on a points voucher (where it was redeemed)
 
     @classmethod
     def from_config(cls, config: KioskConfig) -> SessionSettings:
@@ -38,6 +39,7 @@ class SessionSettings:
             pseudonym_key_id=config.privacy.pseudonym_key_id,
             city=config.identity.city,
             has_printer=_printer_enabled(config),
+            kiosk_id=config.identity.kiosk,
         )
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 from kiosk.core.i18n import Strings
 from kiosk.core.ports import ItemDetail
 
-PrintKind = Literal["guide", "bp", "signup"]
+PrintKind = Literal["guide", "bp", "signup", "voucher", "request"]
 LineKind = Literal[
     "heading", "big", "centre", "title", "section", "strong", "text", "field", "name", "qr", "rule"
 ]

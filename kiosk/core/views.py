@@ -12,6 +12,7 @@ from typing import Literal
 from kiosk.core.inputs import DeviceName, Language
 from kiosk.core.machine import State
 from kiosk.core.ports import CategoryEntry, ItemDetail, ItemSummary
+from kiosk.core.resident_requests_view import RequestsView
 
 CatalogueMode = Literal["categories", "items", "search", "detail"]
 HealthPhase = Literal["consent", "guide", "measuring", "result"]
@@ -41,7 +42,7 @@ class AttractView:
 class IdentifyView:
     """Identification: the prompt, a card-read problem if any, and the masked greeting."""
 
-    flow: Literal["services", "health", "activities"] | None = None
+    flow: Literal["services", "health", "activities", "points", "requests"] | None = None
     prompt: str = ""
     problem: str = ""  # plain words for a card fault; "" when none
     greeting: str = ""  # `张*，您好` once identified; masked only
@@ -232,6 +233,74 @@ class ActivitiesView:
     empty_text: str = ""  # no activities pushed yet
 
 
+@dataclass(frozen=True)
+class PointsEntryView:
+    """One ledger entry: what for, when, and the points (+20 earned, -50 spent)."""
+
+    title: str
+    when_text: str
+    points_text: str
+    earned: bool
+
+
+@dataclass(frozen=True)
+class RewardView:
+    """Something points can buy: its price and whether this resident can have it now."""
+
+    reward_id: str
+    title: str
+    points_text: str  # "50 积分"
+    status_text: str  # 可以兑换 / 还差 20 积分 / 已兑换完 / 登记后可兑换
+    can_choose: bool  # identified, available and affordable
+
+
+@dataclass(frozen=True)
+class PointsConfirmView:
+    """The confirm step: the reward, its price and the balance after."""
+
+    reward_id: str
+    title: str
+    question: str
+    price_text: str
+    balance_after_text: str
+
+
+@dataclass(frozen=True)
+class PointsVoucherView:
+    """A redemption that went through: the code to show at the counter."""
+
+    code: str
+    title: str
+    points_text: str
+    balance_after_text: str
+    when_text: str
+    note: str
+
+
+PointsPhase = Literal["", "loading", "overview", "confirm", "redeeming", "voucher", "error"]
+
+
+@dataclass(frozen=True)
+class PointsView:
+    """红色积分: balance, recent entries and rewards; the confirm step, the voucher, a wait or
+    a failure in plain words (docs/points.md "At the kiosk")."""
+
+    phase: PointsPhase = ""
+    identified: bool = False
+    greeting: str = ""
+    notice: str = ""  # place your ID card (not identified)
+    balance_text: str = ""
+    entries: tuple[PointsEntryView, ...] = ()
+    entries_empty_text: str = ""
+    rewards: tuple[RewardView, ...] = ()
+    rewards_empty_text: str = ""
+    waiting_text: str = ""  # phase loading / redeeming
+    error_text: str = ""  # phase error: the client's plain words
+    can_retry: bool = False
+    confirm: PointsConfirmView | None = None
+    voucher: PointsVoucherView | None = None
+
+
 PrintStatus = Literal["printing", "done", "unavailable"]
 
 
@@ -242,7 +311,9 @@ class PrintView:
     can_print_guide: bool = False  # the services detail offers 打印办事指南
     can_print_bp: bool = False  # the result offers 打印结果 (identified and consenting only)
     can_print_signup: bool = False  # each of the identified resident's sign-ups offers a slip
-    kind: Literal["guide", "bp", "signup"] | None = None  # what the status is about
+    can_print_voucher: bool = False  # the voucher screen offers a (re)print
+    can_print_request: bool = False  # the ticket step offers 打印回执
+    kind: Literal["guide", "bp", "signup", "voucher", "request"] | None = None  # status of
     status: PrintStatus | None = None
     text: str = ""  # the status in words ("" when nothing was printed)
 
@@ -262,3 +333,5 @@ class Views:
     diagnostics: DiagnosticsView = field(default_factory=DiagnosticsView)
     printing: PrintView = field(default_factory=PrintView)
     activities: ActivitiesView = field(default_factory=ActivitiesView)
+    points: PointsView = field(default_factory=PointsView)
+    requests: RequestsView = field(default_factory=RequestsView)

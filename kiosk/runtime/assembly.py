@@ -28,13 +28,15 @@ from config.privacy import load_pseudonym_key
 from edge_agent.outbox import Outbox
 from edge_agent.outbox_config import open_outbox
 from kiosk.core import inputs as i
-from kiosk.core.ports import ReadingHistory
+from kiosk.core.ports import PointsPort, ReadingHistory
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.runtime.catalogue import CatalogueAdapter
 from kiosk.runtime.history import BpHistory
 from kiosk.runtime.outbox_sink import OutboxSink
 from kiosk.runtime.pin_store import make_pin_gate
+from kiosk.runtime.points_client import PointsClient, PointsPortAdapter
+from kiosk.runtime.resident_requests import REQUESTS_FILE, ResidentRequests
 from kiosk.runtime.signups import SIGNUPS_FILE, Signups
 
 if TYPE_CHECKING:
@@ -67,13 +69,17 @@ class KioskParts:
     history: BpHistory | None
     clock: Clock
     signups: Signups | None = None
+    points: PointsPort | None = None  # red points at the city, through the agent (online calls)
+    requests: ResidentRequests | None = None
 
     def close(self) -> None:
-        """Close the history, the sign-ups and the outbox files."""
+        """Close the history, the sign-ups, the requests and the outbox files."""
         if self.history is not None:
             self.history.close()
         if self.signups is not None:
             self.signups.close()
+        if self.requests is not None:
+            self.requests.close()
         self.outbox.close()
 
 
@@ -116,6 +122,12 @@ def open_signups(config: KioskConfig, *, wall_clock: WallClock = local_now) -> S
     return Signups(config.paths.kiosk_private_dir / SIGNUPS_FILE, wall_clock=wall_clock)
 
 
+def open_requests(config: KioskConfig, *, wall_clock: WallClock = local_now) -> ResidentRequests:
+    """The requests (诉求) this kiosk filed, in the private directory (docs/requests.md)."""
+    prepare_private_dir(config)
+    return ResidentRequests(config.paths.kiosk_private_dir / REQUESTS_FILE, wall_clock=wall_clock)
+
+
 def current_activities(config: KioskConfig) -> Activities:
     """The activities the city last pushed; none if the file is missing or does not load."""
     try:
@@ -134,6 +146,7 @@ def assemble(
     outbox_class: type[Outbox] = Outbox,
     with_history: bool = True,
     history: ReadingHistory | None = None,
+    points: PointsPort | None = None,
 ) -> KioskParts:
     """Session, outbox sink, catalogue and history from `config`.
 
@@ -141,7 +154,8 @@ def assemble(
     script jump them); `pin_clock`: wall-clock seconds for the PIN lockout, which must outlast
     a restart (persisted in the private directory); `outbox_class`: an Outbox subclass (the
     chaos stand-in reports each durable event); `with_history=False`: no BP history file (the
-    session keeps none); `history`: another ReadingHistory instead of the file.
+    session keeps none); `history`: another ReadingHistory instead of the file; `points`:
+    another PointsPort than the online calls through the agent (DATA_DIR/calls/).
     """
     config.paths.data_dir.mkdir(parents=True, exist_ok=True)
     key = load_pseudonym_key(config.privacy)  # before any file is opened: a bad key stops here
@@ -149,10 +163,13 @@ def assemble(
     outbox = open_outbox(config, cls=outbox_class)
     owned: BpHistory | None = None
     signups: Signups | None = None
+    requests: ResidentRequests | None = None
     try:
         if history is None and with_history:
             owned = open_history(config, wall_clock=wall_clock)
             signups = open_signups(config, wall_clock=wall_clock)
+            if config.requests is not None:
+                requests = open_requests(config, wall_clock=wall_clock)
         sink = OutboxSink(outbox)
         session = Session(
             SessionSettings.from_config(config),
@@ -165,15 +182,23 @@ def assemble(
             pin_gate=make_pin_gate(config, pin_clock),
             signups=signups,
             activities=current_activities(config),
+            requests=config.requests,
+            request_store=requests,
         )
     except BaseException:
         if owned is not None:
             owned.close()
         if signups is not None:
             signups.close()
+        if requests is not None:
+            requests.close()
         outbox.close()
         raise
-    return KioskParts(config, session, outbox, sink, catalogue, owned, clock, signups)
+    if points is None:
+        points = PointsPortAdapter(PointsClient(config.paths.data_dir))
+    return KioskParts(
+        config, session, outbox, sink, catalogue, owned, clock, signups, points, requests
+    )
 
 
 def build_devices(

@@ -28,6 +28,7 @@ from common.kiosk_agent import (
     read_bounded_object,
     write_atomically,
 )
+from kiosk.core.ports import PointsAnswer
 
 DEFAULT_TIMEOUT_S = 15.0
 ANSWER_GRACE_S = 3.0  # the agent writes `timeout` at expires_at; this covers a busy agent
@@ -199,3 +200,33 @@ class PointsClient:
 
 def _params(resident: Resident) -> dict[str, Any]:
     return {"subject": resident.subject, "key_id": resident.key_id}
+
+
+class PointsPortAdapter:
+    """The core's PointsPort (kiosk/core/ports.py) over a PointsClient: answers become the
+    core's plain PointsAnswer, with PLAIN_WORDS in both languages for a failure."""
+
+    def __init__(self, client: PointsClient) -> None:
+        self.client = client
+
+    def history(self, subject: str, key_id: str, limit: int) -> PointsAnswer:
+        """points.history."""
+        return core_answer(self.client.history(Resident(subject, key_id), limit))
+
+    def catalogue(self) -> PointsAnswer:
+        """points.catalogue."""
+        return core_answer(self.client.catalogue())
+
+    def redeem(
+        self, subject: str, key_id: str, reward_id: str, points: int, redemption_id: str
+    ) -> PointsAnswer:
+        """points.redeem with the redemption_id the session minted at the confirm tap."""
+        answer = self.client.redeem(Resident(subject, key_id), reward_id, points, redemption_id)
+        return core_answer(answer)
+
+
+def core_answer(answer: Answer) -> PointsAnswer:
+    if answer.ok:
+        return PointsAnswer(True, dict(answer.data))
+    words = {language: answer.words(language) for language in ("zh", "en")}
+    return PointsAnswer(False, {}, answer.reason, words)

@@ -152,10 +152,12 @@ class KioskApp(App):
         entering = step.state is not step.previous
         voice_switched_on = views.accessibility.voice and not self.views.accessibility.voice
         printing_before = self.views.printing.text
+        # the points screen changes phase without a new screen (wait → voucher): read it anew
+        phase_changed = views.points.phase != self.views.points.phase and bool(views.points.phase)
         self._apply_accessibility(views)
         self.views = views
         self._show(views, entering=entering)
-        if voice_switched_on or (entering and views.accessibility.voice):
+        if voice_switched_on or ((entering or phase_changed) and views.accessibility.voice):
             self.speak_current()
         elif (
             self.host is not None

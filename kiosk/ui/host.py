@@ -8,6 +8,7 @@ session. Kivy itself is not imported here; the app passes Clock-based callables 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -19,12 +20,15 @@ from config.loader import ConfigError
 from config.model import KioskConfig
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command, KioskInputError, State
+from kiosk.core.ports import NoPoints, PointsCall, run_points_call
 from kiosk.core.remote_diagnostics import RemoteSelfTestRun
 from kiosk.core.session import Listener, Step
 from kiosk.core.views import Views
 from kiosk.runtime.assembly import assemble, build_devices, current_activities, local_now
 from kiosk.runtime.outbox_sink import OutboxSink
+from kiosk.runtime.points_client import Answer, PointsClient, core_answer
 from kiosk.runtime.requests import KioskRequest, RequestWatcher, write_diagnostics_result
+from kiosk.runtime.resident_requests import ask_status
 from kiosk.runtime.signups import take_signup_results
 from kiosk.runtime.speech import Speaker
 
@@ -95,6 +99,7 @@ class KioskHost:
         self.hub = build_devices(config, self.post, _MainThreadStates(self.sink, schedule))
         self.speaker = speaker or Speaker()
         self.requests = RequestWatcher(self.data_dir)
+        self.calls = PointsClient(self.data_dir)  # online calls through the agent (docs/points.md)
         self._log_source = log_source
         self._last_outbox_status_s = float("-inf")
         self._remote_run: RemoteSelfTestRun | None = None
@@ -158,12 +163,44 @@ class KioskHost:
                 job = self.session.take_print_job()
                 if job is not None:
                     self.hub.print_slip(job)
+            elif command is Command.POINTS:
+                call = self.session.take_points_call()
+                if call is not None:
+                    self.start_points_call(call)
+            elif command is Command.CALL_REQUEST_STATUS:
+                self._call_request_status()
             else:
                 self.hub.execute(command)
         if step.state is not step.previous:
             self.hub.set_camera_active(step.state in CAMERA_STATES)
             if step.state is State.ATTRACT:
                 self.speaker.stop()  # every return to the attract screen is a wipe
+
+    def start_points_call(self, call: PointsCall) -> None:
+        """Make one points call on its own thread (it blocks up to its expiry, 15 s + 3 s);
+        the answer comes back to the main thread as a PointsAnswered input."""
+        port = self.parts.points or NoPoints()
+
+        def run() -> None:
+            try:
+                answer = run_points_call(port, call)
+            except Exception as exc:  # noqa: BLE001 — a broken call must still answer the screen
+                log.warning("points call failed: %s", type(exc).__name__)
+                answer = core_answer(Answer(False, {}, "offline"))
+            self.post(i.PointsAnswered(call.token, answer))
+
+        threading.Thread(target=run, name=f"points-{call.method}", daemon=True).start()
+
+    def _call_request_status(self) -> None:
+        """requests.status off the UI thread (it waits up to 15 s); the answer is posted back."""
+        call = self.session.take_status_call()
+        if call is None:
+            return
+        threading.Thread(
+            target=lambda: self.post(ask_status(self.calls, call)),
+            name="requests-status",
+            daemon=True,
+        ).start()
 
     # --- the one-second clock ---------------------------------------------------------------
 

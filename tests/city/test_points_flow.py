@@ -404,3 +404,49 @@ def test_a_call_made_while_the_broker_is_down_is_sent_when_it_is_back(
     caller.join(timeout=60)
     assert result
     assert result[0].data == {"balance": 25}, result[0]
+
+
+def test_a_kiosk_session_redeems_a_voucher_and_the_balance_drops_once(
+    city_db: str, responders: Callable[[str], ResponderProcess], kiosks: Callable[..., PointsClient]
+) -> None:
+    """The kiosk's own session (kiosk/core) through its PointsPort (the composition root's
+    adapter over the client) → a real agent → Mosquitto → a responder → PostgreSQL: the
+    overview, confirm, the answer lost on the way back, "try again" with the same
+    redemption_id, the voucher; the city spent the points once."""
+    from config.privacy import pseudonymise
+    from kiosk.core import inputs as i
+    from kiosk.core.ports import PointsAnswer, run_points_call
+    from kiosk.runtime.points_client import PointsPortAdapter
+    from tests.kiosk_core.support import CITY, ID_NUMBER, KEY, card, make_rig
+
+    responders("r0")
+    port = PointsPortAdapter(kiosks("k1"))
+    rig = make_rig()
+    resident = ledger.Resident(rig.settings.pseudonym_key_id, pseudonymise(ID_NUMBER, KEY, CITY))
+    with connect(city_db, autocommit=True) as conn:
+        ledger.earn(conn, resident, 80, source="volunteering", reference="shift-1", actor="test")
+    rig.send(i.StartPoints(), card())
+    rig.answer_points(port)
+    view = rig.session.views.points
+    assert view.balance_text == "您现有积分：80", view
+    assert [r.reward_id for r in view.rewards if r.can_choose] == ["rice", "haircut"]
+    rig.send(i.ChooseReward("haircut"), i.ConfirmRedeem())
+    first = rig.session.take_points_call()
+    assert first is not None
+    spent = run_points_call(port, first)  # the city redeemed it …
+    assert spent.ok, spent
+    lost = PointsAnswer(False, {}, "timeout", {"zh": "暂时连不上", "en": "no answer"})
+    rig.send(i.PointsAnswered(first.token, lost))  # … but the answer never reached the screen
+    assert rig.session.views.points.can_retry
+    rig.send(i.PointsRetry())
+    (retry,) = rig.answer_points(port)
+    assert retry.redemption_id == first.redemption_id
+    assert retry.token != first.token
+    voucher = rig.session.views.points.voucher
+    assert voucher is not None, rig.session.views.points
+    assert voucher.code == spent.data["voucher"]
+    assert voucher.balance_after_text == "还剩 30 积分"
+    with connect(city_db, autocommit=True) as conn:
+        assert ledger.balance(conn, resident) == 30
+        rows = conn.execute("SELECT count(*) FROM points_entries WHERE kind = 'redeem'").fetchone()
+    assert rows == (1,)

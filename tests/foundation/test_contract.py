@@ -118,6 +118,17 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "key_id": "2026a",
         "session_id": SESSION,
     },
+    "request.submitted": {
+        "request_id": "0193f1c2-7a4b-7c3d-8e5f-0123456789ac",
+        "ticket": "7K2MQ-9XD3F",
+        "category": "repairs",
+        "location": {"building": "5栋", "unit": "2单元"},
+        "text": "楼道灯坏了",
+        "callback": {"key_id": "req2026", "sealed": "A" * 123},
+        "subject": SUBJECT,
+        "key_id": "2026a",
+        "session_id": SESSION,
+    },
     "heartbeat": {
         "outbox_depth": 3,
         "oldest_unsent_age_s": 4.5,

@@ -13,6 +13,7 @@ from common.kiosk_agent import SignupResult
 from common.selftest import Check, SelfTestReport
 from config.activities import Activities, activities_from_data
 from config.pinhash import MIN_N
+from config.resident_requests import Requests
 from edge_agent.contract import Identity, new_event, validate_event
 from kiosk.core import inputs as i
 from kiosk.core.machine import State
@@ -20,10 +21,15 @@ from kiosk.core.ports import (
     CategoryEntry,
     ItemDetail,
     ItemSummary,
+    PointsAnswer,
+    PointsCall,
+    PointsPort,
     ReadingHistory,
     StoredReading,
     StoredSignup,
+    run_points_call,
 )
+from kiosk.core.resident_requests import StoredRequest
 from kiosk.core.session import Session
 from kiosk.core.settings import SessionSettings
 from kiosk.core.technician import PinGate, hash_pin
@@ -174,6 +180,133 @@ class Rig:
             self.session.handle(event)
         return self.session.state
 
+    def answer_points(self, port: PointsPort, *, limit: int = 10) -> list[PointsCall]:
+        """Do what the host's worker does: make each call the session asks for, answer it."""
+        made: list[PointsCall] = []
+        while (call := self.session.take_points_call()) is not None and len(made) < limit:
+            made.append(call)
+            self.session.handle(i.PointsAnswered(call.token, run_points_call(port, call)))
+        return made
+
+
+REWARDS: tuple[dict[str, Any], ...] = (
+    {"reward_id": "haircut", "title": {"zh": "理发", "en": "Haircut"}, "points": 50},
+    {"reward_id": "rice", "title": {"zh": "大米一袋", "en": "A bag of rice"}, "points": 200},
+    {"reward_id": "oil", "title": {"zh": "食用油", "en": "Cooking oil"}, "points": 30},
+)
+
+
+class FakePoints:
+    """A PointsPort like the city's ledger, in memory: idempotent on redemption_id (a retry
+    gets the first outcome, spends nothing more); `fail_next` makes calls fail as the agent
+    or the city would (timeout, offline, unavailable), optionally after the spend."""
+
+    def __init__(self, balance: int = 120, stock: dict[str, int] | None = None) -> None:
+        self.balance = balance
+        self.prices = {r["reward_id"]: r["points"] for r in REWARDS}
+        self.stock = dict(stock or {"oil": 0})
+        self.entries: list[dict[str, Any]] = [
+            {
+                "kind": "earn",
+                "points": 20,
+                "source": "volunteering",
+                "at": "2026-11-20T02:00:00.000Z",
+                "title": {"zh": "敬老院志愿服务", "en": "Care home volunteering"},
+            },
+            {
+                "kind": "earn",
+                "points": 100,
+                "source": "attendance",
+                "at": "2026-11-10T01:30:00.000Z",
+            },
+        ]
+        self.fail_next: list[str] = []
+        self.spend_then_fail: list[str] = []  # redeem: spend, then lose the answer like this
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.outcomes: dict[str, PointsAnswer] = {}
+        self.spent = 0
+
+    def _failure(self) -> PointsAnswer | None:
+        if self.fail_next:
+            reason = self.fail_next.pop(0)
+            return PointsAnswer(False, {}, reason, {"zh": f"失败{reason}", "en": f"fail {reason}"})
+        return None
+
+    def history(self, subject: str, key_id: str, limit: int) -> PointsAnswer:
+        """points.history."""
+        self.calls.append(("history", {"subject": subject, "key_id": key_id, "limit": limit}))
+        failed = self._failure()
+        return failed or PointsAnswer(
+            True, {"balance": self.balance, "entries": list(self.entries[:limit])}
+        )
+
+    def catalogue(self) -> PointsAnswer:
+        """points.catalogue."""
+        self.calls.append(("catalogue", {}))
+        rewards = [
+            {
+                **r,
+                "points": self.prices[r["reward_id"]],
+                "available": self.stock.get(r["reward_id"], 1) > 0,
+            }
+            for r in REWARDS
+        ]
+        return self._failure() or PointsAnswer(True, {"rewards": rewards})
+
+    def redeem(
+        self, subject: str, key_id: str, reward_id: str, points: int, redemption_id: str
+    ) -> PointsAnswer:
+        """points.redeem, idempotent on redemption_id."""
+        params = {
+            "subject": subject,
+            "reward_id": reward_id,
+            "points": points,
+            "redemption_id": redemption_id,
+        }
+        self.calls.append(("redeem", params))
+        failed = self._failure()
+        if failed is not None:
+            return failed
+        if redemption_id not in self.outcomes:
+            self.outcomes[redemption_id] = self._redeem(reward_id, points, redemption_id)
+        if self.spend_then_fail:
+            reason = self.spend_then_fail.pop(0)
+            return PointsAnswer(False, {}, reason, {"zh": f"失败{reason}", "en": f"fail {reason}"})
+        return self.outcomes[redemption_id]
+
+    def _redeem(self, reward_id: str, points: int, redemption_id: str) -> PointsAnswer:
+        price = self.prices.get(reward_id)
+        if price is None:
+            return PointsAnswer(False, {}, "unknown_reward", {"zh": "没有", "en": "none"})
+        if price != points:
+            return PointsAnswer(False, {}, "price_changed", {"zh": "积分有变化", "en": "changed"})
+        if self.balance < price:
+            return PointsAnswer(False, {}, "insufficient_points", {"zh": "积分不够", "en": "short"})
+        self.balance -= price
+        self.spent += price
+        self.entries.insert(
+            0,
+            {
+                "kind": "redeem",
+                "points": -price,
+                "source": "redemption",
+                "at": "2026-11-23T08:15:00.000Z",
+            },
+        )
+        title = next(r["title"] for r in REWARDS if r["reward_id"] == reward_id)
+        return PointsAnswer(
+            True,
+            {
+                "redemption_id": redemption_id,
+                "reward_id": reward_id,
+                "title": title,
+                "points": price,
+                "balance": self.balance,
+                "voucher": "7K2M-Q9XD-3FHT",
+                "redeemed_at": "2026-11-23T08:15:00.000Z",
+            },
+        )
+
 
 def _activity(activity_id: str, day: int, places_left: int) -> dict[str, Any]:
     return {
@@ -235,12 +368,63 @@ class MemorySignups:
         return True
 
 
+# The city's request key for the tests (docs/requests.md): the private half opens what is sealed.
+REQUEST_PRIVATE_KEY = bytes.fromhex("a8" + "11" * 30 + "4f")
+PHONE = "13912345678"
+
+
+def _request_public_key() -> str:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    private = X25519PrivateKey.from_private_bytes(REQUEST_PRIVATE_KEY)
+    return base64.b64encode(private.public_key().public_bytes_raw()).decode()
+
+
+def requests_config(*, key: bool = True, buildings: bool = True) -> Requests:
+    """The default categories, two buildings (one without units) and the test key."""
+    from config.schema import Problem, build
+
+    problems: list[Problem] = []
+    raw: dict[str, Any] = {}
+    if key:
+        raw["key"] = {"key_id": "req-test", "public_key": _request_public_key()}
+    if buildings:
+        raw["buildings"] = [
+            {"label": {"zh": "5栋", "en": "Building 5"}, "units": [
+                {"zh": "1单元", "en": "Unit 1"}, {"zh": "2单元", "en": "Unit 2"}]},
+            {"label": {"zh": "老年活动中心", "en": "Seniors' centre"}},
+        ]  # fmt: skip
+    config = build(Requests, raw, "requests", problems)
+    assert config is not None, problems
+    return config
+
+
+class MemoryRequests:
+    """A RequestStore in a list (the SQLite one has its own tests)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, StoredRequest]] = []
+
+    def add(self, subject: str, request: StoredRequest) -> None:
+        """Keep it."""
+        self.rows.append((subject, request))
+
+    def for_subject(self, subject: str) -> list[StoredRequest]:
+        """Newest first."""
+        mine = [r for who, r in self.rows if who == subject]
+        return sorted(mine, key=lambda r: r.submitted_at, reverse=True)
+
+
 def make_rig(
     history: ReadingHistory | None = None,
     *,
     pin_hash: str | None = PIN_HASH,
     settings: SessionSettings | None = None,
     signups: MemorySignups | None = None,
+    requests: Requests | None = None,
+    request_store: MemoryRequests | None = None,
 ) -> Rig:
     """A fresh session at the attract screen."""
     clock = FakeClock()
@@ -260,6 +444,8 @@ def make_rig(
         pin_gate=gate,
         signups=signups if signups is not None else MemorySignups(),
         activities=ACTIVITIES,
+        requests=requests if requests is not None else requests_config(),
+        request_store=request_store if request_store is not None else MemoryRequests(),
     )
     return Rig(session, clock, sink, settings)
 
@@ -281,6 +467,8 @@ PATHS: dict[State, tuple[i.Input, ...]] = {
     State.HEALTH_MEASURING: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring()),
     State.HEALTH_RESULT: (i.StartHealth(), i.SkipIdentify(), i.StartMeasuring(), GOOD_READING),
     State.ACTIVITIES: (i.StartActivities(), i.SkipIdentify()),
+    State.POINTS: (i.StartPoints(), i.SkipIdentify()),
+    State.REQUESTS: (i.StartRequests(), i.SkipIdentify()),
     State.RATING: (i.StartServices(), i.SkipIdentify(), i.Finish()),
     State.DIAGNOSTICS_PIN: (i.TechnicianGesture(),),
     State.DIAGNOSTICS: (i.TechnicianGesture(), i.PinEntered(PIN)),
@@ -346,7 +534,33 @@ def inputs(name: str = NAME, id_number: str = ID_NUMBER) -> st.SearchStrategy[i.
                 i.PrintBpSlip(),
                 i.StartActivities(),
                 i.SignupsUpdated(),
+                i.StartPoints(),
+                i.ConfirmRedeem(),
+                i.PointsRetry(),
+                i.PrintVoucher(),
+                i.StartRequests(),
+                i.SubmitRequest(),
+                i.PrintRequestTicket(),
             ]
+        ),
+        st.builds(i.ChooseReward, st.sampled_from(("haircut", "rice", "oil", "no-such"))),
+        st.builds(
+            i.PointsAnswered,
+            st.sampled_from(("stale-token",)),
+            st.builds(PointsAnswer, st.booleans(), st.just({"balance": 9})),
+        ),
+        st.builds(i.RequestGo, st.sampled_from(("new", "mine", "menu", "next"))),
+        st.builds(i.ChooseRequestCategory, st.sampled_from(("repairs", "other", "bogus"))),
+        st.builds(
+            i.ChooseRequestLocation, st.none() | st.integers(-1, 3), st.none() | st.integers(-1, 3)
+        ),
+        st.builds(i.AddRequestPhrase, st.integers(-1, 5)),
+        st.builds(i.EditRequestText, st.sampled_from(("楼道灯坏了", name, "", f"电话{PHONE}"))),
+        st.builds(i.RequestPhoneKey, st.sampled_from(("edit", "1", "3", "9", "done", "remove"))),
+        st.builds(
+            i.RequestStatusAnswered,
+            st.sampled_from(("stale", "00000000-0000-7000-8000-000000000001")),
+            st.booleans(),
         ),
         st.builds(i.SignUp, st.sampled_from(ACTIVITY_IDS)),
         st.builds(

@@ -18,6 +18,7 @@ from kiosk.core.i18n import (
     parse_catalogue,
 )
 from kiosk.core.inputs import DeviceName
+from kiosk.core.points import ENTRY_SOURCES
 from kiosk.core.ports import HANDLINGS
 from kiosk.core.render import RATING_LEVELS, RATING_REASONS
 from kiosk.core.session import CARD_FAULT_KEYS
@@ -62,6 +63,10 @@ def _keys_the_core_uses() -> set[str]:
     keys |= {f"identify.prompt.{f}" for f in ("services", "health")}
     keys |= {f"identify.skip.{f}" for f in ("services", "health")}
     keys |= {"countdown.continue", "countdown.message", "card.place", "identify.greeting"}
+    keys |= {"identify.prompt.points", "identify.skip.points", "points.error.other"}
+    keys |= {f"points.source.{source}" for source in ENTRY_SOURCES}
+    keys |= {f"points.wait.{phase}" for phase in ("loading", "redeeming")}
+    keys |= {f"points.reward.{s}" for s in ("can", "short", "unavailable", "identify")}
     return keys
 
 

@@ -31,6 +31,19 @@ VALIDATING_ACTIONS = frozenset(
         "sign_up",
         "cancel_signup",
         "print_signup_slip",
+        "choose_reward",
+        "confirm_redeem",
+        "points_retry",
+        "print_voucher",
+        "start_requests",
+        "request_go",
+        "request_category",
+        "request_location",
+        "request_phrase",
+        "request_text",
+        "request_phone_key",
+        "submit_request",
+        "print_request_ticket",
     }
 )
 

@@ -16,6 +16,7 @@ from common.pii import mask_id_number, mask_name
 from config.privacy import pseudonymise
 from kiosk.core import inputs as i
 from kiosk.core.machine import IDLE_STATES, KioskInputError, State
+from kiosk.core.ports import PointsAnswer
 from kiosk.core.resident import ResidentState
 from kiosk.core.session import Session
 from kiosk.core.views import (
@@ -23,11 +24,13 @@ from kiosk.core.views import (
     CountdownView,
     HealthView,
     IdentifyView,
+    PointsView,
     RatingView,
 )
 from tests.kiosk_core.support import (
     CITY,
     KEY,
+    FakePoints,
     MemoryHistory,
     Rig,
     card,
@@ -42,6 +45,11 @@ from tests.kiosk_core.support import (
 # readings on purpose, under a pseudonym; the sink is the outbox).
 INJECTED = frozenset(
     {"_sink", "_catalogue", "_history", "_key", "_clock", "_wall_clock", "_new_id", "_listeners"}
+    | {
+        "_requests",
+        "_request_store",
+        "_mint_ticket",
+    }  # the config; requests filed are kept on purpose
 )
 
 
@@ -82,6 +90,7 @@ def assert_wiped(session: Session, secrets: set[str]) -> None:
     assert views.health == HealthView()
     assert views.rating == RatingView()
     assert views.countdown == CountdownView()
+    assert views.points == PointsView()
     assert session._resident == ResidentState()
     defaults = session.settings
     assert views.accessibility.language == defaults.language
@@ -131,7 +140,7 @@ class WipeMachine(RuleBasedStateMachine):
     @rule(
         name=names,
         id_number=id_numbers,
-        flow=st.sampled_from(("services", "health")),
+        flow=st.sampled_from(("services", "health", "points", "requests")),
         consent=st.booleans(),
         reading=st.tuples(st.integers(90, 200), st.integers(50, 120), st.integers(40, 120)),
     )
@@ -148,6 +157,14 @@ class WipeMachine(RuleBasedStateMachine):
             return
         self.secrets |= {name, mask_name(name), id_number, pseudonymise(id_number, KEY, CITY)}
         resident = card(name, id_number)
+        if flow == "points":
+            self._apply(i.StartPoints())
+            self._apply(resident)
+            self.points_answer()
+            self._apply(i.ChooseReward("haircut"))
+            self._apply(i.ConfirmRedeem())
+            self.points_answer()
+            return
         if flow == "services":
             path: tuple[i.Input, ...] = (
                 i.StartServices(),
@@ -157,6 +174,21 @@ class WipeMachine(RuleBasedStateMachine):
                 i.Finish(),
                 i.SelectLevel(2),
                 i.ToggleReason("other"),
+            )
+        elif flow == "requests":
+            phone = f"139{reading[0]:04d}{reading[1]:04d}"
+            self.secrets |= {phone, f"{phone[:3]}****{phone[-4:]}"}
+            path = (
+                i.StartRequests(),
+                resident,
+                i.RequestGo("new"),
+                i.ChooseRequestCategory("repairs"),
+                i.ChooseRequestLocation(0, 1),
+                i.EditRequestText(f"{name}家门口"),
+                i.RequestGo("next"),
+                i.RequestPhoneKey("edit"),
+                *(i.RequestPhoneKey(d) for d in phone),
+                *((i.RequestPhoneKey("done"), i.RequestGo("next")) if consent else ()),
             )
         else:
             systolic, diastolic, pulse = reading
@@ -170,6 +202,28 @@ class WipeMachine(RuleBasedStateMachine):
             )
         for event in path:
             self._apply(event)
+
+    @rule()
+    def points_answer(self) -> None:
+        """The host's worker answers whatever points call the session asked for."""
+        for call in self.rig.answer_points(FakePoints()):
+            assert call.subject == "" or len(call.subject) == 64  # a pseudonym, never the ID
+
+    @rule(
+        data=st.dictionaries(
+            st.sampled_from(("balance", "entries", "rewards", "voucher")),
+            st.none()
+            | st.integers()
+            | st.text(max_size=20)
+            | st.lists(st.dictionaries(st.text(max_size=8), st.integers()), max_size=3),
+        ),
+        ok=st.booleans(),
+    )
+    def points_junk_answer(self, data: dict[str, Any], ok: bool) -> None:
+        """The call in flight gets an answer that does not read: plain words, never a crash."""
+        call = self.rig.session.take_points_call()
+        if call is not None:
+            self._apply(i.PointsAnswered(call.token, PointsAnswer(ok, data, None if ok else "x")))
 
     @rule(seconds=st.floats(0.0, 90.0))
     def time_passes(self, seconds: float) -> None:

@@ -134,3 +134,30 @@ def test_an_event_the_contract_refuses_never_escapes_the_session(
     assert "martian" not in caplog.text
     assert "data.card_type" in caplog.text
     kiosk.close()
+
+
+def test_the_session_reaches_red_points_through_the_assembled_port(tmp_path: Path) -> None:
+    """parts.points writes the call file the agent publishes (DATA_DIR/calls/), with the
+    session's pseudonym and key id; without an agent the answer is a timeout in plain words."""
+    from common.kiosk_agent import calls_dir
+    from kiosk.core.ports import run_points_call
+    from kiosk.runtime.points_client import PLAIN_WORDS, PointsClient, PointsPortAdapter
+
+    config = kiosk_config(tmp_path / "data")
+    kiosk = assemble(config, clock=FakeClock())
+    assert isinstance(kiosk.points, PointsPortAdapter)
+    kiosk.points.client = PointsClient(config.paths.data_dir, timeout_s=0.2)  # no agent runs
+    kiosk.session.handle(i.StartPoints())
+    kiosk.session.handle(i.CardIdentity("resident", "张三丰", ID_NUMBER, True))
+    call = kiosk.session.take_points_call()
+    assert call is not None
+    assert call.subject == pseudonymise(ID_NUMBER, bytes.fromhex(KEY_HEX), "440300")
+    assert call.key_id == "k7"
+    answer = run_points_call(kiosk.points, call)
+    assert (answer.ok, answer.reason) == (False, "timeout")
+    assert answer.words == {lang: PLAIN_WORDS["timeout"][lang] for lang in ("zh", "en")}
+    assert list(calls_dir(config.paths.data_dir).glob("*")) == []  # taken back: never sent late
+    kiosk.session.handle(i.PointsAnswered(call.token, answer))
+    assert kiosk.session.views.points.error_text == PLAIN_WORDS["timeout"]["zh"]
+    assert kiosk.session.views.points.can_retry
+    kiosk.close()

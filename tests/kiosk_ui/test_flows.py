@@ -162,7 +162,8 @@ def test_every_screen_passes_the_accessibility_audit(
     notes, _events = run_tour("audit_all", tmp_path, kivy_env)
     audited = notes["audit"]
     screens = {key.split("/")[1] for key in audited}
-    assert len(screens) == 12
+    assert len(screens) == 13
+    assert "points" in screens
     modes = {key.split("/")[2] for key in audited}
     assert modes == {"zh-normal", "en-normal", "zh-contrast-large", "en-contrast-large"}
     violations = {key: found for key, found in audited.items() if found}
@@ -225,4 +226,44 @@ def test_activities_sign_up_wait_confirm_refuse_print_cancel(
     card = next(p["data"] for k, p in events if k == "card.read")
     assert {d["subject"] for d in signed} == {card["subject"]}
     assert (tmp_path / "data" / "signup.png").read_bytes().startswith(b"\x89PNG")
+    assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)
+
+
+def test_points_redeem_timeout_retry_voucher_print_offline(
+    tmp_path: Path, kivy_env: dict[str, str]
+) -> None:
+    """红色积分 by touches through the real client and call files: a lost answer and "try
+    again" spend once with one redemption_id; the voucher on screen and paper (masked name
+    only); paper out keeps it on screen; offline in plain words; the wipe leaves nothing."""
+    from kiosk.runtime.points_client import PLAIN_WORDS
+
+    notes, events = run_tour("points_redeem", tmp_path, kivy_env)
+    assert notes["balance"] == "您现有积分：120"
+    assert notes["statuses"] == {"haircut": "可以兑换", "rice": "还差 80 积分", "oil": "已兑换完"}
+    assert notes["entries"] == 3
+    assert notes["confirm"] == ["需要 50 积分", "兑换后还剩 70 积分"]
+    assert notes["timeout_words"] == PLAIN_WORDS["timeout"]["zh"]
+    assert len(notes["redemption_ids"]) == 2
+    assert len(set(notes["redemption_ids"])) == 1  # the retry: the same redemption
+    assert len(set(notes["call_ids"])) == 2  # … in a new call
+    assert notes["spent"] == 50
+    assert notes["voucher_code"] == "7K2M-Q9XD-0001"
+    spoken = notes["spoken"]  # voice mode: each phase is read as it comes
+    assert any("您现有积分：120" in said for said in spoken)
+    assert any("兑换后还剩 70 积分" in said for said in spoken)
+    assert any(PLAIN_WORDS["timeout"]["zh"] in said for said in spoken)
+    assert any("7，K，2，M，Q，9，X，D，0，0，0，1" in said for said in spoken)
+    assert notes["voucher_balance"] == "还剩 70 积分"
+    slip = notes["slip"]
+    for text in ("积分兑换券", "7K2M-Q9XD-0001", "理发一次", "70 积分", "50 积分", "*"):
+        assert text in slip
+    assert RESIDENT.name not in slip
+    assert RESIDENT.id_number not in slip
+    assert notes["balance_after"] == "您现有积分：70"
+    assert notes["paper_out"][0] == "7K2M-Q9XD-0002"
+    assert "服务台" in notes["paper_out"][1]
+    assert notes["after_wipe"] is True
+    assert notes["offline_words"] == PLAIN_WORDS["offline"]["zh"]
+    assert notes["spent_total"] == 100
+    assert (tmp_path / "data" / "voucher.png").read_bytes().startswith(b"\x89PNG")
     assert_no_clear_pii(events, RESIDENT.name, RESIDENT.id_number)

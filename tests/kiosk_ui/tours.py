@@ -209,6 +209,9 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.SetHighContrast(contrast))
         host.handle(i.SetLargeText(contrast))
 
+    from testbed.points import PointsDesk
+
+    desk = PointsDesk(host.data_dir, balance=1000)
     for language, contrast in (("zh", False), ("en", False), ("zh", True), ("en", True)):
         mode = f"{language}-{'contrast-large' if contrast else 'normal'}"
         setup(language, contrast)
@@ -244,6 +247,8 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.Exit())
         host.handle(i.SkipRating())
         setup(language, contrast)
+        yield from audit_points(p, desk, card, check)
+        setup(language, contrast)
         host.handle(i.StartHealth())
         host.handle(card)
         yield from check("consent")
@@ -275,7 +280,34 @@ def audit_all(p: Any) -> Iterator[Any]:
         host.handle(i.PinEntered(RIGHT_PIN))
         yield from check("diagnostics")
         host.handle(i.Back())
+    desk.close()
     p.notes["audit"] = results
+
+
+def audit_points(p: Any, desk: Any, card: Any, check: Callable[[str], Iterator[Any]]) -> Any:
+    """The points screen in each phase: overview, confirm, voucher, an error, please wait."""
+    host = p.app.host
+    host.handle(i.StartPoints())
+    host.handle(card)
+    yield p.until(lambda: host.views.points.phase == "overview", "the points overview")
+    yield from check("points")
+    host.handle(i.ChooseReward("haircut"))
+    yield from check("points-confirm")
+    host.handle(i.ConfirmRedeem())
+    yield p.until(lambda: host.views.points.phase == "voucher", "the voucher")
+    yield p.until(lambda: host.views.printing.status == "done", "the voucher printed")
+    yield from check("points-voucher")
+    desk.fail_next = ["offline"]
+    host.handle(i.Back())
+    yield p.until(lambda: host.views.points.phase == "error", "offline")
+    yield from check("points-error")
+    desk.hold.set()
+    host.handle(i.PointsRetry())
+    yield from check("points-wait")
+    desk.hold.clear()
+    yield p.until(lambda: host.views.points.phase == "overview", "the overview again")
+    host.handle(i.Exit())
+    host.handle(i.SkipRating())
 
 
 class RecordingSpeaker:
@@ -497,6 +529,276 @@ def activities_signup(p: Any) -> Iterator[Any]:
     yield p.state(State.ATTRACT)
 
 
+def points_redeem(p: Any) -> Iterator[Any]:
+    """红色积分 by touches through the real client and call files (the desk answers as the agent
+    and the city would): balance, entries, rewards; confirm; the answer lost (timeout) and
+    "try again" with the same redemption_id; the voucher on screen and on paper; paper out;
+    offline in plain words; nothing left after the wipe."""
+    from kiosk.core.views import PointsView
+    from testbed.points import PointsDesk
+
+    host = p.app.host
+    desk = PointsDesk(host.data_dir, balance=120)
+    printer = host.hub.simulator("printer")
+    speaker = RecordingSpeaker()
+    host.speaker = speaker
+    try:
+        yield from p.tap("access_voice")
+        yield p.until(lambda: host.views.accessibility.voice, "voice mode")
+        yield from p.tap("start_points")
+        yield p.state(State.IDENTIFY)
+        host.hub.simulator("idcard").control("insert resident")
+        yield p.state(State.POINTS)
+        yield p.until(lambda: p.views.points.phase == "overview", "the overview")
+        yield p.frames()
+        p.notes["balance"] = p.find("points_balance").text
+        p.notes["statuses"] = {
+            r: p.find(f"reward_status_{r}").text for r in ("haircut", "rice", "oil")
+        }
+        p.notes["entries"] = len(p.views.points.entries)
+        yield from p.tap("reward_haircut")
+        yield p.until(lambda: p.views.points.phase == "confirm", "the confirm step")
+        yield p.frames()
+        p.notes["confirm"] = [p.find("confirm_price").text, p.find("confirm_balance_after").text]
+        desk.lose_next_redeem = 1
+        yield from p.tap("confirm_redeem")
+        yield p.until(lambda: p.views.points.phase == "error", "the lost answer", timeout_s=30)
+        yield p.frames()
+        p.notes["timeout_words"] = p.find("points_notice_text").text
+        yield from p.tap("retry")
+        yield p.until(lambda: p.views.points.phase == "voucher", "the voucher", timeout_s=30)
+        yield p.until(lambda: p.views.printing.status == "done", "the voucher printed")
+        yield p.frames()
+        p.notes["voucher_code"] = p.find("voucher_code").text
+        p.notes["spoken"] = [c[1] for c in speaker.calls if c[0] == "say"]
+        p.notes["voucher_balance"] = p.find("voucher_balance_after").text
+        p.notes["slip"] = page_text(p)
+        printer.control(f"png {host.data_dir / 'voucher.png'}")
+        redeems = [c["params"] for c in desk.calls if c["method"] == "points.redeem"]
+        p.notes["redemption_ids"] = [c["redemption_id"] for c in redeems]
+        p.notes["call_ids"] = [c["call_id"] for c in desk.calls if c["method"] == "points.redeem"]
+        p.notes["spent"] = desk.spent
+        printer.control("paper_out")
+        yield p.until(
+            lambda: any(d.device == "printer" and not d.ok for d in p.views.diagnostics.devices),
+            "the paper-out seen by the status poll",
+            timeout_s=30,
+        )
+        yield from p.tap("back")
+        yield p.until(lambda: p.views.points.phase == "overview", "the overview again")
+        yield p.frames()
+        p.notes["balance_after"] = p.find("points_balance").text
+        yield from p.tap("reward_haircut")
+        yield p.until(lambda: p.views.points.phase == "confirm", "confirm again")
+        yield from p.tap("confirm_redeem")
+        yield p.until(lambda: p.views.points.phase == "voucher", "the second voucher")
+        yield p.frames()
+        p.notes["paper_out"] = [p.find("voucher_code").text, p.find("print_status_text").text]
+        printer.control("load_paper")
+        yield from p.tap("exit")
+        yield p.state(State.RATING)
+        yield from p.tap("skip")
+        yield p.state(State.ATTRACT)
+        p.notes["after_wipe"] = p.views.points == PointsView()
+        desk.fail_next = ["offline"]
+        yield from p.tap("start_points")
+        yield p.state(State.IDENTIFY)
+        host.hub.simulator("idcard").control("insert hkmotw_permit")  # another card: read at once
+        yield p.state(State.POINTS)
+        yield p.until(lambda: p.views.points.phase == "error", "offline")
+        yield p.frames()
+        p.notes["offline_words"] = p.find("points_notice_text").text
+        yield from p.tap("retry")
+        yield p.until(lambda: p.views.points.phase == "overview", "the overview after retry")
+        p.notes["spent_total"] = desk.spent
+        yield from p.tap("exit")
+        yield p.state(State.ATTRACT)
+    finally:
+        desk.close()
+
+
+CALLBACK_PHONE = "13912345678"
+
+
+class CityOnFiles:
+    """The agent and the city's responder for requests.status, as the call files (the real
+    relay is tested in tests/kiosk_runtime/test_resident_requests.py): answers `mode`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from tests.kiosk_runtime.test_points_client import FakeAgent
+
+        self.mode = "ok"
+        self.known: list[dict[str, Any]] = []
+        self.agent = FakeAgent(data_dir, self.reply)
+
+    def reply(self, call: dict[str, Any]) -> dict[str, Any]:
+        base = {
+            "call_id": call["call_id"],
+            "method": call["method"],
+            "answered_at": call["issued_at"],
+        }
+        if self.mode == "offline":
+            return {**base, "status": "error", "reason": "offline", "local": True}
+        return {**base, "status": "ok", "data": {"requests": self.known}}
+
+
+def requests_flow(p: Any) -> Iterator[Any]:
+    """我要反映 by touches, voice on: identify, category, building and unit, a phrase and typed
+    digits, a call-back phone (full while typed, masked after), review, submit, the ticket read
+    aloud and printed; my requests from the city (one waiting still), then offline; the wipe."""
+    host = p.app.host
+    speaker = RecordingSpeaker()
+    host.speaker = speaker
+    city = CityOnFiles(host.data_dir)
+    yield from p.tap("access_voice")
+    yield p.until(lambda: host.views.accessibility.voice, "voice mode")
+    yield from p.tap("start_requests")
+    yield p.state(State.IDENTIFY)
+    host.hub.simulator("idcard").control("insert resident")
+    yield p.state(State.REQUESTS)
+    yield from p.tap("request_new")
+    yield from p.tap("request_category_repairs")
+    yield from p.tap("request_building_0")
+    yield from p.tap("request_unit_1")
+    yield p.until(lambda: p.views.requests.step == "text", "the text step")
+    yield from p.tap("request_phrase_0")
+    yield from p.tap("request_keyboard")
+    for key in "502":
+        yield from p.tap(f"key_{key}")
+    yield from p.tap("key_done")
+    yield p.frames()
+    p.notes["text"] = p.find("request_text").text
+    yield from p.tap("request_next")
+    yield p.until(lambda: p.views.requests.step == "phone", "the phone step")
+    yield from p.tap("request_phone_yes")
+    for digit in CALLBACK_PHONE:
+        yield from p.tap(f"phone_key_{digit}")
+    yield p.frames()
+    p.notes["typing_shown"] = p.find("request_phone").text
+    yield from p.tap("phone_key_done")
+    yield p.frames()
+    p.notes["masked_shown"] = p.find("request_phone").text
+    yield from p.tap("request_next")
+    yield p.until(lambda: p.views.requests.step == "review", "review")
+    p.notes["review"] = [list(line) for line in p.views.requests.review]
+    p.notes["review_speech"] = p.app.current_screen.speech_text()
+    yield from p.tap("request_submit")
+    yield p.until(lambda: p.views.requests.step == "ticket", "the ticket")
+    p.notes["ticket"] = p.find("request_ticket").text
+    p.notes["ticket_speech"] = p.app.current_screen.speech_text()
+    yield from p.tap("print_request")
+    yield p.until(lambda: p.views.printing.status == "done", "the ticket printed")
+    p.notes["slip"] = page_text(p)
+    host.hub.simulator("printer").control(f"png {host.data_dir / 'request-ticket.png'}")
+    request_id = p.views.requests.mine[0].request_id if p.views.requests.mine else ""
+    p.notes["request_id"] = request_id
+    city.known = [
+        {
+            "request_id": "0193f1c2-7a4b-7c3d-8e5f-0123456789ab",
+            "ticket": "7K2MQ-9XD3F",
+            "category": "sanitation",
+            "state": "answered",
+            "submitted_at": "2026-11-20T08:00:00.000Z",
+            "updated_at": "2026-11-21T09:30:00.000Z",
+            "answer": "已安排清运，谢谢反映。",
+        }
+    ]
+    yield from p.tap("back")
+    yield p.until(lambda: p.views.requests.step == "menu", "the menu")
+    yield from p.tap("request_mine")
+    yield p.until(lambda: p.views.requests.mine_phase == "ok", "the city's answer", timeout_s=20)
+    p.notes["mine"] = [[m.ticket, m.state_text, m.answer] for m in p.views.requests.mine]
+    city.mode = "offline"
+    yield from p.tap("request_refresh")
+    yield p.until(lambda: p.views.requests.mine_phase == "failed", "offline", timeout_s=20)
+    yield p.frames()
+    p.notes["offline"] = p.find("request_mine_status").text
+    p.notes["offline_mine"] = [m.state for m in p.views.requests.mine]
+    city.agent.close()
+    yield from p.tap("exit")
+    yield p.state(State.RATING)
+    yield from p.tap("skip")
+    yield p.state(State.ATTRACT)
+    p.notes["after_wipe"] = [
+        p.views.requests.step,
+        p.views.requests.text,
+        len(p.views.requests.mine),
+    ]
+    screen = p.app.manager.get_screen("requests")
+    p.notes["widget_texts_after_wipe"] = [
+        str(getattr(w, "text", "")) for w in screen.walk(restrict=True) if getattr(w, "text", "")
+    ]
+    p.notes["speech"] = [c[1] for c in speaker.calls if c[0] == "say"]
+
+
+def requests_audit(p: Any) -> Iterator[Any]:
+    """Every step of the requests screen, zh/en × normal/high contrast + large text."""
+    from kivy.core.window import Window
+
+    from kiosk.ui.audit import audit
+
+    host = p.app.host
+    results: dict[str, Any] = {}
+    resident = adapters.card_identity(SAMPLE_CARDS["resident"], read_ms=None, today=date.today())
+    city = CityOnFiles(host.data_dir)
+    city.mode = "offline"
+
+    def check(label: str) -> Iterator[Any]:
+        yield p.frames()
+        screen = p.app.current_screen
+        found = audit(screen, window_height=Window.height, window_bg=tuple(Window.clearcolor))
+        results[f"{label}/{screen.name}/{mode}"] = [[v.widget, v.rule, v.detail] for v in found]
+
+    for language, contrast in (("zh", False), ("en", False), ("zh", True), ("en", True)):
+        mode = f"{language}-{'contrast-large' if contrast else 'normal'}"
+        host.handle(i.SetLanguage(language))  # type: ignore[arg-type]
+        host.handle(i.SetHighContrast(contrast))
+        host.handle(i.SetLargeText(contrast))
+        yield from check("attract")
+        host.handle(i.StartRequests())
+        yield from check("identify")
+        host.handle(i.SkipIdentify())
+        yield from check("not-identified")
+        host.handle(resident)
+        yield from check("menu")
+        host.handle(i.RequestGo("new"))
+        yield from check("category")
+        host.handle(i.ChooseRequestCategory("repairs"))
+        host.handle(i.ChooseRequestLocation(0))
+        yield from check("location-units")
+        host.handle(i.ChooseRequestLocation(0, 0))
+        host.handle(i.AddRequestPhrase(0))
+        host.handle(i.EditRequestText("请回电 13812345678"))
+        yield from check("text-refused")
+        host.handle(i.EditRequestText("楼道灯坏了"))
+        p.app.current_screen.open_keyboard()
+        yield from check("text-keyboard")
+        p.app.current_screen.close_keyboard()
+        host.handle(i.RequestGo("next"))
+        yield from check("phone")
+        host.handle(i.RequestPhoneKey("edit"))
+        for digit in "139":
+            host.handle(i.RequestPhoneKey(digit))
+        yield from check("phone-pad")
+        host.handle(i.RequestPhoneKey("remove"))
+        host.handle(i.RequestGo("next"))
+        yield from check("review")
+        host.handle(i.SubmitRequest())
+        yield from check("ticket")
+        host.handle(i.PrintRequestTicket())
+        yield p.until(lambda: host.views.printing.status == "done", "printed")
+        yield from check("ticket-printed")
+        host.handle(i.Back())
+        host.handle(i.RequestGo("mine"))
+        yield from check("mine-asking")
+        yield p.until(lambda: host.views.requests.mine_phase == "failed", "offline", timeout_s=20)
+        yield from check("mine-failed")
+        host.handle(i.Exit())
+        host.handle(i.SkipRating())
+    city.agent.close()
+    p.notes["audit"] = results
+
+
 def gl_samples() -> int:
     """Samples per pixel of the window's framebuffer (0 or 1: no multisampling)."""
     from kivy.graphics.opengl import GL_SAMPLES, glGetIntegerv
@@ -516,6 +818,9 @@ TOURS: dict[str, tuple[Tour, dict[str, Any]]] = {
     "voice_qr_kinsoku": (voice_qr_kinsoku, {}),
     "print_slips": (print_slips, {}),
     "activities_signup": (activities_signup, {}),
+    "points_redeem": (points_redeem, {}),
+    "requests_flow": (requests_flow, {}),
+    "requests_audit": (requests_audit, {}),
 }
 
 

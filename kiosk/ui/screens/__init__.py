@@ -15,7 +15,9 @@ from kiosk.ui.screens.health_guide import HealthGuideScreen
 from kiosk.ui.screens.health_measuring import HealthMeasuringScreen
 from kiosk.ui.screens.health_result import HealthResultScreen
 from kiosk.ui.screens.identify import IdentifyScreen
+from kiosk.ui.screens.points import PointsScreen
 from kiosk.ui.screens.rating import RatingScreen
+from kiosk.ui.screens.resident_requests import ResidentRequestsScreen
 from kiosk.ui.screens.services import ServicesScreen
 
 SCREENS: dict[State, type[KioskScreen]] = {
@@ -23,6 +25,8 @@ SCREENS: dict[State, type[KioskScreen]] = {
     State.IDENTIFY: IdentifyScreen,
     State.SERVICES: ServicesScreen,
     State.ACTIVITIES: ActivitiesScreen,
+    State.POINTS: PointsScreen,
+    State.REQUESTS: ResidentRequestsScreen,
     State.HEALTH_CONSENT: HealthConsentScreen,
     State.HEALTH_GUIDE: HealthGuideScreen,
     State.HEALTH_MEASURING: HealthMeasuringScreen,

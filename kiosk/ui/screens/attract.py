@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kivy.app import App
 from kivy.core.window import Window
 from kivy.lang import Builder
 
@@ -27,6 +28,11 @@ class AttractScreen(KioskScreen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gesture = CornerTapGesture()
+        app = App.get_running_app()
+        if app is not None and app.host is not None and not app.host.session.offers_requests:
+            # a kiosk without a `requests` config section offers none (docs/requests.md)
+            tile = next(w for w in self.ids.entries.children if w.tag == "start_requests")
+            self.ids.entries.remove_widget(tile)
 
     def on_touch_down(self, touch: Any) -> bool:
         x = touch.x / max(1, Window.width)
@@ -37,7 +43,9 @@ class AttractScreen(KioskScreen):
         return bool(super().on_touch_down(touch))
 
     def speech_text(self) -> str:
-        keys = ("attract.title", "attract.services", "attract.health")
+        keys = ["attract.title", "attract.services", "attract.health"]
+        if any(w.tag == "start_requests" for w in self.ids.entries.children):
+            keys.append("attract.requests")
         return speech_join(self.strings.text(k) for k in keys)
 
 

@@ -303,3 +303,43 @@ def test_the_whole_loop_through_real_ingest_workers_and_the_responder(
             worker.stop()
     for log in [*tmp_path.glob("ingest-*.log"), responder.log_path]:
         assert PHONE not in log.read_text()
+
+
+@pytest.mark.broker
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_kiosks_own_client_reads_the_citys_answer(
+    city_db: str, mosquitto: MosquittoBroker, responder: ResponderProcess, tmp_path: Path
+) -> None:
+    """The kiosk's `ask_status` (kiosk/runtime/resident_requests.py) through a real agent gets
+    the city's states and answer, parsed by the kiosk's own reader."""
+    from config import load_config
+    from edge_agent.agent import Agent
+    from kiosk.core.resident_requests import StatusCall
+    from kiosk.runtime.points_client import PointsClient
+    from kiosk.runtime.resident_requests import ask_status
+    from testbed.points import AgentThread
+    from tests.edge_agent.conftest import write_config
+
+    filed = file_request(city_db, subject=SUBJECT)["data"]
+    with psycopg.connect(city_db) as conn:
+        store.assign(conn, filed["request_id"], STAFF["operator"], actor="t", now=NOW)
+        store.answer(conn, filed["request_id"], "已派人维修。", actor="t", now=NOW)
+    path = write_config(tmp_path / "kiosk", mosquitto.url, identity={"kiosk": "k20"})
+    config = load_config(path, env={})
+    agent = AgentThread(Agent(config, poll_s=0.01))
+    agent.start()
+    try:
+        assert agent.wait_connected(), "the agent did not connect"
+        client = PointsClient(config.paths.data_dir, timeout_s=20.0)
+        answered = ask_status(client, StatusCall("session-token", SUBJECT, "k2026"))
+    finally:
+        agent.stop()
+    assert answered.ok, answered.reason
+    [mine] = answered.requests
+    assert (mine.request_id, mine.ticket, mine.state, mine.answer) == (
+        filed["request_id"],
+        filed["ticket"],
+        "answered",
+        "已派人维修。",
+    )

@@ -13,16 +13,17 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import psycopg
 
 from city.config import CityConfig
 from city.contract import Contract
 from city.db import connect, require_current
-from city.messages import Decoded, decode_message
+from city.messages import Decoded, EventRow, decode_message
 from city.reports.rollup import ReportRollup, policy_of
-from city.store import BatchWriter, WriteResult
+from city.requests.ingest import store_requests
+from city.store import AfterInsert, BatchWriter, WriteResult
 from common.backoff import Backoff
 
 log = logging.getLogger("city.ingest")
@@ -31,6 +32,19 @@ DB_RETRY_MIN_S = 0.5
 DB_RETRY_MAX_S = 10.0
 
 Token = TypeVar("Token")
+
+
+def after_insert_of(config: CityConfig) -> AfterInsert:
+    """What the ingest writes beside newly inserted events, in their transaction: resident
+    requests (city/requests/ingest.py), then the report rollups, whose city-wide rows every
+    worker shares and which therefore come last, right before the commit."""
+    rollup = ReportRollup(policy_of(config))
+
+    def after_insert(cur: psycopg.Cursor[Any], events: Sequence[EventRow]) -> None:
+        store_requests(cur, events)
+        rollup(cur, events)
+
+    return after_insert
 
 
 class IngestCore(Generic[Token]):
@@ -104,7 +118,7 @@ class IngestCore(Generic[Token]):
         )
         require_current(self.conn)
         self.conn.commit()
-        self.writer = BatchWriter(self.conn, after_insert=ReportRollup(policy_of(self.config)))
+        self.writer = BatchWriter(self.conn, after_insert=after_insert_of(self.config))
 
     def wait_for_db(self, stopping: Callable[[], bool]) -> bool:
         """Connect, retrying with backoff while the database is unreachable (a worker started

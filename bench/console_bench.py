@@ -9,7 +9,8 @@ a route that does nothing, so what the client and the loaded machine cost shows 
 
 The events are written by PostgreSQL itself (generate_series): heartbeats a minute apart for
 every kiosk that ever connected, with a presence change every 240 and a device fault every
-480, plus the demo data of testbed/console_tour.py. Goal: p95 ≤ 200 ms per page.
+480, plus the demo data of testbed/console_tour.py and 200,000 resident requests over a year
+(testbed/request_events.py). Goal: p95 ≤ 200 ms per page.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from testbed.console_tour import seed_demo
 from testbed.fleet_seed import seed_fleet
 from testbed.points_seed import bench_window, seed_points_bulk
 from testbed.postgres import PostgresServer
+from testbed.request_events import seed_request_volume
 
 KIOSKS = 10_000
 EVENTS = 10_000_000
+REQUESTS = 200_000
 QUICK_EVENTS = 1_000_000
 # The red points ledger beside them (docs/points.md "Indexed without a migration"): a year of
 # entries before the demo's, so the points pages read a big ledger through its primary keys.
@@ -88,6 +91,8 @@ def _seed(db_url: str, events: int) -> tuple[dict[str, str], int, float]:
     start, end = bench_window(datetime.now(UTC))
     seed_points_bulk(db_url, points, start=start, end=end)
     values = seed_demo(db_url, load_modules())
+    with psycopg.connect(db_url) as conn:  # a big city's year of 诉求 (docs/requests-city.md)
+        seed_request_volume(conn, REQUESTS)
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         row = conn.execute("SELECT count(*) FROM events").fetchone()

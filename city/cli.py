@@ -1,5 +1,5 @@
 """`python -m city ingest|db migrate|db rebuild-reports|fleet|alerts|report|console|users|publish
-|dispatch|points|responder --config FILE`."""
+|dispatch|points|responder|requests keygen --config FILE`."""
 
 from __future__ import annotations
 
@@ -79,8 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     from city.points.cli import add_parser as add_points
 
     add_points(sub, with_config)
+    from city.requests.cli import add_parser as add_requests
+
+    add_requests(sub, with_config)
     responder = with_config(
-        sub.add_parser("responder", help="answer the kiosks' online calls (red points)")
+        sub.add_parser("responder", help="answer the kiosks' online calls (red points, requests)")
     )
     responder.add_argument(
         "--responder-id",
@@ -239,6 +242,10 @@ def _run(config: CityConfig, args: argparse.Namespace) -> int:
         return publish_cli.run(config, args)
     if args.command in ("points", "responder", "console"):
         return _run_service(config, args)
+    if args.command == "requests":
+        from city.requests.cli import run as run_requests
+
+        return run_requests(config, args)
     commands: dict[str, Callable[[], int]] = {
         "db": lambda: (
             _cmd_rebuild(config, args)

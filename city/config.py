@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -256,6 +257,24 @@ class PointsConfig:
     )
 
 
+def _key_id(value: Any) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", str(value)):
+        return None
+    return "1-64 letters, digits, '_' or '-' (the kiosks' requests key_id names this key)"
+
+
+@dataclass(frozen=True)
+class RequestsConfig:
+    """Resident requests (诉求, docs/requests-city.md): the city's X25519 request key."""
+
+    private_key_file: Path | None = field(
+        None,
+        doc="PEM X25519 private key that opens call-back numbers; read by the console only,"
+        " never stored in the database (python -m city requests keygen --out FILE)",
+    )
+    key_id: str = field("k1", check=_key_id, doc="the id kiosks seal to (callback.key_id)")
+
+
 @dataclass(frozen=True)
 class CityConfig:
     """One city platform deployment."""
@@ -272,6 +291,7 @@ class CityConfig:
     publishing: PublishingConfig = field(PublishingConfig())
     points: PointsConfig = field(PointsConfig())
     reports: ReportsConfig = field(ReportsConfig())
+    requests: RequestsConfig = field(RequestsConfig())
 
 
 class CityConfigError(ValueError):
@@ -321,6 +341,10 @@ def city_config_from_data(
             config.console,
             session_secret_file=_resolve_optional(base_dir, config.console.session_secret_file),
             signing_key_file=_resolve_optional(base_dir, config.console.signing_key_file),
+        ),
+        requests=dataclasses.replace(
+            config.requests,
+            private_key_file=_resolve_optional(base_dir, config.requests.private_key_file),
         ),
     )
 

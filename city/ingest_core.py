@@ -23,6 +23,7 @@ from city.contract import Contract
 from city.db import connect, require_current
 from city.messages import Decoded, EventRow, decode_message
 from city.reports.rollup import ReportRollup, policy_of
+from city.requests.ingest import store_requests
 from city.store import AfterInsert, BatchWriter, WriteResult
 from common.backoff import Backoff
 
@@ -34,17 +35,21 @@ DB_RETRY_MAX_S = 10.0
 Token = TypeVar("Token")
 
 
-def after_insert_hooks(*first: AfterInsert) -> AfterInsert:
-    """What runs in each ingest transaction after the insert: `first` (the report rollups),
-    then the activity sign-ups' allocation (docs/activities.md), in this order in every worker
-    (their row locks then come in one order: no deadlock between workers)."""
-    hooks: tuple[AfterInsert, ...] = (*first, ActivityIngest())
+def after_insert_of(config: CityConfig) -> AfterInsert:
+    """What the ingest writes beside newly inserted events, in their transaction: resident
+    requests (city/requests/ingest.py), the activity sign-ups' allocation under each activity's
+    row lock (city/activities/ingest.py, docs/activities.md), then the report rollups, whose
+    city-wide rows every worker shares and which therefore come last, right before the commit.
+    The same order in every worker: their row locks never deadlock."""
+    rollup = ReportRollup(policy_of(config))
+    activities = ActivityIngest()
 
-    def run(cur: psycopg.Cursor[Any], events: Sequence[EventRow]) -> None:
-        for hook in hooks:
-            hook(cur, events)
+    def after_insert(cur: psycopg.Cursor[Any], events: Sequence[EventRow]) -> None:
+        store_requests(cur, events)
+        activities(cur, events)
+        rollup(cur, events)
 
-    return run
+    return after_insert
 
 
 class IngestCore(Generic[Token]):
@@ -118,9 +123,7 @@ class IngestCore(Generic[Token]):
         )
         require_current(self.conn)
         self.conn.commit()
-        self.writer = BatchWriter(
-            self.conn, after_insert=after_insert_hooks(ReportRollup(policy_of(self.config)))
-        )
+        self.writer = BatchWriter(self.conn, after_insert=after_insert_of(self.config))
 
     def wait_for_db(self, stopping: Callable[[], bool]) -> bool:
         """Connect, retrying with backoff while the database is unreachable (a worker started

@@ -61,6 +61,11 @@ def console_config_data(
             # the development city key, so command buttons work (docs/publishing.md)
             "signing_key_file": str(REPO / "config" / "dev-keys" / "city-signing-key.DEV-ONLY.pem"),
         },
+        # the development request key, so call-back numbers open (docs/requests-city.md)
+        "requests": {
+            "private_key_file": str(REPO / "config" / "dev-keys" / "city-request-key.DEV-ONLY.txt"),
+            "key_id": "dev-req",
+        },
     }
     for key, value in (extra or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

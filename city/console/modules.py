@@ -31,11 +31,12 @@ ROUTE_MODULES: tuple[str, ...] = (
     "city.console.pages.users",
 )
 # Mounted when present: the 好差评/usage/health reports and the signed commands (issue 13);
-# the red points ledger and activities (issue 14).
+# the red points ledger, the residents' requests inbox and activities (issue 14).
 OPTIONAL_ROUTE_MODULES: tuple[str, ...] = (
     "city.reports.web",
     "city.publish.web",
     "city.points.web",
+    "city.requests.web",
     "city.activities.web",
 )
 

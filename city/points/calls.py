@@ -250,7 +250,13 @@ def error_answer(call_id: str, method: str | None, reason: str, now: datetime) -
     return answer
 
 
-METHODS = ("points.balance", "points.history", "points.catalogue", "points.redeem")
+METHODS = (
+    "points.balance",
+    "points.history",
+    "points.catalogue",
+    "points.redeem",
+    "requests.status",
+)
 
 
 def _ts(moment: datetime) -> str:

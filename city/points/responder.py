@@ -1,4 +1,5 @@
-"""`python -m city responder`: answers the kiosks' online calls from the points ledger.
+"""`python -m city responder`: answers the kiosks' online calls from the points ledger (and
+`requests.status` from the requests tables, docs/requests-city.md).
 
 Several can run: each subscribes to `$share/GROUP/ROOT/+/+/+/calls` (MQTT 5 shared
 subscription), so the broker hands every call to one of them. A call is acknowledged only once

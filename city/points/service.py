@@ -1,4 +1,5 @@
-"""One checked call in, one answer out: the ledger behind the kiosks' online calls."""
+"""One checked call in, one answer out: the ledger (and the requests, city/requests/) behind
+the kiosks' online calls."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import psycopg
 
 from city.points import ledger
 from city.points.calls import Call, error_answer, ok_answer
+from city.requests.store import resident_requests
 
 log = logging.getLogger("city.points")
 DEFAULT_HISTORY = 10
+DEFAULT_REQUESTS = 10  # requests.status without `limit` (docs/contract/README.md)
 
 
 def _resident(params: dict[str, Any]) -> ledger.Resident:
@@ -38,6 +41,15 @@ def answer_call(conn: psycopg.Connection, call: Call, now: datetime) -> dict[str
                         conn, resident, int(params.get("limit", DEFAULT_HISTORY))
                     ),
                 }
+        elif call.method == "requests.status":
+            data = {
+                "requests": resident_requests(
+                    conn,
+                    params["key_id"],
+                    params["subject"],
+                    int(params.get("limit", DEFAULT_REQUESTS)),
+                )
+            }
         elif call.method == "points.catalogue":
             data = {"rewards": ledger.catalogue(conn)}
         elif call.method == "points.redeem":

@@ -21,7 +21,7 @@ from city.activities.service import cancel_activity
 from city.commands import Dispatcher
 from city.config import CityConfig, city_config_from_data
 from city.contract import Contract, load_contract
-from city.ingest_core import after_insert_hooks
+from city.ingest_core import after_insert_of
 from city.messages import decode_message
 from city.points.ledger import Resident, balance
 from city.signing import load_signing_key
@@ -59,7 +59,7 @@ class City:
         self.config = config
         self.conn = conn
         self.contract = contract
-        self.writer = BatchWriter(conn, after_insert=after_insert_hooks())
+        self.writer = BatchWriter(conn, after_insert=after_insert_of(config))
         self.transport = Captured()
         self.dispatcher = Dispatcher(config, load_signing_key(DEV_KEY), self.transport)
 
@@ -256,7 +256,7 @@ def test_concurrent_workers_race_for_the_last_places(city: City, config: CityCon
         city.feed(sim, sim.test_event())
     for _ in sims:
         conn = psycopg.connect(config.database.url)
-        writers.append((conn, BatchWriter(conn, after_insert=after_insert_hooks())))
+        writers.append((conn, BatchWriter(conn, after_insert=after_insert_of(config))))
     decoded = [
         decode_message(
             sim.topic(),

@@ -31,8 +31,8 @@ class AttractScreen(KioskScreen):
         app = App.get_running_app()
         if app is not None and app.host is not None and not app.host.session.offers_requests:
             # a kiosk without a `requests` config section offers none (docs/requests.md)
-            tile = next(w for w in self.ids.entries.children if w.tag == "start_requests")
-            self.ids.entries.remove_widget(tile)
+            row = self.ids.neighbourhood
+            row.remove_widget(next(w for w in row.children if w.tag == "start_requests"))
 
     def on_touch_down(self, touch: Any) -> bool:
         x = touch.x / max(1, Window.width)
@@ -43,10 +43,10 @@ class AttractScreen(KioskScreen):
         return bool(super().on_touch_down(touch))
 
     def speech_text(self) -> str:
-        keys = ["attract.title", "attract.services", "attract.health"]
-        if any(w.tag == "start_requests" for w in self.ids.entries.children):
-            keys.append("attract.requests")
-        return speech_join(self.strings.text(k) for k in keys)
+        # the title, then every entry offered, in reading order (Kivy keeps children reversed)
+        tiles = [*self.ids.neighbourhood.children, *self.ids.entries.children]
+        entries = [w.text for w in reversed(tiles)]
+        return speech_join([self.strings.text("attract.title"), *entries])
 
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from city.config import DEFAULT_CONTRACT_DIR, CityConfig
 from city.contract import load_contract
-from city.ingest_core import after_insert_hooks
+from city.ingest_core import after_insert_of
 from city.messages import decode_message
 from city.store import BatchWriter
 from testbed.city_events import KioskSim, uuid7
@@ -65,7 +65,7 @@ def audit(db: str) -> list[str]:
         return [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY id")]
 
 
-def sign_up(db: str, activity_id: str, subject: str = SUBJECT) -> str:
+def sign_up(config: CityConfig, activity_id: str, subject: str = SUBJECT) -> str:
     """An activity.signup from kiosk 440300/c1/k1 through the ingest's writer; its signup_id."""
     sim = KioskSim(centre="c1", kiosk="k1", clock=datetime.now(UTC) - timedelta(minutes=5))
     signup_id = uuid7()
@@ -85,8 +85,9 @@ def sign_up(db: str, activity_id: str, subject: str = SUBJECT) -> str:
         max_payload_bytes=10**6,
         raw_cap_bytes=100,
     )
-    with psycopg.connect(db) as conn:
-        BatchWriter(conn, after_insert=after_insert_hooks()).write([decoded], datetime.now(UTC))
+    with psycopg.connect(config.database.url) as conn:
+        writer = BatchWriter(conn, after_insert=after_insert_of(config))
+        writer.write([decoded], datetime.now(UTC))
     return signup_id
 
 
@@ -140,9 +141,9 @@ def test_create_publish_signup_decide_attend_export(
         ).fetchall()
     assert pushed == [("440300/c1/k1", "activities"), ("440300/c1/k2", "activities")]
 
-    first = sign_up(db, aid)
-    second = sign_up(db, aid, "cd" * 32)
-    third = sign_up(db, aid, "ef" * 32)  # capacity 2: refused, full
+    first = sign_up(console_config, aid)
+    second = sign_up(console_config, aid, "cd" * 32)
+    third = sign_up(console_config, aid, "ef" * 32)  # capacity 2: refused, full
     page = console_client.get(f"/activities/{aid}")
     assert "k2026:abababababab…" in page.text
     assert SUBJECT not in page.text.replace(f'title="k2026:{SUBJECT}"', "")
@@ -215,8 +216,8 @@ def test_csrf_edit_cancel_and_english(
     aid = create(console_client).headers["location"].split("/")[2].split("?")[0]
     assert console_client.post(f"/activities/{aid}/publish").status_code == 403
     post(console_client, f"/activities/{aid}/publish")
-    sign_up(db, aid)
-    sign_up(db, aid, "cd" * 32)
+    sign_up(console_config, aid)
+    sign_up(console_config, aid, "cd" * 32)
     token = csrf_from(console_client.get(f"/activities/{aid}").text)
     smaller = console_client.post(
         f"/activities/{aid}/edit", data=form(capacity="1") | {"csrf": token}

@@ -9,9 +9,14 @@ kiosk's BP history both use it).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class SchemaMismatch(RuntimeError):
@@ -101,3 +106,42 @@ def check_schema(conn: sqlite3.Connection, schema: Schema) -> None:
         found = tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})"))
         if found != columns:
             raise SchemaMismatch(f"{label} table {table} has columns {found}, expected {columns}")
+
+
+def open_store(
+    path: Path, schema: Schema, mismatch: type[SchemaMismatch] = SchemaMismatch
+) -> sqlite3.Connection:
+    """A durable autocommit connection (WAL, synchronous=FULL) to `path`, migrated to
+    `schema`; a file that does not fit raises `mismatch` (closed first). The kiosk's private
+    stores (BP history, sign-ups, requests) open their files this one way."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    try:
+        migrate(db, schema)
+    except SchemaMismatch as exc:
+        db.close()
+        raise mismatch(str(exc)) from None
+    return db
+
+
+@contextlib.contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, ROLLBACK on error (an autocommit connection)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as the stores keep it: UTC, microseconds, `Z` (sorts as text)."""
+    return moment.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def parse_utc(text: str) -> datetime:
+    """The moment `utc_text` wrote."""
+    return datetime.strptime(text, UTC_FORMAT).replace(tzinfo=UTC)

@@ -13,13 +13,13 @@ runs on (it scanned the whole table on every write before).
 
 from __future__ import annotations
 
+import contextlib
 import re
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common.sqlite_schema import Schema, SchemaMismatch, migrate
+from common.sqlite_schema import Schema, SchemaMismatch, immediate, open_store, parse_utc, utc_text
 from kiosk.core.ports import StoredReading
 
 DEFAULT_MAX_PER_SUBJECT = 30
@@ -56,14 +56,6 @@ def _check_subject(subject: str) -> None:
         raise ValueError("history is keyed by a 64-hex pseudonym only")
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 class BpHistory:
     """A ReadingHistory in one SQLite file (WAL, synchronous=FULL); use from one thread."""
 
@@ -78,21 +70,11 @@ class BpHistory:
         self._max_per_subject = max_per_subject
         self._retention = timedelta(days=retention_days)
         self._wall_clock = wall_clock
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._migrate()
+        self._db = open_store(path, HISTORY_SCHEMA, HistorySchemaError)
         self.purge()
 
-    def _migrate(self) -> None:
-        try:
-            migrate(self._db, HISTORY_SCHEMA)
-        except SchemaMismatch as exc:
-            self._db.close()
-            raise HistorySchemaError(str(exc)) from None
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        return immediate(self._db)
 
     def add(self, subject: str, reading: StoredReading) -> None:
         """Store one reading, then trim this subject to its newest `max_per_subject`."""
@@ -102,7 +84,7 @@ class BpHistory:
                 "INSERT INTO reading VALUES (?, ?, ?, ?, ?)",
                 (
                     subject,
-                    _utc_text(reading.taken_at),
+                    utc_text(reading.taken_at),
                     reading.systolic,
                     reading.diastolic,
                     reading.pulse,
@@ -124,11 +106,11 @@ class BpHistory:
             " ORDER BY taken_at DESC, rowid DESC LIMIT ?",
             (subject, limit),
         ).fetchall()
-        return [StoredReading(_parse(t), s, d, p) for t, s, d, p in reversed(rows)]
+        return [StoredReading(parse_utc(t), s, d, p) for t, s, d, p in reversed(rows)]
 
     def purge(self) -> int:
         """Delete readings older than the retention period; returns how many went."""
-        cutoff = _utc_text(self._wall_clock() - self._retention)
+        cutoff = utc_text(self._wall_clock() - self._retention)
         with self._transaction():
             cursor = self._db.execute("DELETE FROM reading WHERE taken_at < ?", (cutoff,))
         return cursor.rowcount
@@ -141,16 +123,3 @@ class BpHistory:
     def close(self) -> None:
         """Close the file."""
         self._db.close()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, ROLLBACK on error (autocommit connection)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

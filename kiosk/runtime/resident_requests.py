@@ -11,14 +11,12 @@ is stored or sent, and the store has no column for it.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common.sqlite_schema import Schema, SchemaMismatch, migrate
+from common.sqlite_schema import Schema, SchemaMismatch, immediate, open_store, parse_utc, utc_text
 from kiosk.core import inputs as i
 from kiosk.core.resident_requests import StatusCall, StoredRequest, parse_status_data
 from kiosk.runtime.points_client import PointsClient
@@ -53,14 +51,6 @@ class RequestSchemaError(SchemaMismatch):
     """The database file is newer than this code, unversioned, or not the schema it claims."""
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 class ResidentRequests:
     """A RequestStore in one SQLite file (WAL, synchronous=FULL); use from one thread."""
 
@@ -73,14 +63,7 @@ class ResidentRequests:
     ) -> None:
         self._retention = timedelta(days=retention_days)
         self._wall_clock = wall_clock
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        try:
-            migrate(self._db, REQUEST_SCHEMA)
-        except SchemaMismatch as exc:
-            self._db.close()
-            raise RequestSchemaError(str(exc)) from None
+        self._db = open_store(path, REQUEST_SCHEMA, RequestSchemaError)
         self.purge()
 
     def add(self, subject: str, request: StoredRequest) -> None:
@@ -90,9 +73,9 @@ class ResidentRequests:
             raise ValueError("requests are keyed by a 64-hex pseudonym only")
         values = (
             request.request_id, subject, request.ticket, request.category_id, request.building,
-            request.unit, request.text, _utc_text(request.submitted_at),
+            request.unit, request.text, utc_text(request.submitted_at),
         )  # fmt: skip
-        with _transaction(self._db):
+        with immediate(self._db):
             self._db.execute(
                 "INSERT OR IGNORE INTO request VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
             )
@@ -114,30 +97,18 @@ class ResidentRequests:
             (subject,),
         ).fetchall()
         return [
-            StoredRequest(rid, ticket, category, building, unit, text, _parse(at))
+            StoredRequest(rid, ticket, category, building, unit, text, parse_utc(at))
             for rid, ticket, category, building, unit, text, at in rows
         ]
 
     def purge(self) -> int:
         """Delete requests filed longer ago than the retention."""
-        cutoff = _utc_text(self._wall_clock() - self._retention)
+        cutoff = utc_text(self._wall_clock() - self._retention)
         return self._db.execute("DELETE FROM request WHERE submitted_at < ?", (cutoff,)).rowcount
 
     def close(self) -> None:
         """Close the file."""
         self._db.close()
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, ROLLBACK on error (autocommit connection)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def ask_status(client: PointsClient, call: StatusCall) -> i.RequestStatusAnswered:

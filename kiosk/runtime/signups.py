@@ -14,8 +14,7 @@ import json
 import logging
 import os
 import re
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from common.kiosk_agent import (
     parse_signup_result,
     signup_results_dir,
 )
-from common.sqlite_schema import Schema, SchemaMismatch, migrate
+from common.sqlite_schema import Schema, SchemaMismatch, immediate, open_store, parse_utc, utc_text
 from kiosk.core.ports import SignupState, StoredSignup
 
 log = logging.getLogger(__name__)
@@ -70,14 +69,6 @@ def _check_subject(subject: str) -> None:
         raise ValueError("sign-ups are keyed by a 64-hex pseudonym only")
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 class Signups:
     """A SignupStore in one SQLite file (WAL, synchronous=FULL); use from one thread."""
 
@@ -90,14 +81,7 @@ class Signups:
     ) -> None:
         self._retention = timedelta(days=retention_days)
         self._wall_clock = wall_clock
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        try:
-            migrate(self._db, SIGNUP_SCHEMA)
-        except SchemaMismatch as exc:
-            self._db.close()
-            raise SignupSchemaError(str(exc)) from None
+        self._db = open_store(path, SIGNUP_SCHEMA, SignupSchemaError)
         self.purge()
 
     def add(self, subject: str, signup: StoredSignup) -> None:
@@ -105,10 +89,10 @@ class Signups:
         _check_subject(subject)
         values = (
             signup.signup_id, subject, signup.activity_id, signup.title_zh, signup.title_en,
-            signup.place_zh, signup.place_en, _utc_text(signup.starts_at), signup.state,
-            signup.reason, _utc_text(self._wall_clock()),
+            signup.place_zh, signup.place_en, utc_text(signup.starts_at), signup.state,
+            signup.reason, utc_text(self._wall_clock()),
         )  # fmt: skip
-        with _transaction(self._db):
+        with immediate(self._db):
             self._db.execute(
                 "INSERT OR IGNORE INTO signup VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
             )
@@ -130,7 +114,7 @@ class Signups:
             (subject,),
         ).fetchall()
         return [
-            StoredSignup(sid, aid, tz, te, pz, pe, _parse(start), state, reason)
+            StoredSignup(sid, aid, tz, te, pz, pe, parse_utc(start), state, reason)
             for sid, aid, tz, te, pz, pe, start, state, reason in rows
         ]
 
@@ -162,25 +146,13 @@ class Signups:
 
     def purge(self) -> int:
         """Delete sign-ups of activities that started longer ago than the retention."""
-        cutoff = _utc_text(self._wall_clock() - self._retention)
+        cutoff = utc_text(self._wall_clock() - self._retention)
         cursor = self._db.execute("DELETE FROM signup WHERE starts_at < ?", (cutoff,))
         return cursor.rowcount
 
     def close(self) -> None:
         """Close the file."""
         self._db.close()
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, ROLLBACK on error (autocommit connection)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def take_signup_results(data_dir: Path, store: Signups) -> int:

@@ -255,6 +255,12 @@ class PointsConfig:
     receive_maximum: int = field(
         64, check=in_range(1, 65_535), doc="MQTT 5 Receive Maximum: calls in flight per responder"
     )
+    calls_per_kiosk_burst: int = field(
+        30, check=in_range(1, 100_000), doc="calls one kiosk may make at once (per responder)"
+    )
+    calls_per_kiosk_refill_s: float = field(
+        1.0, check=in_range(0.001, 3600.0), doc="then one more call every this many seconds"
+    )
 
 
 def _key_id(value: Any) -> str | None:

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.ratelimit import TokenBucket
 from edge_agent.actions import Actions
 from edge_agent.commands import CommandRejected, Verifier, result_data
 
@@ -22,30 +23,6 @@ log = logging.getLogger(__name__)
 
 REJECTED_RESULTS_BURST = 10  # rejections reported at once before the rate applies
 REJECTED_RESULTS_REFILL_S = 60.0  # then one more reported rejection per minute
-
-
-@dataclass
-class TokenBucket:
-    """`capacity` tokens, one more every `refill_s` seconds; `now` is monotonic seconds."""
-
-    capacity: int
-    refill_s: float
-    tokens: float = field(init=False)
-    _updated: float | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.tokens = float(self.capacity)
-
-    def take(self, now: float) -> bool:
-        """Spend one token if there is one."""
-        if self._updated is not None:
-            elapsed = max(0.0, now - self._updated)
-            self.tokens = min(float(self.capacity), self.tokens + elapsed / self.refill_s)
-        self._updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 @dataclass

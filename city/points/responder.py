@@ -35,6 +35,7 @@ from city.points.calls import Call, CallSchemas, Expired, Refusal, error_answer,
 from city.points.calls import parse_call as parse
 from city.points.service import answer_call
 from common.backoff import Backoff
+from common.ratelimit import KeyedBuckets, TokenBucket
 
 log = logging.getLogger("city.responder")
 
@@ -82,6 +83,11 @@ class Responder:
         self.connected = False
         self.conn: psycopg.Connection | None = None
         self.answered = 0
+        points = config.points
+        # per kiosk (its calls topic): one kiosk flooding calls cannot starve the others
+        self.limits = KeyedBuckets(points.calls_per_kiosk_burst, points.calls_per_kiosk_refill_s)
+        self.limited = 0
+        self._limited_log = TokenBucket(1, 60.0)
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -126,7 +132,14 @@ class Responder:
         self, topic: str, payload: bytes, response_topic: str | None
     ) -> tuple[str, dict[str, Any]] | None:
         """(answers topic, answer) for one message, or None when it gets no answer."""
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        moment = self.clock()
+        if not self.limits.take(topic[:256], moment):
+            self.limited += 1  # dropped unanswered: the agent asks again every few seconds
+            if self._limited_log.take(moment):
+                log.warning("calls over the per-kiosk limit on %r: dropped (%d so far)",
+                            topic[:200], self.limited)  # fmt: skip
+            return None
+        now = datetime.fromtimestamp(moment, UTC)
         checked = parse(
             payload,
             topic,

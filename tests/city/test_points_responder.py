@@ -97,3 +97,35 @@ def test_without_an_mqtt_broker_the_responder_says_so(caplog: pytest.LogCaptureF
     )
     assert run_responder(config) == 2
     assert "broker.url" in caplog.text
+
+
+def test_a_kiosk_flooding_calls_is_dropped_while_the_others_are_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Over its burst a kiosk's calls go unanswered (its agent asks again later); another
+    kiosk's call is answered meanwhile, and the flooder is answered again once it refilled."""
+    clock = [time.time()]
+    responder = Responder(
+        _config(calls_per_kiosk_burst=3, calls_per_kiosk_refill_s=10.0),
+        "test-responder",
+        clock=lambda: clock[0],
+    )
+    answered = [responder.answer_for(TOPIC, b"junk", None) for _ in range(3)]
+    assert answered == [None, None, None]  # junk: no call_id, no answer, but tokens spent
+    with caplog.at_level("WARNING"):
+        assert responder.answer_for(TOPIC, _call(), None) is None
+        assert responder.answer_for(TOPIC, _call(), None) is None
+    assert responder.limited == 2
+    assert sum("per-kiosk limit" in r.getMessage() for r in caplog.records) == 1  # logged once
+    other = responder.answer_for("gov-kiosk/v1/440300/c1/k2/calls", _call(), None)
+    assert other is not None
+    assert other[0].endswith("/k2/answers")
+    clock[0] += 10.0
+    again = responder.answer_for(TOPIC, _call(), None)
+    assert again is not None
+    assert again[0].endswith("/k1/answers")
+
+
+def test_the_per_kiosk_limits_are_config_with_path_errors() -> None:
+    with pytest.raises(Exception, match="calls_per_kiosk_burst"):
+        _config(calls_per_kiosk_burst=0)

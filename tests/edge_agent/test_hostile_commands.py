@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.ratelimit import TokenBucket
 from config import load_config
 from edge_agent.agent import Agent
 from edge_agent.boundedjson import MalformedJson, loads_bounded, nesting_depth_exceeds
@@ -22,7 +23,7 @@ from edge_agent.commands import (
     sign_command,
 )
 from edge_agent.contract import validate_event
-from edge_agent.intake import REJECTED_RESULTS_BURST, TokenBucket
+from edge_agent.intake import REJECTED_RESULTS_BURST
 from tests.edge_agent.conftest import DEV_KEY, TARGET, write_config
 
 BIG_INT_ID = b'{"command":{"id":' + b"9" * 5000 + b'},"signature":"x"}'

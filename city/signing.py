@@ -78,6 +78,19 @@ def sign(key: Ed25519PrivateKey, command: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
+def read_key_file(path: Path, setting: str, error: type[Exception]) -> bytes:
+    """A private key file's bytes, at most MAX_KEY_FILE_BYTES; `error` names `setting` and
+    the path when it cannot be read or is too large (the signing and the request keys)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{setting} {path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise error(f"{setting} {path}: too large for a key file")
+    return data
+
+
 def load_signing_key(path: Path | None) -> Ed25519PrivateKey:
     """The city's Ed25519 private key from a PEM file; SigningKeyError says what is wrong."""
     if path is None:
@@ -85,15 +98,7 @@ def load_signing_key(path: Path | None) -> Ed25519PrivateKey:
             "no signing key configured: set console.signing_key_file to the city's Ed25519 "
             "private key (PEM)"
         )
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SigningKeyError(
-            f"console.signing_key_file {path}: cannot read ({exc.strerror or exc})"
-        ) from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise SigningKeyError(f"console.signing_key_file {path}: too large for a key file")
+    data = read_key_file(path, "console.signing_key_file", SigningKeyError)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:

@@ -15,9 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from city.signing import read_key_file
 from common.sealed_box import KEY_BYTES, SealError, generate_key_pair, mask_phone, open_phone
-
-MAX_KEY_FILE_BYTES = 16_384
 
 
 class RequestKeyError(RuntimeError):
@@ -63,15 +62,7 @@ def load_request_key(path: Path | None, key_id: str) -> RequestKey:
             "no request key configured: set requests.private_key_file "
             "(python -m city requests keygen --out FILE makes one)"
         )
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise RequestKeyError(
-            f"requests.private_key_file {path}: cannot read ({exc.strerror or exc})"
-        ) from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise RequestKeyError(f"requests.private_key_file {path}: too large for a key file")
+    data = read_key_file(path, "requests.private_key_file", RequestKeyError)
     where = f"requests.private_key_file {path}"
     private = _from_pem(data, where) if b"-----BEGIN" in data else _from_text(data, where)
     return RequestKey(key_id=key_id, private=private)

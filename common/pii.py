@@ -33,11 +33,12 @@ def mask_name(name: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """`13812348000` → `138****8000`."""
-    phone = phone.strip()
-    if len(phone) >= 11:
-        return _keep_ends(phone, 3, 4)
-    return _keep_ends(phone, 2, 2)
+    """`13812348000` → `138****8000`, `0755-12345678` → `075*****5678` (digits only: the first
+    3 and the last 4); fewer than 8 digits are all masked."""
+    digits = phone.strip().replace("-", "")
+    if len(digits) < 8:
+        return MASK * len(digits)
+    return _keep_ends(digits, 3, 4)
 
 
 ADDRESS_VISIBLE_CHARS = 6

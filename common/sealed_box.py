@@ -36,14 +36,6 @@ def is_phone_number(text: str) -> bool:
     return PHONE.fullmatch(text) is not None
 
 
-def mask_phone(phone: str) -> str:
-    """What a screen, a slip or a console shows: 138****5678 (the first 3 and last 4 digits)."""
-    digits = phone.replace("-", "")
-    if len(digits) < 8:
-        return "*" * len(digits)
-    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
-
-
 def seal_phone(phone: str, public_key: bytes, request_id: str) -> str:
     """The contract's `callback.sealed` for `phone`, sealed to the city's `public_key`."""
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from city.signing import read_key_file
-from common.sealed_box import KEY_BYTES, SealError, generate_key_pair, mask_phone, open_phone
+from common.pii import mask_phone
+from common.sealed_box import KEY_BYTES, SealError, generate_key_pair, open_phone
 
 
 class RequestKeyError(RuntimeError):

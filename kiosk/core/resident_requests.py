@@ -5,7 +5,7 @@ docs/requests.md has the flow; docs/contract/README.md "Resident requests" the e
 Named `resident_requests` because kiosk/runtime/requests.py is the agent's requests to the kiosk.
 PIPL: the phone number for a call back lives only in `RequestDraft.phone` (memory, one resident,
 gone at the wipe) until it is sealed to the city's key; nothing here logs, stores or renders it
-other than masked (common/sealed_box.mask_phone).
+other than masked (common/pii.mask_phone).
 """
 
 from __future__ import annotations

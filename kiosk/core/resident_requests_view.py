@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.sealed_box import mask_phone
+from common.pii import mask_phone
 from config.resident_requests import Requests
 from kiosk.core.i18n import Strings
 from kiosk.core.resident_requests import (

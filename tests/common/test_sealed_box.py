@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.ids import uuid7
+from common.pii import mask_phone
 from common.sealed_box import (
     SEALED_CHARS,
     SealError,
     generate_key_pair,
     is_phone_number,
-    mask_phone,
     open_phone,
     seal_phone,
 )

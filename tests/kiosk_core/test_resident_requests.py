@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.sealed_box import mask_phone, open_phone
+from common.pii import mask_phone
+from common.sealed_box import open_phone
 from config.privacy import pseudonymise
 from kiosk.core import inputs as i
 from kiosk.core.machine import Command, InvalidInput, State

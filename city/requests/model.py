@@ -14,6 +14,8 @@ import unicodedata
 import uuid
 from typing import Literal
 
+from common.pii import mask_phone
+
 State = Literal["received", "assigned", "answered", "closed"]
 Action = Literal["assign", "answer", "close"]
 STATES: tuple[State, ...] = ("received", "assigned", "answered", "closed")
@@ -97,7 +99,7 @@ def hide_numbers(text: str) -> str:
         digits = _digits(match.group())
         if not _is_number(digits):
             return match.group()
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+        return mask_phone(digits)  # ten digits or more: the first 3 and the last 4 stay
 
     return _DIGIT_RUN.sub(mask, text)
 
